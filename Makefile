@@ -1,0 +1,47 @@
+# renfang — the two commands: `make run` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PG_URL ?= postgres://postgres@127.0.0.1:5432/renfang
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint check-types test-sqlite test-postgres bench bench-small demo messages clean
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "renfang needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/renfang migrate --noinput
+	$(BIN)/renfang demo --if-empty
+	$(BIN)/renfang demo_users
+	$(BIN)/renfang runserver --insecure --noreload $(HOST):$(PORT)
+
+test: $(VENV)/.installed lint
+	bash scripts/test-all
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check src scripts
+	$(BIN)/mypy src
+
+test-sqlite: $(VENV)/.installed
+	env -u DATABASE_URL $(BIN)/pytest
+
+test-postgres: $(VENV)/.installed
+	DATABASE_URL=$(PG_URL) $(BIN)/pytest
+
+bench: $(VENV)/.installed
+	bash scripts/bench
+
+bench-small: $(VENV)/.installed
+	BENCH_PEOPLE=100000 bash scripts/bench
+
+messages: $(VENV)/.installed
+	cd src/renfang && ../../$(BIN)/renfang makemessages -l zh_Hans --no-obsolete && ../../$(BIN)/renfang compilemessages
+
+clean:
+	rm -rf $(VENV) renfang.sqlite3* staticfiles .pytest_cache .mypy_cache .ruff_cache

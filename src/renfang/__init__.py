@@ -1,0 +1,1 @@
+"""renfang (人房): the register of the actual population and actual housing of a city district."""
