@@ -22,14 +22,17 @@ class RowError:
 class ImportRejected(Exception):
     """The file had errors; nothing was saved."""
 
-    def __init__(self, errors: list[RowError], *, file_name: str = "") -> None:
+    def __init__(
+        self, errors: list[RowError], *, file_name: str = "", total: int | None = None
+    ) -> None:
         self.errors = errors
         self.file_name = file_name
+        self.total = max(total or 0, len(errors))
         super().__init__(self.summary())
 
     def summary(self) -> str:
         shown = "\n".join(str(error) for error in self.errors[:MAX_ERRORS_SHOWN])
-        more = len(self.errors) - MAX_ERRORS_SHOWN
+        more = self.total - min(len(self.errors), MAX_ERRORS_SHOWN)
         tail = f"\n… and {more} more errors" if more > 0 else ""
         where = f" in {self.file_name}" if self.file_name else ""
         return f"{len(self.errors)} error(s){where}; nothing was saved.\n{shown}{tail}"

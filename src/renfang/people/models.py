@@ -38,7 +38,7 @@ class Person(models.Model):
         verbose_name_plural = _("people")
         constraints = [
             models.UniqueConstraint(
-                fields=["id_type", "id_number"], name="people_person_identity_unique"
+                fields=["id_number", "id_type"], name="people_person_identity_unique"
             )
         ]
 

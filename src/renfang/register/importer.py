@@ -1,0 +1,614 @@
+"""``renfang register import``: the register format into the register, all or nothing.
+
+1. Read and check every row (rows.py); collect every error with its line, column and reason.
+   Any error: nothing is saved.
+2. Turn each person's rows into facts: residence spells (contiguous rows in the same place are
+   one spell), hukou spells (contiguous rows with the same hukou are one), a phone.
+3. Compare with what the register holds: for a person in the file, the file's spells are the
+   person's history. Equal facts are left alone (so importing a file twice changes nothing);
+   facts the file no longer states are retracted, never deleted; new ones are recorded; a
+   corrected identity field keeps its old value in IdentityRevision.
+4. Write it all in one transaction with the bulk paths of bulk.py, and rebuild the changed
+   people's population spells for the statistics.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+from tqdm import tqdm
+
+from renfang.areas.models import Area
+from renfang.codes.selectors import active_codes
+from renfang.core.csvimport import ImportRejected, RowError, check_header
+from renfang.houses.models import House
+from renfang.people.categories import is_overseas
+from renfang.people.models import (
+    AttributeKind,
+    Hukou,
+    IdentityRevision,
+    Person,
+    PersonAttribute,
+    Residence,
+)
+from renfang.register import bulk
+from renfang.register.rows import (
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    Identity,
+    PersonRows,
+    Reference,
+    RowChecker,
+    SpellRow,
+)
+from renfang.stats.models import PopulationSpell
+
+MAX_ERRORS_KEPT = 1000
+_LOOKUP_CHUNK = 5000
+_ONE_DAY = datetime.timedelta(days=1)
+
+ResidenceFact = tuple[datetime.date, datetime.date | None, str | None, int | None]
+HukouFact = tuple[datetime.date, datetime.date | None, str, str]
+SpellFact = tuple[datetime.date, datetime.date | None, str | None, str | None]
+
+
+@dataclass
+class ImportSummary:
+    rows: int = 0
+    people: int = 0
+    people_created: int = 0
+    people_changed: int = 0
+    people_unchanged: int = 0
+    residences_added: int = 0
+    residences_retracted: int = 0
+    hukous_added: int = 0
+    hukous_retracted: int = 0
+    phones_recorded: int = 0
+    identity_revisions: int = 0
+    seconds: float = 0.0
+
+    @property
+    def changed_anything(self) -> bool:
+        return bool(self.people_created or self.people_changed)
+
+    def as_text(self) -> str:
+        rate = self.rows / self.seconds if self.seconds else 0.0
+        return (
+            f"{self.rows} rows, {self.people} people: {self.people_created} new, "
+            f"{self.people_changed} changed, {self.people_unchanged} unchanged; "
+            f"residence spells +{self.residences_added} −{self.residences_retracted}, "
+            f"hukou spells +{self.hukous_added} −{self.hukous_retracted}, "
+            f"phones +{self.phones_recorded}, identity corrections {self.identity_revisions} "
+            f"({self.seconds:.1f} s, {rate:,.0f} rows/s)"
+        )
+
+
+@dataclass
+class _Plan:
+    """What the write stage will do."""
+
+    new_people: list[PersonRows] = field(default_factory=list)
+    identity_updates: list[tuple[int, Identity, Identity]] = field(default_factory=list)
+    residences: list[tuple[int, ResidenceFact]] = field(default_factory=list)
+    hukous: list[tuple[int, HukouFact]] = field(default_factory=list)
+    phones: list[tuple[int, str, datetime.date | None]] = field(default_factory=list)
+    phones_closed: list[int] = field(default_factory=list)
+    retract_residences: list[int] = field(default_factory=list)
+    retract_hukous: list[int] = field(default_factory=list)
+    spells_of: dict[int, list[SpellFact]] = field(default_factory=dict)
+    overseas: dict[int, bool] = field(default_factory=dict)
+
+
+def register_import(
+    *, path: Path, progress: bool = False, today: datetime.date | None = None
+) -> ImportSummary:
+    """Import a register-format file. Raises ImportRejected (and saves nothing) on any error."""
+    started = time.monotonic()
+    today = today or timezone.localdate()
+    people, rows = _read(path, today=today, progress=progress)
+    summary = ImportSummary(rows=rows, people=len(people))
+    with transaction.atomic():
+        plan = _plan(people, today=today, summary=summary)
+        _write(plan, progress=progress)
+    summary.residences_added = len(plan.residences)
+    summary.residences_retracted = len(plan.retract_residences)
+    summary.hukous_added = len(plan.hukous)
+    summary.hukous_retracted = len(plan.retract_hukous)
+    summary.phones_recorded = len(plan.phones)
+    summary.identity_revisions = len(plan.identity_updates)
+    if bulk.is_postgresql() and summary.changed_anything and rows > 10000:
+        bulk.analyze(Person, Residence, Hukou, PersonAttribute, PopulationSpell)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+# ---------------------------------------------------------------- reading and checking
+
+
+def _reference(today: datetime.date, *, with_houses: bool) -> Reference:
+    sexes = active_codes("sex")
+    if not sexes:
+        raise ImportRejected(
+            [RowError(1, "-", "the code sets are not loaded: run `renfang codes load` first")]
+        )
+    houses: dict[str, tuple[int, str]] = {}
+    if with_houses:
+        houses = {
+            code: (house_id, area_id)
+            for code, house_id, area_id in House.objects.values_list(
+                "house_code", "id", "area_id"
+            ).iterator(chunk_size=20000)
+        }
+    return Reference(
+        sexes=sexes,
+        nationalities=active_codes("nationality"),
+        divisions=active_codes("division"),
+        areas=frozenset(Area.objects.values_list("code", flat=True)),
+        houses=houses,
+        today=today,
+    )
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+
+
+def _read(
+    path: Path, *, today: datetime.date, progress: bool
+) -> tuple[dict[tuple[str, str], PersonRows], int]:
+    try:
+        handle = path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise ImportRejected([RowError(0, "-", f"cannot open {path}: {exc.strerror}")]) from exc
+    total = _count_lines(path) - 1 if progress else None
+    with (
+        handle,
+        tqdm(total=total, unit=" rows", desc="check", disable=not progress, mininterval=0.5) as bar,
+    ):
+        reader = csv.DictReader(handle)
+        try:
+            header = reader.fieldnames
+        except UnicodeDecodeError as exc:
+            raise ImportRejected([RowError(1, "-", "the file is not UTF-8")]) from exc
+        check_header(list(header) if header else None, REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
+        assert header is not None
+        checker = RowChecker(_reference(today, with_houses="residence_house_code" in header))
+        people, rows, errors, error_count = _read_rows(reader, checker, bar)
+    for person in people.values():
+        overlap_errors = _check_overlaps(person)
+        error_count += len(overlap_errors)
+        if len(errors) < MAX_ERRORS_KEPT:
+            errors.extend(overlap_errors)
+    if rows == 0:
+        errors.append(RowError(2, "-", "the file has a header and no rows"))
+        error_count += 1
+    if errors:
+        errors.sort(key=lambda error: error.line)
+        raise ImportRejected(errors, file_name=str(path), total=error_count)
+    return people, rows
+
+
+def _read_rows(
+    reader: csv.DictReader[str], checker: RowChecker, bar: tqdm[None]
+) -> tuple[dict[tuple[str, str], PersonRows], int, list[RowError], int]:
+    people: dict[tuple[str, str], PersonRows] = {}
+    errors: list[RowError] = []
+    error_count = rows = 0
+    width = len(reader.fieldnames or [])
+    line = 1
+    try:
+        for row in reader:
+            line = reader.line_num
+            rows += 1
+            if rows % 10000 == 0:
+                bar.update(10000)
+            if None in row or None in row.values():
+                extra = len(row.get(None) or [])  # type: ignore[call-overload]
+                found = width + extra if extra else sum(v is not None for v in row.values())
+                new_errors = [RowError(line, "-", f"{found} fields, the header has {width}")]
+            else:
+                new_errors = _add_row(people, checker, row, line)
+            if new_errors:
+                error_count += len(new_errors)
+                if len(errors) < MAX_ERRORS_KEPT:
+                    errors.extend(new_errors)
+    except UnicodeDecodeError as exc:
+        raise ImportRejected([RowError(line + 1, "-", "the line is not UTF-8")]) from exc
+    except csv.Error as exc:
+        raise ImportRejected([RowError(reader.line_num, "-", f"bad CSV: {exc}")]) from exc
+    bar.update(rows % 10000)
+    return people, rows, errors, error_count
+
+
+def _add_row(
+    people: dict[tuple[str, str], PersonRows],
+    checker: RowChecker,
+    row: dict[str, str],
+    line: int,
+) -> list[RowError]:
+    key, identity, spell, phone, errors = checker.check(row, line)
+    if errors:
+        return errors
+    person = people.get(key)
+    if person is None:
+        people[key] = PersonRows(
+            id_type=key[0],
+            id_number=key[1],
+            identity=identity,
+            first_line=line,
+            phone=phone,
+            phone_line=line if phone else 0,
+            spells=[spell],
+        )
+        return []
+    if identity != person.identity:
+        for name in ("name", "sex", "birth_date", "nationality"):
+            mine, theirs = getattr(identity, name), getattr(person.identity, name)
+            if mine != theirs:
+                errors.append(
+                    RowError(
+                        line,
+                        name,
+                        f"{mine} differs from {theirs} on line {person.first_line} "
+                        "for the same person",
+                    )
+                )
+        return errors
+    if phone:
+        if person.phone and person.phone != phone:
+            return [
+                RowError(
+                    line,
+                    "phone",
+                    f"{phone} differs from {person.phone} on line {person.phone_line} "
+                    "for the same person",
+                )
+            ]
+        person.phone, person.phone_line = phone, person.phone_line or line
+    person.spells.append(spell)
+    return []
+
+
+def _check_overlaps(person: PersonRows) -> list[RowError]:
+    person.spells.sort(key=lambda spell: spell.valid_from)
+    errors = []
+    for previous, current in zip(person.spells, person.spells[1:], strict=False):
+        if previous.valid_to is None or previous.valid_to >= current.valid_from:
+            errors.append(
+                RowError(
+                    current.line,
+                    "residence_from",
+                    f"{current.valid_from} overlaps the spell on line {previous.line} "
+                    f"({previous.valid_from} – {previous.valid_to or 'now'})",
+                )
+            )
+    return errors
+
+
+# ---------------------------------------------------------------- rows into facts
+
+
+def _contiguous(previous_to: datetime.date | None, start: datetime.date) -> bool:
+    return previous_to is not None and previous_to + _ONE_DAY == start
+
+
+def residence_facts(spells: list[SpellRow]) -> list[ResidenceFact]:
+    facts: list[ResidenceFact] = []
+    for spell in spells:
+        if facts:
+            start, end, division, house_id = facts[-1]
+            if (
+                _contiguous(end, spell.valid_from)
+                and division == spell.residence_division
+                and house_id == spell.house_id
+            ):
+                facts[-1] = (start, spell.valid_to, division, house_id)
+                continue
+        facts.append((spell.valid_from, spell.valid_to, spell.residence_division, spell.house_id))
+    return facts
+
+
+def hukou_facts(spells: list[SpellRow]) -> list[HukouFact]:
+    facts: list[HukouFact] = []
+    for spell in spells:
+        if spell.hukou_division is None:
+            continue
+        if facts:
+            start, end, division, household_type = facts[-1]
+            if _contiguous(end, spell.valid_from) and (division, household_type) == (
+                spell.hukou_division,
+                spell.hukou_type,
+            ):
+                facts[-1] = (start, spell.valid_to, division, household_type)
+                continue
+        facts.append((spell.valid_from, spell.valid_to, spell.hukou_division, spell.hukou_type))
+    return facts
+
+
+def population_spells(spells: list[SpellRow]) -> list[SpellFact]:
+    """The same cut as stats.spells.build_spells, read straight off the sorted rows."""
+    facts: list[SpellFact] = []
+    for spell in spells:
+        if facts:
+            start, end, residence, hukou = facts[-1]
+            if (
+                _contiguous(end, spell.valid_from)
+                and residence == spell.residence_division
+                and hukou == spell.hukou_division
+            ):
+                facts[-1] = (start, spell.valid_to, residence, hukou)
+                continue
+        facts.append(
+            (spell.valid_from, spell.valid_to, spell.residence_division, spell.hukou_division)
+        )
+    return facts
+
+
+# ---------------------------------------------------------------- comparing with the register
+
+
+def _existing_people(
+    keys: list[tuple[str, str]],
+) -> dict[tuple[str, str], tuple[int, Identity]]:
+    found: dict[tuple[str, str], tuple[int, Identity]] = {}
+    if not Person.objects.exists():
+        return found
+    numbers_by_type: dict[str, list[str]] = {}
+    for id_type, number in keys:
+        numbers_by_type.setdefault(id_type, []).append(number)
+    for id_type, numbers in numbers_by_type.items():
+        for offset in range(0, len(numbers), _LOOKUP_CHUNK):
+            chunk = numbers[offset : offset + _LOOKUP_CHUNK]
+            for person_id, id_number, name, sex, birth, nationality in Person.objects.filter(
+                id_type=id_type, id_number__in=chunk
+            ).values_list("id", "id_number", "name", "sex", "birth_date", "nationality"):
+                found[(id_type, id_number)] = (person_id, Identity(name, sex, birth, nationality))
+    return found
+
+
+def _plan(
+    people: dict[tuple[str, str], PersonRows], *, today: datetime.date, summary: ImportSummary
+) -> _Plan:
+    plan = _Plan()
+    existing = _existing_people(list(people))
+    changed_ids: list[tuple[int, PersonRows]] = []
+    for key, person in people.items():
+        if key in existing:
+            person_id, identity = existing[key]
+            if identity != person.identity:
+                plan.identity_updates.append((person_id, identity, person.identity))
+            changed_ids.append((person_id, person))
+        else:
+            plan.new_people.append(person)
+    summary.people_created = len(plan.new_people)
+    identity_changed = {person_id for person_id, _, _ in plan.identity_updates}
+    for offset in range(0, len(changed_ids), _LOOKUP_CHUNK):
+        chunk = changed_ids[offset : offset + _LOOKUP_CHUNK]
+        _plan_existing(plan, chunk, today=today, summary=summary, identity_changed=identity_changed)
+    return plan
+
+
+def _plan_existing(
+    plan: _Plan,
+    chunk: list[tuple[int, PersonRows]],
+    *,
+    today: datetime.date,
+    summary: ImportSummary,
+    identity_changed: set[int],
+) -> None:
+    ids = [person_id for person_id, _ in chunk]
+    stored_residences: dict[int, dict[ResidenceFact, int]] = {pid: {} for pid in ids}
+    for fact_id, pid, start, end, division, house_id in Residence.objects.filter(
+        person_id__in=ids
+    ).values_list("id", "person_id", "valid_from", "valid_to", "division", "house_id"):
+        stored_residences[pid][(start, end, division, house_id)] = fact_id
+    stored_hukous: dict[int, dict[HukouFact, int]] = {pid: {} for pid in ids}
+    for fact_id, pid, start, end, division, household_type in Hukou.objects.filter(
+        person_id__in=ids
+    ).values_list("id", "person_id", "valid_from", "valid_to", "division", "household_type"):
+        stored_hukous[pid][(start, end, division, household_type)] = fact_id
+    phones: dict[int, tuple[int, str, datetime.date | None]] = {}
+    for fact_id, pid, value, start in PersonAttribute.objects.filter(
+        person_id__in=ids, kind=AttributeKind.PHONE, valid_to__isnull=True
+    ).values_list("id", "person_id", "value", "valid_from"):
+        phones[pid] = (fact_id, value, start)
+
+    for person_id, person in chunk:
+        changed = _diff_facts(
+            plan,
+            person_id,
+            person,
+            stored_residences=stored_residences[person_id],
+            stored_hukous=stored_hukous[person_id],
+            phone=phones.get(person_id),
+            today=today,
+        )
+        if changed or person_id in identity_changed:
+            summary.people_changed += 1
+            plan.spells_of[person_id] = population_spells(person.spells)
+            plan.overseas[person_id] = is_overseas(person.id_type, person.identity.nationality)
+        else:
+            summary.people_unchanged += 1
+
+
+def _diff_facts(
+    plan: _Plan,
+    person_id: int,
+    person: PersonRows,
+    *,
+    stored_residences: dict[ResidenceFact, int],
+    stored_hukous: dict[HukouFact, int],
+    phone: tuple[int, str, datetime.date | None] | None,
+    today: datetime.date,
+) -> bool:
+    """Plan the facts to add and retract for one person; whether anything changes."""
+    wanted_residences = residence_facts(person.spells)
+    added = [fact for fact in wanted_residences if fact not in stored_residences]
+    plan.residences.extend((person_id, fact) for fact in added)
+    keep = set(wanted_residences)
+    retracted = [fact_id for fact, fact_id in stored_residences.items() if fact not in keep]
+    plan.retract_residences.extend(retracted)
+
+    wanted_hukous = hukou_facts(person.spells)
+    added_hukous = [fact for fact in wanted_hukous if fact not in stored_hukous]
+    plan.hukous.extend((person_id, fact) for fact in added_hukous)
+    keep_hukous = set(wanted_hukous)
+    retracted_hukous = [
+        fact_id for fact, fact_id in stored_hukous.items() if fact not in keep_hukous
+    ]
+    plan.retract_hukous.extend(retracted_hukous)
+
+    phone_changed = False
+    if person.phone and (phone is None or phone[1] != person.phone):
+        phone_changed = True
+        if phone is not None:
+            plan.phones_closed.append(phone[0])
+        plan.phones.append((person_id, person.phone, today if phone is not None else None))
+    return bool(added or retracted or added_hukous or retracted_hukous or phone_changed)
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _write(plan: _Plan, *, progress: bool) -> None:
+    now = timezone.now()
+    stamp = bulk.db_now(now)
+    yesterday = timezone.localdate(now) - _ONE_DAY
+
+    if plan.identity_updates:
+        _write_identity_updates(plan.identity_updates)
+    if plan.retract_residences:
+        _retract(Residence, plan.retract_residences, now)
+    if plan.retract_hukous:
+        _retract(Hukou, plan.retract_hukous, now)
+    for offset in range(0, len(plan.phones_closed), _LOOKUP_CHUNK):
+        PersonAttribute.objects.filter(
+            id__in=plan.phones_closed[offset : offset + _LOOKUP_CHUNK]
+        ).update(valid_to=yesterday)
+
+    new_ids = bulk.reserve_ids(Person, len(plan.new_people))
+    with tqdm(
+        total=len(plan.new_people), unit=" people", desc="write", disable=not progress
+    ) as bar:
+        bulk.insert(
+            Person,
+            [
+                "id",
+                "id_type",
+                "id_number",
+                "name",
+                "sex",
+                "birth_date",
+                "ethnicity",
+                "nationality",
+                "created_at",
+                "updated_at",
+            ],
+            (
+                (
+                    pid,
+                    p.id_type,
+                    p.id_number,
+                    p.identity.name,
+                    p.identity.sex,
+                    p.identity.birth_date,
+                    "",
+                    p.identity.nationality,
+                    stamp,
+                    stamp,
+                )
+                for pid, p in zip(new_ids, plan.new_people, strict=True)
+            ),
+        )
+        for pid, person in zip(new_ids, plan.new_people, strict=True):
+            plan.residences.extend((pid, fact) for fact in residence_facts(person.spells))
+            plan.hukous.extend((pid, fact) for fact in hukou_facts(person.spells))
+            if person.phone:
+                plan.phones.append((pid, person.phone, None))
+            plan.spells_of[pid] = population_spells(person.spells)
+            plan.overseas[pid] = is_overseas(person.id_type, person.identity.nationality)
+        bar.update(len(plan.new_people))
+
+    bulk.insert(
+        Residence,
+        ["person_id", "valid_from", "valid_to", "division", "house_id", "relation", "recorded_at"],
+        (
+            (pid, start, end, division, house, "", stamp)
+            for pid, (start, end, division, house) in plan.residences
+        ),
+    )
+    bulk.insert(
+        Hukou,
+        [
+            "person_id",
+            "valid_from",
+            "valid_to",
+            "division",
+            "address",
+            "household_type",
+            "recorded_at",
+        ],
+        (
+            (pid, start, end, division, "", household_type, stamp)
+            for pid, (start, end, division, household_type) in plan.hukous
+        ),
+    )
+    bulk.insert(
+        PersonAttribute,
+        ["person_id", "kind", "value", "valid_from", "recorded_at"],
+        (
+            (pid, AttributeKind.PHONE.value, phone, start, stamp)
+            for pid, phone, start in plan.phones
+        ),
+    )
+    changed = list(plan.spells_of)
+    for offset in range(0, len(changed), _LOOKUP_CHUNK):
+        PopulationSpell.objects.filter(
+            person_id__in=changed[offset : offset + _LOOKUP_CHUNK]
+        ).delete()
+    bulk.insert(
+        PopulationSpell,
+        ["person_id", "valid_from", "valid_to", "residence_division", "hukou_division", "overseas"],
+        _spell_rows(plan),
+    )
+
+
+def _spell_rows(plan: _Plan) -> Iterator[tuple[object, ...]]:
+    for person_id, facts in plan.spells_of.items():
+        overseas = plan.overseas[person_id]
+        for start, end, residence, hukou in facts:
+            yield (person_id, start, end, residence, hukou, overseas)
+
+
+def _retract(model: type[Residence] | type[Hukou], ids: list[int], now: datetime.datetime) -> None:
+    for offset in range(0, len(ids), _LOOKUP_CHUNK):
+        model.objects.filter(id__in=ids[offset : offset + _LOOKUP_CHUNK]).update(retracted_at=now)
+
+
+def _write_identity_updates(updates: list[tuple[int, Identity, Identity]]) -> None:
+    revisions = []
+    for person_id, old, new in updates:
+        changes = {}
+        for name in ("name", "sex", "birth_date", "nationality"):
+            before, after = getattr(old, name), getattr(new, name)
+            if before != after:
+                changes[name] = after
+                revisions.append(
+                    IdentityRevision(
+                        person_id=person_id,
+                        field=name,
+                        old_value="" if before is None else str(before),
+                        new_value="" if after is None else str(after),
+                        reason="register import",
+                    )
+                )
+        Person.objects.filter(id=person_id).update(**changes, updated_at=timezone.now())
+    IdentityRevision.objects.bulk_create(revisions, batch_size=1000)

@@ -1,0 +1,331 @@
+"""Reading the register format: one CSV row per residence spell, checked field by field.
+
+Columns (UTF-8, header row): id_type, id_number, name, sex, birth_date, nationality,
+hukou_division, hukou_type, residence_division, [residence_house_code], residence_from,
+residence_to, [phone]. Rows with the same id_type + id_number are one person.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from dataclasses import dataclass, field
+
+from renfang.areas.models import in_city
+from renfang.core.csvimport import RowError
+from renfang.people.idnumbers import IdNumberError, normalize, parse_resident_id
+from renfang.people.models import IdType
+
+REQUIRED_COLUMNS = [
+    "id_type",
+    "id_number",
+    "name",
+    "sex",
+    "birth_date",
+    "nationality",
+    "hukou_division",
+    "hukou_type",
+    "residence_division",
+    "residence_from",
+    "residence_to",
+]
+OPTIONAL_COLUMNS = ["residence_house_code", "phone"]
+EXPORT_COLUMNS = [
+    *REQUIRED_COLUMNS[:9],
+    "residence_house_code",
+    "residence_from",
+    "residence_to",
+    "phone",
+]
+
+ID_TYPES = frozenset(IdType.values)
+HOUSEHOLD_TYPES = frozenset({"family", "collective"})
+# HK, Macau and Taiwan residents' residence permits carry 18-character numbers like a
+# citizen's, with region 810000 / 820000 / 830000.
+PERMIT_REGIONS = {"81": "HKG", "82": "MAC", "83": "TWN"}
+_DOCUMENT_PATTERNS = {
+    IdType.PASSPORT: re.compile(r"[A-Z0-9]{5,20}"),
+    IdType.HK_MO_PERMIT: re.compile(r"[HM]\d{8}(\d{2})?"),
+    IdType.TW_PERMIT: re.compile(r"\d{8}(\d{2})?"),
+    IdType.FOREIGN_PR: re.compile(r"[A-Z]{3}\d{12}|9\d{17}|[A-Z0-9]{15,18}"),
+}
+_PHONE_PREFIX = re.compile(r"^(\+86|0086|86(?=1\d{10}$))")
+_DIVISION = re.compile(r"\d{6}(\d{3}(\d{3}(\d{1,8})?)?)?")
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    sex: str
+    birth_date: datetime.date | None
+    nationality: str
+
+
+@dataclass(frozen=True)
+class SpellRow:
+    line: int
+    valid_from: datetime.date
+    valid_to: datetime.date | None
+    residence_division: str | None
+    house_id: int | None
+    hukou_division: str | None
+    hukou_type: str
+
+
+@dataclass
+class PersonRows:
+    """Every row of one person, in file order, with the line where the person first appears."""
+
+    id_type: str
+    id_number: str
+    identity: Identity
+    first_line: int
+    phone: str | None = None
+    phone_line: int = 0
+    spells: list[SpellRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What the checks need to know about the register: code sets, areas and houses."""
+
+    sexes: frozenset[str]
+    nationalities: frozenset[str]
+    divisions: frozenset[str]  # county-level divisions of China (6 digits)
+    areas: frozenset[str]  # loaded areas of the city
+    houses: dict[str, tuple[int, str]]  # house_code → (id, area code)
+    today: datetime.date
+
+
+class RowChecker:
+    """Turns one CSV row into a person key, an identity and a spell, or into RowErrors."""
+
+    def __init__(self, reference: Reference) -> None:
+        self.ref = reference
+        self._dates: dict[str, datetime.date] = {}
+
+    def date(self, raw: str, column: str, line: int, errors: list[RowError]) -> datetime.date:
+        cached = self._dates.get(raw)
+        if cached is not None:
+            return cached
+        try:
+            if len(raw) != 10:
+                raise ValueError(raw)
+            value = datetime.date.fromisoformat(raw)
+        except ValueError:
+            errors.append(RowError(line, column, f"{raw!r} is not a date (YYYY-MM-DD)"))
+            return datetime.date.min
+        if value > self.ref.today:
+            errors.append(RowError(line, column, f"{raw} is in the future"))
+        self._dates[raw] = value
+        return value
+
+    def division(self, raw: str, column: str, line: int, errors: list[RowError]) -> str | None:
+        code = raw.strip()
+        if not code:
+            return None
+        if not _DIVISION.fullmatch(code):
+            errors.append(RowError(line, column, f"{code!r} is not a division code"))
+            return None
+        if in_city(code):
+            if column == "residence_division" and code not in self.ref.areas:
+                errors.append(RowError(line, column, f"{code} is not a loaded area of the city"))
+                return None
+            if code[:6] not in self.ref.divisions and code[:6] not in self.ref.areas:
+                errors.append(RowError(line, column, f"{code[:6]} is not a district of the city"))
+                return None
+        elif code[:6] not in self.ref.divisions:
+            errors.append(RowError(line, column, f"{code[:6]} is not a county-level division"))
+            return None
+        return code
+
+    def identity_key(
+        self, row: dict[str, str], line: int, errors: list[RowError]
+    ) -> tuple[str, str, datetime.date | None, str | None]:
+        """(id_type, normalised id_number, birth date in the ID, sex in the ID)."""
+        id_type = row["id_type"].strip()
+        raw_number = row["id_number"]
+        if id_type not in ID_TYPES:
+            errors.append(
+                RowError(
+                    line, "id_type", f"{id_type!r} is not one of {', '.join(sorted(ID_TYPES))}"
+                )
+            )
+            return id_type, normalize(raw_number), None, None
+        if id_type == IdType.RESIDENT_ID:
+            try:
+                resident = parse_resident_id(raw_number)
+            except IdNumberError as exc:
+                errors.append(RowError(line, "id_number", str(exc)))
+                return id_type, normalize(raw_number), None, None
+            return id_type, resident.number, resident.birth_date, resident.sex
+        number = normalize(raw_number)
+        if not _DOCUMENT_PATTERNS[IdType(id_type)].fullmatch(number):
+            errors.append(
+                RowError(line, "id_number", f"{number!r} is not a valid {id_type} number")
+            )
+        return id_type, number, None, None
+
+    def phone(self, raw: str, line: int, errors: list[RowError]) -> str | None:
+        digits = re.sub(r"[\s\-()]", "", raw)
+        if not digits:
+            return None
+        digits = _PHONE_PREFIX.sub("", digits)
+        if not digits.isdigit() or not 7 <= len(digits) <= 15:
+            errors.append(RowError(line, "phone", f"{raw!r} is not a phone number"))
+            return None
+        if len(digits) == 11 and digits[0] == "1" and digits[1] not in "3456789":
+            errors.append(RowError(line, "phone", f"{raw!r} is not a mainland mobile number"))
+            return None
+        return digits
+
+    def check(
+        self, row: dict[str, str], line: int
+    ) -> tuple[tuple[str, str], Identity, SpellRow, str | None, list[RowError]]:
+        errors: list[RowError] = []
+        id_type, id_number, id_birth, id_sex = self.identity_key(row, line, errors)
+        identity = self._identity(
+            row,
+            line,
+            errors,
+            id_type=id_type,
+            id_number=id_number,
+            id_birth=id_birth,
+            id_sex=id_sex,
+        )
+        hukou_division, hukou_type = self._hukou(row, line, errors, identity.nationality)
+        residence_division, house_id = self._residence_place(row, line, errors)
+        valid_from, valid_to = self._residence_dates(row, line, errors, identity.birth_date)
+        phone = self.phone(row.get("phone") or "", line, errors)
+        spell = SpellRow(
+            line=line,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            residence_division=residence_division,
+            house_id=house_id,
+            hukou_division=hukou_division,
+            hukou_type=hukou_type,
+        )
+        return (id_type, id_number), identity, spell, phone, errors
+
+    def _identity(
+        self,
+        row: dict[str, str],
+        line: int,
+        errors: list[RowError],
+        *,
+        id_type: str,
+        id_number: str,
+        id_birth: datetime.date | None,
+        id_sex: str | None,
+    ) -> Identity:
+        name = row["name"].strip()
+        if not name:
+            errors.append(RowError(line, "name", "a name is required"))
+        elif len(name) > 100:
+            errors.append(RowError(line, "name", "a name has at most 100 characters"))
+        sex = row["sex"].strip()
+        if sex not in self.ref.sexes:
+            errors.append(RowError(line, "sex", f"{sex!r} is not a GB/T 2261.1 sex code"))
+        elif id_sex is not None and sex in {"1", "2"} and sex != id_sex:
+            errors.append(
+                RowError(line, "sex", f"sex {sex} differs from {id_sex} in the ID number")
+            )
+        raw_birth = row["birth_date"].strip()
+        birth_date = self.date(raw_birth, "birth_date", line, errors) if raw_birth else None
+        if id_birth is not None and birth_date is not None and birth_date != id_birth:
+            errors.append(
+                RowError(
+                    line, "birth_date", f"{raw_birth} differs from {id_birth} in the ID number"
+                )
+            )
+        nationality = row["nationality"].strip().upper()
+        if nationality not in self.ref.nationalities:
+            errors.append(
+                RowError(line, "nationality", f"{nationality!r} is not a GB/T 2659 country code")
+            )
+        elif id_type == IdType.RESIDENT_ID:
+            expected = PERMIT_REGIONS.get(id_number[:2], "CHN")
+            if nationality != expected:
+                errors.append(
+                    RowError(
+                        line,
+                        "nationality",
+                        f"this ID number belongs to {expected}, not {nationality}",
+                    )
+                )
+        return Identity(
+            name=name, sex=sex, birth_date=birth_date or id_birth, nationality=nationality
+        )
+
+    def _hukou(
+        self, row: dict[str, str], line: int, errors: list[RowError], nationality: str
+    ) -> tuple[str | None, str]:
+        hukou_division = self.division(row["hukou_division"], "hukou_division", line, errors)
+        hukou_type = row["hukou_type"].strip()
+        if hukou_type and hukou_type not in HOUSEHOLD_TYPES:
+            errors.append(
+                RowError(line, "hukou_type", f"{hukou_type!r} is not family or collective")
+            )
+        if hukou_type and not row["hukou_division"].strip():
+            errors.append(RowError(line, "hukou_type", "a hukou type needs a hukou_division"))
+        if hukou_division and nationality != "CHN" and nationality in self.ref.nationalities:
+            errors.append(
+                RowError(line, "hukou_division", f"a {nationality} national has no hukou")
+            )
+        return hukou_division, hukou_type
+
+    def _residence_place(
+        self, row: dict[str, str], line: int, errors: list[RowError]
+    ) -> tuple[str | None, int | None]:
+        residence_division = self.division(
+            row["residence_division"], "residence_division", line, errors
+        )
+        house_code = (row.get("residence_house_code") or "").strip()
+        if not house_code:
+            return residence_division, None
+        house = self.ref.houses.get(house_code)
+        if house is None:
+            errors.append(RowError(line, "residence_house_code", f"no house {house_code}"))
+        elif not row["residence_division"].strip():
+            errors.append(
+                RowError(line, "residence_division", "required when a house code is given")
+            )
+        elif residence_division and not house[1].startswith(residence_division):
+            errors.append(
+                RowError(
+                    line,
+                    "residence_house_code",
+                    f"house {house_code} lies in {house[1]}, not in {residence_division}",
+                )
+            )
+        else:
+            return residence_division, house[0]
+        return residence_division, None
+
+    def _residence_dates(
+        self,
+        row: dict[str, str],
+        line: int,
+        errors: list[RowError],
+        birth_date: datetime.date | None,
+    ) -> tuple[datetime.date, datetime.date | None]:
+        raw_from = row["residence_from"].strip()
+        if raw_from:
+            valid_from = self.date(raw_from, "residence_from", line, errors)
+        else:
+            errors.append(RowError(line, "residence_from", "the first day is required"))
+            valid_from = datetime.date.min
+        raw_to = row["residence_to"].strip()
+        valid_to = self.date(raw_to, "residence_to", line, errors) if raw_to else None
+        if valid_to is not None and raw_from and valid_to < valid_from:
+            errors.append(
+                RowError(line, "residence_to", f"{raw_to} is before residence_from {raw_from}")
+            )
+        if birth_date is not None and datetime.date.min < valid_from < birth_date:
+            errors.append(
+                RowError(
+                    line, "residence_from", f"{raw_from} is before the birth date {birth_date}"
+                )
+            )
+        return valid_from, valid_to
