@@ -74,7 +74,11 @@ class Hukou(TimeValidFact):
     """Household registration (户籍): where it is held, over time."""
 
     person = models.ForeignKey(
-        Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="hukous"
+        Person,
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="hukous",
+        db_index=False,  # served by the (person, …) index below
     )
     division = models.CharField(_("hukou division"), max_length=12)
     address = models.CharField(_("hukou address"), max_length=300, blank=True)
@@ -103,7 +107,11 @@ class Residence(TimeValidFact):
 
     valid_from = models.DateField(_("valid from"))
     person = models.ForeignKey(
-        Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="residences"
+        Person,
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="residences",
+        db_index=False,  # served by the (person, …) index below
     )
     division = models.CharField(_("residence division"), max_length=20, null=True, blank=True)
     house = models.ForeignKey(
@@ -140,7 +148,11 @@ class PersonAttribute(TimeValidFact):
     employment); the value is a code from the code set of the same name, or a phone number."""
 
     person = models.ForeignKey(
-        Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="attributes"
+        Person,
+        verbose_name=_("person"),
+        on_delete=models.CASCADE,
+        related_name="attributes",
+        db_index=False,  # served by the (person, …) index below
     )
     kind = models.CharField(_("kind"), max_length=20, choices=AttributeKind.choices)
     value = models.CharField(_("value"), max_length=100)

@@ -30,7 +30,6 @@ class PopulationSpell(models.Model):
         verbose_name = _("population spell")
         verbose_name_plural = _("population spells")
         indexes = [
-            models.Index(fields=["person"], name="stats_spell_person"),
             models.Index(
                 fields=["residence_division"],
                 name="stats_spell_res_div",
