@@ -1,0 +1,1 @@
+"""renfang's pages: server-rendered, login required, every read through the selectors."""
