@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 
@@ -14,3 +15,14 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 @pytest.fixture
 def city_code(settings: pytest.FixtureRequest) -> str:
     return "31"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_code_caches() -> Iterator[None]:
+    """The code and division-name caches live in the process: a test that rolled its rows
+    back must not leave their labels to the next test."""
+    from renfang.codes.selectors import clear_cache  # noqa: PLC0415 (Django is set up by now)
+
+    clear_cache()
+    yield
+    clear_cache()

@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Never
 
 from django.db import transaction
 from django.utils import timezone
@@ -197,7 +198,7 @@ def _read(
 
 
 def _read_rows(
-    reader: csv.DictReader[str], checker: RowChecker, bar: tqdm[None]
+    reader: csv.DictReader[str], checker: RowChecker, bar: tqdm[Never]
 ) -> tuple[dict[tuple[str, str], PersonRows], int, list[RowError], int]:
     people: dict[tuple[str, str], PersonRows] = {}
     errors: list[RowError] = []
@@ -211,7 +212,7 @@ def _read_rows(
             if rows % 10000 == 0:
                 bar.update(10000)
             if None in row or None in row.values():
-                extra = len(row.get(None) or [])  # type: ignore[call-overload]
+                extra = len(row.get(None) or [])
                 found = width + extra if extra else sum(v is not None for v in row.values())
                 new_errors = [RowError(line, "-", f"{found} fields, the header has {width}")]
             else:

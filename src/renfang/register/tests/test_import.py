@@ -130,7 +130,8 @@ def test_import_records_people_spells_hukou_and_phone(reference: None, tmp_path:
     assert (summary.rows, summary.people_created) == (3, 2)
     zhang = Person.objects.get(id_number=ZHANG)
     assert (zhang.name, zhang.sex, zhang.birth_date) == ("张伟", "1", datetime.date(1980, 1, 1))
-    assert zhang.residences.get().house.house_code == "310104003001000001"
+    house = zhang.residences.get().house
+    assert house is not None and house.house_code == "310104003001000001"
     assert zhang.hukous.get().division == "310104003"
     assert zhang.attributes.get(kind="phone").value == "13812345678"
     li = Person.objects.get(id_number=LI)

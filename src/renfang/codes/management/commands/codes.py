@@ -1,0 +1,36 @@
+"""``renfang codes load [PATH ...]``: load code sets, the package's or a district's own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from renfang.codes.services import code_sets_load_files, code_sets_load_package
+from renfang.core.csvimport import ImportRejected
+
+
+class Command(BaseCommand):
+    help = (
+        "Load code sets. Without PATH: every set shipped with renfang. With PATH: a district's "
+        "own set files (<key>.csv, a full copy of the set) or a directory of them, with a "
+        "code_sets.csv index for new sets. A changed set gets a new version; codes missing "
+        "from the file are closed, never deleted."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+        load = actions.add_parser("load", help="load code set files")
+        load.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        paths: list[Path] = options["paths"]
+        try:
+            results = code_sets_load_files(paths=paths) if paths else code_sets_load_package()
+        except ImportRejected as exc:
+            raise exc.as_command_error() from exc
+        except FileNotFoundError as exc:
+            raise CommandError(str(exc)) from exc
+        for result in results:
+            self.stdout.write(str(result))
