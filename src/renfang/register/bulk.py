@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from django.db import connection, models
@@ -51,8 +52,15 @@ def reserve_ids(model: type[models.Model], count: int) -> list[int]:
     return list(range(start, start + count))
 
 
-def insert(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """Insert plain rows into the model's table; returns how many were written."""
+def insert(
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    on_batch: Callable[[int], object] | None = None,
+) -> int:
+    """Insert plain rows into the model's table; returns how many were written.
+    ``on_batch(n)`` is called after every few thousand rows (for a progress bar)."""
     written = 0
     name = table(model)
     column_list = ", ".join(f'"{column}"' for column in columns)
@@ -63,6 +71,10 @@ def insert(model: type[models.Model], columns: Sequence[str], rows: Iterable[Seq
                 for row in rows:
                     copy.write_row(row)
                     written += 1
+                    if on_batch is not None and written % _BATCH == 0:
+                        on_batch(_BATCH)
+            if on_batch is not None:
+                on_batch(written % _BATCH)
             return written
         placeholders = ", ".join("?" for _ in columns)
         sql = f'INSERT INTO "{name}" ({column_list}) VALUES ({placeholders})'  # noqa: S608
@@ -73,11 +85,54 @@ def insert(model: type[models.Model], columns: Sequence[str], rows: Iterable[Seq
             if len(batch) >= _BATCH:
                 raw.executemany(sql, batch)
                 written += len(batch)
+                if on_batch is not None:
+                    on_batch(len(batch))
                 batch.clear()
         if batch:
             raw.executemany(sql, batch)
             written += len(batch)
+            if on_batch is not None:
+                on_batch(len(batch))
     return written
+
+
+@contextmanager
+def indexes_deferred(model: type[models.Model], *, new_rows: int) -> Iterator[None]:
+    """On PostgreSQL, when a load at least doubles a table, drop its secondary indexes for the
+    load and build them again afterwards, inside the same transaction: one sort per index is
+    much cheaper than millions of random insertions into it. Indexes that back a constraint
+    (primary key, unique) stay."""
+    if not is_postgresql() or new_rows < 100_000:
+        yield
+        return
+    name = table(model)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [name])
+        existing = max(int(cursor.fetchone()[0]), 0)
+        if new_rows < existing:
+            deferred: list[tuple[str, str]] = []
+        else:
+            cursor.execute(
+                """
+                SELECT i.indexname, i.indexdef FROM pg_indexes i
+                WHERE i.tablename = %s AND NOT EXISTS (
+                    SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)
+                """,
+                [name],
+            )
+            deferred = list(cursor.fetchall())
+            for index_name, _ in deferred:
+                cursor.execute(f'DROP INDEX "{index_name}"')
+    yield
+    if deferred:
+        with connection.cursor() as cursor:
+            # Deferred foreign-key checks of the rows just written must run before the table's
+            # index can be built; they would run at commit anyway.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+            for _, definition in deferred:
+                cursor.execute(definition)
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def analyze(*models_: type[models.Model]) -> None:

@@ -74,6 +74,7 @@ class ImportSummary:
     phones_recorded: int = 0
     identity_revisions: int = 0
     seconds: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)
 
     @property
     def changed_anything(self) -> bool:
@@ -115,9 +116,14 @@ def register_import(
     today = today or timezone.localdate()
     people, rows = _read(path, today=today, progress=progress)
     summary = ImportSummary(rows=rows, people=len(people))
+    summary.stages["check"] = time.monotonic() - started
     with transaction.atomic():
+        clock = time.monotonic()
         plan = _plan(people, today=today, summary=summary)
-        _write(plan, progress=progress)
+        summary.stages["compare"] = time.monotonic() - clock
+        _write(plan, progress=progress, stages=summary.stages)
+        clock = time.monotonic()
+    summary.stages["commit"] = time.monotonic() - clock
     summary.residences_added = len(plan.residences)
     summary.residences_retracted = len(plan.retract_residences)
     summary.hukous_added = len(plan.hukous)
@@ -125,7 +131,9 @@ def register_import(
     summary.phones_recorded = len(plan.phones)
     summary.identity_revisions = len(plan.identity_updates)
     if bulk.is_postgresql() and summary.changed_anything and rows > 10000:
+        clock = time.monotonic()
         bulk.analyze(Person, Residence, Hukou, PersonAttribute, PopulationSpell)
+        summary.stages["analyze"] = time.monotonic() - clock
     summary.seconds = time.monotonic() - started
     return summary
 
@@ -479,7 +487,8 @@ def _diff_facts(
 # ---------------------------------------------------------------- writing
 
 
-def _write(plan: _Plan, *, progress: bool) -> None:
+def _write(plan: _Plan, *, progress: bool, stages: dict[str, float]) -> None:
+    clock = time.monotonic()
     now = timezone.now()
     stamp = bulk.db_now(now)
     yesterday = timezone.localdate(now) - _ONE_DAY
@@ -494,92 +503,134 @@ def _write(plan: _Plan, *, progress: bool) -> None:
         PersonAttribute.objects.filter(
             id__in=plan.phones_closed[offset : offset + _LOOKUP_CHUNK]
         ).update(valid_to=yesterday)
-
-    new_ids = bulk.reserve_ids(Person, len(plan.new_people))
-    with tqdm(
-        total=len(plan.new_people), unit=" people", desc="write", disable=not progress
-    ) as bar:
-        bulk.insert(
-            Person,
-            [
-                "id",
-                "id_type",
-                "id_number",
-                "name",
-                "sex",
-                "birth_date",
-                "ethnicity",
-                "nationality",
-                "created_at",
-                "updated_at",
-            ],
-            (
-                (
-                    pid,
-                    p.id_type,
-                    p.id_number,
-                    p.identity.name,
-                    p.identity.sex,
-                    p.identity.birth_date,
-                    "",
-                    p.identity.nationality,
-                    stamp,
-                    stamp,
-                )
-                for pid, p in zip(new_ids, plan.new_people, strict=True)
-            ),
-        )
-        for pid, person in zip(new_ids, plan.new_people, strict=True):
-            plan.residences.extend((pid, fact) for fact in residence_facts(person.spells))
-            plan.hukous.extend((pid, fact) for fact in hukou_facts(person.spells))
-            if person.phone:
-                plan.phones.append((pid, person.phone, None))
-            plan.spells_of[pid] = population_spells(person.spells)
-            plan.overseas[pid] = is_overseas(person.id_type, person.identity.nationality)
-        bar.update(len(plan.new_people))
-
-    bulk.insert(
-        Residence,
-        ["person_id", "valid_from", "valid_to", "division", "house_id", "relation", "recorded_at"],
-        (
-            (pid, start, end, division, house, "", stamp)
-            for pid, (start, end, division, house) in plan.residences
-        ),
-    )
-    bulk.insert(
-        Hukou,
-        [
-            "person_id",
-            "valid_from",
-            "valid_to",
-            "division",
-            "address",
-            "household_type",
-            "recorded_at",
-        ],
-        (
-            (pid, start, end, division, "", household_type, stamp)
-            for pid, (start, end, division, household_type) in plan.hukous
-        ),
-    )
-    bulk.insert(
-        PersonAttribute,
-        ["person_id", "kind", "value", "valid_from", "recorded_at"],
-        (
-            (pid, AttributeKind.PHONE.value, phone, start, stamp)
-            for pid, phone, start in plan.phones
-        ),
-    )
     changed = list(plan.spells_of)
     for offset in range(0, len(changed), _LOOKUP_CHUNK):
         PopulationSpell.objects.filter(
             person_id__in=changed[offset : offset + _LOOKUP_CHUNK]
         ).delete()
-    bulk.insert(
-        PopulationSpell,
-        ["person_id", "valid_from", "valid_to", "residence_division", "hukou_division", "overseas"],
-        _spell_rows(plan),
+
+    new_ids = bulk.reserve_ids(Person, len(plan.new_people))
+    for pid, person in zip(new_ids, plan.new_people, strict=True):
+        plan.residences.extend((pid, fact) for fact in residence_facts(person.spells))
+        plan.hukous.extend((pid, fact) for fact in hukou_facts(person.spells))
+        if person.phone:
+            plan.phones.append((pid, person.phone, None))
+        plan.spells_of[pid] = population_spells(person.spells)
+        plan.overseas[pid] = is_overseas(person.id_type, person.identity.nationality)
+    spell_count = sum(len(facts) for facts in plan.spells_of.values())
+    stages["plan"] = time.monotonic() - clock
+
+    total = (
+        len(plan.new_people)
+        + len(plan.residences)
+        + len(plan.hukous)
+        + len(plan.phones)
+        + spell_count
     )
+    with tqdm(total=total, unit=" rows", desc="write", disable=not progress) as bar:
+        for label, model, columns, rows, count in (
+            (
+                "people",
+                Person,
+                _PERSON_COLUMNS,
+                _person_rows(new_ids, plan, stamp),
+                len(plan.new_people),
+            ),
+            (
+                "residences",
+                Residence,
+                _RESIDENCE_COLUMNS,
+                (
+                    (pid, start, end, division, house, "", stamp)
+                    for pid, (start, end, division, house) in plan.residences
+                ),
+                len(plan.residences),
+            ),
+            (
+                "hukous",
+                Hukou,
+                _HUKOU_COLUMNS,
+                (
+                    (pid, start, end, division, "", household_type, stamp)
+                    for pid, (start, end, division, household_type) in plan.hukous
+                ),
+                len(plan.hukous),
+            ),
+            (
+                "phones",
+                PersonAttribute,
+                _PHONE_COLUMNS,
+                (
+                    (pid, AttributeKind.PHONE.value, phone, start, stamp)
+                    for pid, phone, start in plan.phones
+                ),
+                len(plan.phones),
+            ),
+            ("population spells", PopulationSpell, _SPELL_COLUMNS, _spell_rows(plan), spell_count),
+        ):
+            clock = time.monotonic()
+            bar.set_postfix_str(label)
+            with bulk.indexes_deferred(model, new_rows=count):
+                bulk.insert(model, columns, rows, on_batch=bar.update)
+            stages[label] = time.monotonic() - clock
+
+
+_PERSON_COLUMNS = [
+    "id",
+    "id_type",
+    "id_number",
+    "name",
+    "sex",
+    "birth_date",
+    "ethnicity",
+    "nationality",
+    "created_at",
+    "updated_at",
+]
+_RESIDENCE_COLUMNS = [
+    "person_id",
+    "valid_from",
+    "valid_to",
+    "division",
+    "house_id",
+    "relation",
+    "recorded_at",
+]
+_HUKOU_COLUMNS = [
+    "person_id",
+    "valid_from",
+    "valid_to",
+    "division",
+    "address",
+    "household_type",
+    "recorded_at",
+]
+_PHONE_COLUMNS = ["person_id", "kind", "value", "valid_from", "recorded_at"]
+_SPELL_COLUMNS = [
+    "person_id",
+    "valid_from",
+    "valid_to",
+    "residence_division",
+    "hukou_division",
+    "overseas",
+]
+
+
+def _person_rows(new_ids: list[int], plan: _Plan, stamp: object) -> Iterator[tuple[object, ...]]:
+    for pid, person in zip(new_ids, plan.new_people, strict=True):
+        identity = person.identity
+        yield (
+            pid,
+            person.id_type,
+            person.id_number,
+            identity.name,
+            identity.sex,
+            identity.birth_date,
+            "",
+            identity.nationality,
+            stamp,
+            stamp,
+        )
 
 
 def _spell_rows(plan: _Plan) -> Iterator[tuple[object, ...]]:

@@ -11,7 +11,8 @@ import datetime
 import re
 from dataclasses import dataclass, field
 
-from renfang.areas.models import in_city
+from django.conf import settings
+
 from renfang.core.csvimport import RowError
 from renfang.people.idnumbers import IdNumberError, normalize, parse_resident_id
 from renfang.people.models import IdType
@@ -103,6 +104,7 @@ class RowChecker:
     def __init__(self, reference: Reference) -> None:
         self.ref = reference
         self._dates: dict[str, datetime.date] = {}
+        self._city = settings.RENFANG_CITY_CODE  # read once: settings lookups are slow per row
 
     def date(self, raw: str, column: str, line: int, errors: list[RowError]) -> datetime.date:
         cached = self._dates.get(raw)
@@ -127,7 +129,7 @@ class RowChecker:
         if not _DIVISION.fullmatch(code):
             errors.append(RowError(line, column, f"{code!r} is not a division code"))
             return None
-        if in_city(code):
+        if code.startswith(self._city):
             if column == "residence_division" and code not in self.ref.areas:
                 errors.append(RowError(line, column, f"{code} is not a loaded area of the city"))
                 return None

@@ -150,4 +150,3 @@ def person_detail(request: HttpRequest, person_id: int) -> HttpResponse:
         ],
     }
     return render(request, "web/person_detail.html", context)
-

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from renfang.areas.services import areas_load, areas_load_builtin
+from renfang.core.commands import action_parser
 from renfang.core.csvimport import ImportRejected
 
 
@@ -20,9 +21,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-        load = actions.add_parser("load", help="load an area file")
+        load = action_parser(actions, "load", help="load an area file")
         load.add_argument("file", type=Path, metavar="FILE.csv")
-        actions.add_parser("load-builtin", help="load the Shanghai areas shipped with renfang")
+        action_parser(actions, "load-builtin", help="load the Shanghai areas shipped with renfang")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:

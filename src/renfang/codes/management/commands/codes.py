@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from renfang.codes.services import code_sets_load_files, code_sets_load_package
+from renfang.core.commands import action_parser
 from renfang.core.csvimport import ImportRejected
 
 
@@ -21,7 +22,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-        load = actions.add_parser("load", help="load code set files")
+        load = action_parser(actions, "load", help="load code set files")
         load.add_argument("paths", nargs="*", type=Path, metavar="PATH")
 
     def handle(self, *args: Any, **options: Any) -> None:

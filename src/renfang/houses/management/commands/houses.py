@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from renfang.core.commands import action_parser
 from renfang.core.csvimport import ImportRejected
 from renfang.houses.services import houses_load
 
@@ -20,7 +21,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-        load = actions.add_parser("load", help="load a houses.csv")
+        load = action_parser(actions, "load", help="load a houses.csv")
         load.add_argument("file", type=Path, metavar="FILE.csv")
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from renfang.core.commands import action_parser
 from renfang.core.csvimport import ImportRejected
 from renfang.register.exporter import register_export
 from renfang.register.importer import register_import
@@ -18,7 +18,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True, metavar="{import,export}")
-        importing = actions.add_parser(
+        importing = action_parser(
+            actions,
             "import",
             help="import a register-format CSV: all rows or none; importing twice changes nothing",
         )
@@ -26,11 +27,11 @@ class Command(BaseCommand):
         importing.add_argument(
             "--no-progress", action="store_true", help="do not show a progress bar"
         )
-        exporting = actions.add_parser("export", help="write the register as a register-format CSV")
+        exporting = action_parser(
+            actions, "export", help="write the register as a register-format CSV"
+        )
         exporting.add_argument("file", type=Path)
         exporting.add_argument("--no-progress", action="store_true")
-        for sub in (importing, exporting):
-            sub.formatter_class = argparse.RawDescriptionHelpFormatter
 
     def handle(self, *args: Any, **options: Any) -> None:
         path: Path = options["file"]
@@ -43,6 +44,9 @@ class Command(BaseCommand):
             except ImportRejected as rejected:
                 raise rejected.as_command_error() from rejected
             self.stdout.write(f"imported {path}: {summary.as_text()}")
+            if options["verbosity"] >= 2:
+                for stage, seconds in summary.stages.items():
+                    self.stdout.write(f"  {stage}: {seconds:.1f} s")
         else:
             if path.parent and not path.parent.exists():
                 raise CommandError(f"{path.parent}: no such directory")
