@@ -26,8 +26,8 @@ from tqdm import tqdm
 
 from renfang.areas.models import Area
 from renfang.codes.selectors import active_codes
+from renfang.core.bulk import db_value, insert, select_in
 from renfang.core.csvimport import ImportRejected, RowError, check_header
-from renfang.houses.bulk import db_value, insert_rows, select_in
 from renfang.houses.models import House, HouseUse, standard_address
 from renfang.houses.rows import (
     ATTRIBUTES,
@@ -172,7 +172,7 @@ def _plan_chunk(rows: list[HouseRow], created_at: Any, errors: list[RowError]) -
 
 
 def _apply(plan: _Plan, recorded_at: Any) -> None:
-    insert_rows(House, _HOUSE_INSERT, plan.new_houses)
+    insert(House, _HOUSE_INSERT, plan.new_houses)
     new_codes = [code for code, _use, _from in plan.new_house_uses]
     ids = dict(select_in(House, ["house_code", "id"], "house_code", new_codes))
     uses = [
@@ -181,7 +181,7 @@ def _apply(plan: _Plan, recorded_at: Any) -> None:
     uses += [
         (house_id, use, start, None, recorded_at, None) for house_id, use, start in plan.opened_uses
     ]
-    insert_rows(HouseUse, _USE_INSERT, uses)
+    insert(HouseUse, _USE_INSERT, uses)
     House.objects.bulk_update(
         plan.changed_houses, [*ATTRIBUTES.values(), "address"], batch_size=1000
     )

@@ -8,7 +8,7 @@
    person's history. Equal facts are left alone (so importing a file twice changes nothing);
    facts the file no longer states are retracted, never deleted; new ones are recorded; a
    corrected identity field keeps its old value in IdentityRevision.
-4. Write it all in one transaction with the bulk paths of bulk.py, and rebuild the changed
+4. Write it all in one transaction with the bulk paths of renfang.core.bulk, and rebuild the changed
    people's population spells for the statistics.
 """
 
@@ -28,6 +28,7 @@ from tqdm import tqdm
 
 from renfang.areas.models import Area
 from renfang.codes.selectors import active_codes
+from renfang.core import bulk
 from renfang.core.csvimport import ImportRejected, RowError, check_header
 from renfang.houses.models import House
 from renfang.people.categories import is_overseas
@@ -39,7 +40,6 @@ from renfang.people.models import (
     PersonAttribute,
     Residence,
 )
-from renfang.register import bulk
 from renfang.register.rows import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,

@@ -1,4 +1,4 @@
-"""Bulk writes for large imports: COPY on PostgreSQL, executemany on SQLite.
+"""Bulk writes for large imports and loads: COPY on PostgreSQL, executemany on SQLite.
 
 The ORM's ``bulk_create`` builds one statement per batch and Python objects per row; a register
 of a million people needs millions of rows in five tables, so imports write plain tuples
@@ -35,6 +35,18 @@ def table(model: type[models.Model]) -> str:
     return model._meta.db_table
 
 
+def _field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
+    found = model._meta.get_field(name)
+    assert isinstance(found, models.Field), f"{model.__name__}.{name} is not a column"
+    return found
+
+
+def db_value(model: type[models.Model], field_name: str, value: Any) -> Any:
+    """A value as the database takes it (an aware datetime becomes naive UTC on SQLite):
+    for values that are the same on every row, prepared once."""
+    return _field(model, field_name).get_db_prep_save(value, connection)
+
+
 def reserve_ids(model: type[models.Model], count: int) -> list[int]:
     """Primary keys for ``count`` new rows, taken before the rows are written so that the rows
     that point at them can be written in the same pass. Call inside the import transaction."""
@@ -59,11 +71,12 @@ def insert(
     *,
     on_batch: Callable[[int], object] | None = None,
 ) -> int:
-    """Insert plain rows into the model's table; returns how many were written.
+    """Insert plain rows (values in database form) into the model's table, in the caller's
+    transaction; ``columns`` are field names or column names. Returns how many were written;
     ``on_batch(n)`` is called after every few thousand rows (for a progress bar)."""
     written = 0
     name = table(model)
-    column_list = ", ".join(f'"{column}"' for column in columns)
+    column_list = ", ".join(f'"{_field(model, column).column}"' for column in columns)
     with connection.cursor() as cursor:
         if is_postgresql():
             raw = cursor.cursor  # the psycopg cursor under Django's wrapper
@@ -140,3 +153,25 @@ def analyze(*models_: type[models.Model]) -> None:
     with connection.cursor() as cursor:
         for model in models_:
             cursor.execute(f'ANALYZE "{table(model)}"')
+
+
+def select_in(
+    model: type[models.Model], fields: Sequence[str], key: str, values: Sequence[Any]
+) -> list[tuple[Any, ...]]:
+    """``fields`` of the rows (of the default manager) whose ``key`` is one of ``values``.
+    On PostgreSQL the values go as one array (``= ANY(%s)``): a list of thousands of
+    parameters costs more to parse than to run."""
+    if not values:
+        return []
+    manager = model._default_manager
+    if connection.vendor != "postgresql":
+        return list(manager.filter(**{f"{key}__in": values}).order_by().values_list(*fields))
+    # The manager's own filter (current facts only) compiled by Django, then the key. No
+    # ordering: a model's default order may join another table.
+    query = manager.filter(**{f"{key}__isnull": False}).order_by().values_list(*fields).query
+    sql, params = query.sql_with_params()
+    quote = connection.ops.quote_name
+    column = f"{quote(model._meta.db_table)}.{quote(_field(model, key).column)}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} AND {column} = ANY(%s)", [*params, list(values)])
+        return list(cursor.fetchall())
