@@ -376,10 +376,17 @@ def _existing_people(
     for id_type, numbers in numbers_by_type.items():
         for offset in range(0, len(numbers), _LOOKUP_CHUNK):
             chunk = numbers[offset : offset + _LOOKUP_CHUNK]
-            for person_id, id_number, name, sex, birth, nationality in Person.objects.filter(
-                id_type=id_type, id_number__in=chunk
-            ).values_list("id", "id_number", "name", "sex", "birth_date", "nationality"):
-                found[(id_type, id_number)] = (person_id, Identity(name, sex, birth, nationality))
+            for person_id, person_type, id_number, name, sex, birth, nationality in bulk.select_in(
+                Person,
+                ["id", "id_type", "id_number", "name", "sex", "birth_date", "nationality"],
+                "id_number",
+                chunk,
+            ):
+                if person_type == id_type:
+                    found[(id_type, id_number)] = (
+                        person_id,
+                        Identity(name, sex, birth, nationality),
+                    )
     return found
 
 
@@ -415,20 +422,30 @@ def _plan_existing(
 ) -> None:
     ids = [person_id for person_id, _ in chunk]
     stored_residences: dict[int, dict[ResidenceFact, int]] = {pid: {} for pid in ids}
-    for fact_id, pid, start, end, division, house_id in Residence.objects.filter(
-        person_id__in=ids
-    ).values_list("id", "person_id", "valid_from", "valid_to", "division", "house_id"):
+    for fact_id, pid, start, end, division, house_id in bulk.select_in(
+        Residence,
+        ["id", "person_id", "valid_from", "valid_to", "division", "house_id"],
+        "person",
+        ids,
+    ):
         stored_residences[pid][(start, end, division, house_id)] = fact_id
     stored_hukous: dict[int, dict[HukouFact, int]] = {pid: {} for pid in ids}
-    for fact_id, pid, start, end, division, household_type in Hukou.objects.filter(
-        person_id__in=ids
-    ).values_list("id", "person_id", "valid_from", "valid_to", "division", "household_type"):
+    for fact_id, pid, start, end, division, household_type in bulk.select_in(
+        Hukou,
+        ["id", "person_id", "valid_from", "valid_to", "division", "household_type"],
+        "person",
+        ids,
+    ):
         stored_hukous[pid][(start, end, division, household_type)] = fact_id
     phones: dict[int, tuple[int, str, datetime.date | None]] = {}
-    for fact_id, pid, value, start in PersonAttribute.objects.filter(
-        person_id__in=ids, kind=AttributeKind.PHONE, valid_to__isnull=True
-    ).values_list("id", "person_id", "value", "valid_from"):
-        phones[pid] = (fact_id, value, start)
+    for fact_id, pid, kind, value, start, end in bulk.select_in(
+        PersonAttribute,
+        ["id", "person_id", "kind", "value", "valid_from", "valid_to"],
+        "person",
+        ids,
+    ):
+        if kind == AttributeKind.PHONE and end is None:
+            phones[pid] = (fact_id, value, start)
 
     for person_id, person in chunk:
         changed = _diff_facts(
