@@ -26,11 +26,6 @@ def is_postgresql() -> bool:
     return connection.vendor == "postgresql"
 
 
-def db_now(now: datetime.datetime) -> Any:
-    """A timestamp as the backend stores it (SQLite: naive UTC text)."""
-    return connection.ops.adapt_datetimefield_value(now)
-
-
 def table(model: type[models.Model]) -> str:
     return model._meta.db_table
 

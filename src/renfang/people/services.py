@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from renfang.houses.models import House
-from renfang.people.categories import is_overseas
 from renfang.people.idnumbers import IdNumberError, parse_resident_id
 from renfang.people.models import Hukou, IdType, Person, Residence
 from renfang.stats.services import population_spells_refresh
@@ -116,6 +115,3 @@ def hukou_record(
         )
         population_spells_refresh(person_ids=[person.pk])
     return hukou
-
-
-__all__ = ["hukou_record", "is_overseas", "person_create", "residence_record"]

@@ -507,7 +507,7 @@ def _diff_facts(
 def _write(plan: _Plan, *, progress: bool, stages: dict[str, float]) -> None:
     clock = time.monotonic()
     now = timezone.now()
-    stamp = bulk.db_now(now)
+    stamp = bulk.db_value(Residence, "recorded_at", now)
     yesterday = timezone.localdate(now) - _ONE_DAY
 
     if plan.identity_updates:
