@@ -26,3 +26,13 @@ def _fresh_code_caches() -> Iterator[None]:
     clear_cache()
     yield
     clear_cache()
+
+
+@pytest.fixture
+def admin_client(db: None, admin_user: object) -> object:
+    """pytest-django's admin client, having given the second factor superusers must give."""
+    from django.test import Client  # noqa: PLC0415
+
+    from renfang.accounts.tests.conftest import with_second_factor  # noqa: PLC0415
+
+    return with_second_factor(Client(), admin_user)  # type: ignore[arg-type]

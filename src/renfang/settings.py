@@ -6,7 +6,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from renfang.core.env import env_bool, env_secret, env_str
+from renfang.core.env import env_bool, env_int, env_secret, env_str
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "renfang.core",
+    "renfang.accounts",
+    "renfang.audit",
     "renfang.areas",
     "renfang.codes",
     "renfang.houses",
@@ -44,6 +46,10 @@ INSTALLED_APPS = [
     "renfang.register",
     "renfang.synth",
     "renfang.web",
+    "ninja",  # the API docs page serves Swagger UI from ninja's own static files
+    "axes",  # lock-out after failed logins (ADR 0010)
+    "django_otp",  # second factor (ADR 0010)
+    "django_otp.plugins.otp_totp",
 ]
 
 MIDDLEWARE = [
@@ -53,8 +59,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "renfang.audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "renfang.accounts.middleware.IdleTimeoutMiddleware",
+    "renfang.accounts.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lock-out into its page
 ]
 
 ROOT_URLCONF = "renfang.urls"
@@ -93,10 +104,59 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Login security (docs/adr/0010-login-security.md) ---------------------------------------
+# Passwords: a minimum length, Django's checks (not like the username, not a common password,
+# not all digits), and a mix of character classes (lower, upper, digit, symbol).
+RENFANG_PASSWORD_MIN_LENGTH = env_int("RENFANG_PASSWORD_MIN_LENGTH", 12, minimum=8)
+RENFANG_PASSWORD_CLASSES = env_int("RENFANG_PASSWORD_CLASSES", 3, minimum=0)
+if RENFANG_PASSWORD_CLASSES > 4:
+    raise ImproperlyConfigured(f"RENFANG_PASSWORD_CLASSES={RENFANG_PASSWORD_CLASSES} must be 0-4")
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": RENFANG_PASSWORD_MIN_LENGTH},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {
+        "NAME": "renfang.accounts.passwords.CharacterClassValidator",
+        "OPTIONS": {"min_classes": RENFANG_PASSWORD_CLASSES},
+    },
 ]
+# Lock-out (django-axes): this many failed logins (password or second-factor code) for one
+# username from one address lock that pair for this many minutes; 0 attempts: no lock-out.
+RENFANG_LOCKOUT_ATTEMPTS = env_int("RENFANG_LOCKOUT_ATTEMPTS", 5, minimum=0)
+RENFANG_LOCKOUT_MINUTES = env_int("RENFANG_LOCKOUT_MINUTES", 15, minimum=1)
+AUTHENTICATION_BACKENDS = [
+    "renfang.accounts.backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = RENFANG_LOCKOUT_ATTEMPTS > 0
+AXES_FAILURE_LIMIT = RENFANG_LOCKOUT_ATTEMPTS
+AXES_COOLOFF_TIME = RENFANG_LOCKOUT_MINUTES / 60  # axes reads a float as hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = False  # cleared after both factors, by renfang.accounts.signals
+AXES_LOCKOUT_CALLABLE = "renfang.accounts.views.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "renfang.audit.context.request_ip"  # the address the audit log shows
+AXES_DISABLE_ACCESS_LOG = True  # the audit log records logins and logouts
+AXES_ENABLE_ADMIN = False  # unlocking is done (and audited) in the user admin
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code"]
+AXES_VERBOSE = False
+# Idle sessions end after this many minutes without a request; 0: never.
+RENFANG_IDLE_MINUTES = env_int("RENFANG_IDLE_MINUTES", 30, minimum=0)
+# Second factor (TOTP, django-otp): "admins" (roles that need it; others may choose it),
+# "all", or "off".
+RENFANG_TOTP = env_str("RENFANG_TOTP", "admins").strip().lower()
+if RENFANG_TOTP not in ("admins", "all", "off"):
+    raise ImproperlyConfigured(f"RENFANG_TOTP={RENFANG_TOTP!r} must be admins, all or off")
+OTP_TOTP_ISSUER = env_str("RENFANG_TOTP_ISSUER", "renfang")
+OTP_TOTP_THROTTLE_FACTOR = 0  # the lock-out above counts wrong codes; one mechanism, one message
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # no TOTP keys or QR codes in the admin
+# --- end of login security ----------------------------------------------------------------
+
+# Audit events are kept this many days; the law asks for at least 183 (checked at start).
+RENFANG_AUDIT_RETENTION_DAYS = env_int("RENFANG_AUDIT_RETENTION_DAYS", 365)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "web:home"

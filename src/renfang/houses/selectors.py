@@ -1,5 +1,6 @@
-"""Reads of houses. Every read takes the acting user first: access by area (next issue) is
-added here, in ``_houses_visible_to``, and nowhere else."""
+"""Reads of houses. Every read takes the acting user first: ``houses_visible_to`` keeps the
+houses in the user's area; reading one house is audited, and one outside the area is "not
+found" (the attempt audited)."""
 
 from __future__ import annotations
 
@@ -7,20 +8,33 @@ import datetime
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from renfang.accounts.access import access_for
+from renfang.audit.models import Action
+from renfang.audit.services import audit_record
 from renfang.core.models import valid_on_q
 from renfang.houses.models import House, HouseUse
 
 User = AbstractBaseUser | AnonymousUser
 
 
-def _houses_visible_to(user: User) -> QuerySet[House]:
-    if not user.is_authenticated:
+def houses_in_area_q(prefixes: tuple[str, ...]) -> Q:
+    if not prefixes:
+        return Q(pk__in=[])
+    area_q = Q()
+    for prefix in prefixes:
+        area_q |= Q(area__code__startswith=prefix)
+    return area_q
+
+
+def houses_visible_to(user: User) -> QuerySet[House]:
+    """Every house the user may see: the houses in the areas of their roles."""
+    access = access_for(user)
+    if not access.reads_people:
         return House.objects.none()
-    # Access control (next issue): filter by the areas of the user's roles here.
-    return House.objects.all()
+    return House.objects.filter(houses_in_area_q(access.prefixes))
 
 
 def house_search_for_user(
@@ -32,9 +46,10 @@ def house_search_for_user(
     Each house carries ``current_uses`` (its uses on ``as_of``, today by default).
     """
     text = query.strip().replace(" ", "")
-    houses = _houses_visible_to(user)
+    houses = houses_visible_to(user)
     if not text:
         return houses.none()
+    audit_record(Action.SEARCH, user=user, record_type="house", detail={"terms": query[:200]})
     if text.isdigit():
         houses = houses.filter(house_code__startswith=text)
     else:
@@ -54,16 +69,29 @@ def house_search_for_user(
 
 
 def house_get_for_user(user: User, house_code: str) -> House:
-    """One house with its area and its use history, ready for the house page.
+    """One house with its area and its use history, ready for the house page; audited.
 
-    Raises ``House.DoesNotExist`` for an unknown house — and, once access control is in
-    place, for a house the user may not see.
+    Raises ``House.DoesNotExist`` for an unknown house and for a house the user may not see
+    (that attempt is audited as denied).
     """
-    return (
-        _houses_visible_to(user)
-        .select_related("area")
-        .prefetch_related(
-            Prefetch("uses", queryset=HouseUse.objects.order_by("valid_from", "pk")),
+    try:
+        house = (
+            houses_visible_to(user)
+            .select_related("area")
+            .prefetch_related(
+                Prefetch("uses", queryset=HouseUse.objects.order_by("valid_from", "pk")),
+            )
+            .get(house_code=house_code)
         )
-        .get(house_code=house_code)
-    )
+    except House.DoesNotExist:
+        if House.objects.filter(house_code=house_code).exists():
+            audit_record(
+                Action.DENIED,
+                user=user,
+                record_type="house",
+                record_id=house_code,
+                detail={"reason": "outside the user's area"},
+            )
+        raise
+    audit_record(Action.READ, user=user, record_type="house", record_id=house_code)
+    return house

@@ -8,12 +8,18 @@ A house already loaded is updated where the file differs (a column that the file
 alone; an empty cell empties the field). Its use is a fact over time: the same use as now
 changes nothing; another use closes the current one on the day before the new ``use_from`` and
 opens the new one, so the history is kept; an empty ``use`` says nothing about the use.
+
+Each house created or changed is an audit event (each field with its old and new value, the
+use closed or opened), and the load itself one more; they are written into the audit chain at
+the end of the load, so the chain's head is locked only for its last moments.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime
+import getpass
+import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +31,16 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from renfang.areas.models import Area
+from renfang.audit.models import Action
+from renfang.audit.services import (
+    SYSTEM,
+    PendingEvent,
+    User,
+    audit_record_stream,
+    canonical_detail,
+    field_change,
+    is_recording,
+)
 from renfang.codes.selectors import active_codes
 from renfang.core.bulk import db_value, insert, select_in
 from renfang.core.csvimport import ImportRejected, RowError, check_header
@@ -84,6 +100,9 @@ class _Plan:
     closed_uses: list[HouseUse] = field(default_factory=list)
     opened_uses: list[tuple[int, str, datetime.date | None]] = field(default_factory=list)
     unchanged: int = 0
+    # The audit: each new house's detail as canonical text, each changed one's changes.
+    audited: list[tuple[str, str]] = field(default_factory=list)
+    changes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by house code
 
 
 def _address(values: dict[str, Any]) -> str:
@@ -94,10 +113,22 @@ def _use_error(row: HouseRow, reason: str) -> RowError:
     return RowError(row.line, "use_from", reason)
 
 
+def _use_value(
+    use: str, valid_from: datetime.date | None, valid_to: datetime.date | None = None
+) -> dict[str, Any]:
+    """A house use as the audit records it."""
+    return {
+        "use": use,
+        "from": valid_from.isoformat() if valid_from is not None else None,
+        "to": valid_to.isoformat() if valid_to is not None else None,
+    }
+
+
 def _plan_use(
     row: HouseRow, house_id: int, latest: _Use | None, plan: _Plan, errors: list[RowError]
 ) -> None:
     """The use of a loaded house: keep it, or close it and open the file's."""
+    changes = plan.changes.setdefault(row.house_code, [])
     if latest is not None and latest.valid_to is None:
         if latest.use == row.use:
             return
@@ -109,7 +140,12 @@ def _plan_use(
             reason = f"{row.use_from} is not after {latest.valid_from}, when {latest.use} began"
             errors.append(_use_error(row, reason))
             return
-        plan.closed_uses.append(HouseUse(id=latest.id, valid_to=row.use_from - _ONE_DAY))
+        closed_on = row.use_from - _ONE_DAY
+        plan.closed_uses.append(HouseUse(id=latest.id, valid_to=closed_on))
+        old = _use_value(latest.use, latest.valid_from)
+        changes.append(
+            field_change("use", old, _use_value(latest.use, latest.valid_from, closed_on))
+        )
     elif latest is not None:
         assert latest.valid_to is not None
         if row.use_from is None or row.use_from <= latest.valid_to:
@@ -117,6 +153,53 @@ def _plan_use(
             errors.append(_use_error(row, reason))
             return
     plan.opened_uses.append((house_id, row.use, row.use_from))
+    changes.append(field_change("use", None, _use_value(row.use, row.use_from)))
+
+
+# House attribute → the field name an auditor reads.
+_AUDITED = {attribute: attribute for attribute in [*ATTRIBUTES.values(), "address"]} | {
+    "area_id": "area"
+}
+
+
+def _house_changes(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
+    changes = []
+    for attribute, name in _AUDITED.items():
+        before, after = old.get(attribute), new[attribute]
+        if after != before:
+            changes.append(field_change(name, before, after))
+    return changes
+
+
+# The JSON text of a string exactly as json.dumps(ensure_ascii=False) writes it.
+_json_text = json.encoder.encode_basestring
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return _json_text(str(value))  # text, and decimals as text (as field_change writes them)
+
+
+def _new_house_detail(
+    values: dict[str, Any], use: str, use_from: datetime.date | None, source: str
+) -> str:
+    """The detail of a new house's write event, written straight as canonical JSON text
+    (keys in sorted order, no spaces): building the dicts and encoding them took as long as
+    loading the house. Its structure is the one ``_house_changes`` and ``_use_value``
+    build; a test holds them together."""
+    parts = [
+        f'{{"field":"{name}","new":{_json_value(values[attribute])},"old":null}}'
+        for attribute, name in _AUDITED.items()
+        if values[attribute] is not None and values[attribute] != ""
+    ]
+    if use:
+        start = f'"{use_from.isoformat()}"' if use_from is not None else "null"
+        parts.append(
+            f'{{"field":"use","new":{{"from":{start},"to":null,"use":{_json_text(use)}}},'
+            '"old":null}'
+        )
+    return f'{{"changes":[{",".join(parts)}],"source":{_json_text(source)}}}'
 
 
 def _latest_uses(house_ids: list[int]) -> dict[int, _Use]:
@@ -142,7 +225,9 @@ def _later(use: _Use, than: _Use) -> bool:
     return key(use) > key(than)
 
 
-def _plan_chunk(rows: list[HouseRow], created_at: Any, errors: list[RowError]) -> _Plan:
+def _plan_chunk(
+    rows: list[HouseRow], created_at: Any, errors: list[RowError], source: str = ""
+) -> _Plan:
     plan = _Plan()
     fields = ["house_code", "id", *ATTRIBUTES.values(), "address"]
     codes = [row.house_code for row in rows]
@@ -156,14 +241,25 @@ def _plan_chunk(rows: list[HouseRow], created_at: Any, errors: list[RowError]) -
         loaded = existing.get(row.house_code)
         if loaded is None:
             values = _EMPTY_HOUSE | row.values
-            plan.new_houses.append((row.house_code, *values.values(), _address(values), created_at))
+            address = _address(values)
+            plan.new_houses.append((row.house_code, *values.values(), address, created_at))
             if row.use:
                 plan.new_house_uses.append((row.house_code, row.use, row.use_from))
+            if is_recording():
+                plan.audited.append(
+                    (
+                        row.house_code,
+                        _new_house_detail(
+                            values | {"address": address}, row.use, row.use_from, source
+                        ),
+                    )
+                )
             continue
         values = loaded | row.values
         values["address"] = _address(values)
         if values != loaded:
             plan.changed_houses.append(House(house_code=row.house_code, **values))
+            plan.changes[row.house_code] = _house_changes(loaded, values)
         else:
             plan.unchanged += 1
         if row.use:
@@ -191,9 +287,12 @@ def _apply(plan: _Plan, recorded_at: Any) -> None:
 class _Loader:
     """One load: reads the file chunk by chunk, plans each chunk and writes it."""
 
-    def __init__(self, checker: RowChecker, bar: tqdm[Any]) -> None:
+    def __init__(self, checker: RowChecker, bar: tqdm[Any], *, source: str) -> None:
         self.checker = checker
         self.bar = bar
+        self.source = source
+        # Each changed house's audit detail, as compact canonical text until the end.
+        self.audited: list[tuple[str, str]] = []
         now = timezone.now()
         # The same on every row: prepared for the database once.
         self.created_at = db_value(House, "created_at", now)
@@ -227,9 +326,16 @@ class _Loader:
         if not chunk:
             return
         errors = self.checker.errors
-        plan = _plan_chunk(chunk, self.created_at, errors)
+        plan = _plan_chunk(chunk, self.created_at, errors, self.source)
         if not errors:  # after an error, only look for more errors
             _apply(plan, self.recorded_at)
+            if is_recording():
+                self.audited += plan.audited
+                self.audited += [
+                    (code, canonical_detail({"changes": changes, "source": self.source}))
+                    for code, changes in plan.changes.items()
+                    if changes
+                ]
         self.created += len(plan.new_houses)
         self.updated += len(plan.changed_houses)
         self.unchanged += plan.unchanged
@@ -246,9 +352,11 @@ def _count_lines(path: Path) -> int:
         return max(sum(1 for _ in handle) - 1, 0)
 
 
-def houses_load(*, path: Path, progress: bool = False) -> HouseLoadResult:
+def houses_load(
+    *, path: Path, progress: bool = False, actor: User | None = None
+) -> HouseLoadResult:
     """Load a houses.csv, all or nothing; raises ImportRejected naming line, column, reason
-    (at most ``MAX_ERRORS`` of them)."""
+    (at most ``MAX_ERRORS`` of them). ``actor`` is the user who loads (None: the system)."""
     kinds, uses = active_codes("house_kind"), active_codes("house_use")
     if not kinds or not uses:
         reason = "code sets house_kind and house_use are not loaded: run `renfang codes load`"
@@ -266,10 +374,11 @@ def houses_load(*, path: Path, progress: bool = False) -> HouseLoadResult:
                 kinds=kinds,
                 uses=uses,
             )
-            loader = _Loader(checker, bar)
+            loader = _Loader(checker, bar, source=f"houses load {path.name}")
             loader.read(reader, header, lambda: reader.line_num)
             if checker.errors:
                 raise ImportRejected(checker.errors)
+            _audit(loader, file=path.name, actor=actor)
     except ImportRejected as exc:
         raise ImportRejected(exc.errors, file_name=path.name) from None
     except UnicodeDecodeError as exc:
@@ -278,3 +387,46 @@ def houses_load(*, path: Path, progress: bool = False) -> HouseLoadResult:
     finally:
         bar.close()
     return loader.result()
+
+
+def _audit(loader: _Loader, *, file: str, actor: User | None) -> None:
+    """One write event per house created or changed, then one for the load."""
+    username = SYSTEM if actor is None else ""
+    result = loader.result()
+
+    def events() -> Iterator[PendingEvent]:
+        for house_code, detail_text in loader.audited:
+            yield PendingEvent(
+                action=Action.WRITE,
+                user=actor,
+                username=username,
+                record_type="house",
+                record_id=house_code,
+                detail_text=detail_text,
+            )
+        yield PendingEvent(
+            action=Action.WRITE,
+            user=actor,
+            username=username,
+            record_type="import",
+            record_id=file,
+            detail={
+                "source": "houses load",
+                "file": file,
+                "houses_created": result.created,
+                "houses_updated": result.updated,
+                "houses_unchanged": result.unchanged,
+                "uses_opened": result.uses_opened,
+                "uses_closed": result.uses_closed,
+                "os_user": _os_user(),
+            },
+        )
+
+    audit_record_stream(events())
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in a bare container
+        return ""

@@ -1,5 +1,6 @@
-"""Reads of people. Every read takes the acting user first: access by area, masking and the
-read audit (next issue) are added here, in ``_people_visible_to``, and nowhere else."""
+"""Reads of people. Every read takes the acting user first: ``people_visible_to`` keeps only
+the people who live or hold hukou, at any time, in the user's area, and reads of one person
+are audited here (a record outside the area is "not found", and the attempt is audited)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from renfang.accounts.access import Access, access_for
+from renfang.audit.models import Action
+from renfang.audit.services import audit_record
 from renfang.core.models import valid_on_q
 from renfang.houses.models import House
 from renfang.people.idnumbers import normalize, upgrade_15
@@ -63,11 +67,44 @@ def parse_person_query(query: str) -> PersonQuery:
     return PersonQuery(id_numbers=tuple(sorted(id_numbers)), phones=tuple(phones))
 
 
-def _people_visible_to(user: User) -> QuerySet[Person]:
-    if not user.is_authenticated:
+# Residence divisions are committee codes; a grid's code is longer and is matched through
+# the house's area.
+_COMMITTEE_CODE_LENGTH = 12
+
+
+def people_in_area_q(prefixes: tuple[str, ...]) -> Q:
+    """People with a residence or a hukou (any time, not retracted) in the areas."""
+    if not prefixes:
+        return Q(pk__in=[])
+    residence_q = Q()
+    hukou_q = Q()
+    for prefix in prefixes:
+        if len(prefix) > _COMMITTEE_CODE_LENGTH:
+            residence_q |= Q(house__area__code__startswith=prefix)
+        else:
+            residence_q |= Q(division__startswith=prefix)
+        hukou_q |= Q(division__startswith=prefix)
+    return Q(Exists(Residence.objects.filter(residence_q, person_id=OuterRef("pk")))) | Q(
+        Exists(Hukou.objects.filter(hukou_q, person_id=OuterRef("pk")))
+    )
+
+
+def people_visible_to(user: User) -> QuerySet[Person]:
+    """Every person the user may see; the only way pages, exports and the API get people."""
+    access = access_for(user)
+    if not access.reads_people:
         return Person.objects.none()
-    # Access control (next issue): filter by the areas of the user's roles here.
-    return Person.objects.all()
+    return Person.objects.filter(people_in_area_q(access.prefixes))
+
+
+def _audit_denied(user: User, access: Access, record_type: str, record_id: object) -> None:
+    audit_record(
+        Action.DENIED,
+        user=user,
+        record_type=record_type,
+        record_id=str(record_id),
+        detail={"reason": "outside the user's area" if access.reads_people else "no role"},
+    )
 
 
 def _current_residences(day: datetime.date) -> Prefetch[str, QuerySet[Residence], str]:
@@ -87,9 +124,10 @@ def person_search_for_user(
     by default) for the result list.
     """
     parsed = parse_person_query(query)
-    people = _people_visible_to(user)
+    people = people_visible_to(user)
     if parsed.is_empty:
         return people.none()
+    audit_record(Action.SEARCH, user=user, record_type="person", detail={"terms": query[:200]})
     if parsed.name:
         people = people.filter(name__icontains=parsed.name)
     else:
@@ -110,37 +148,100 @@ def person_search_for_user(
     return people.order_by("name", "pk").prefetch_related(_current_residences(day))
 
 
-def person_get_for_user(user: User, person_id: int) -> Person:
-    """One person with every current fact, ready for the person page.
+def person_get_for_user(user: User, person_id: int, *, purpose: str = "") -> Person:
+    """One person with every current fact, ready for the person page; the read is audited.
 
-    Raises ``Person.DoesNotExist`` for an unknown person — and, once access control is in
-    place, for a person the user may not see: the two must look the same.
+    Raises ``Person.DoesNotExist`` for an unknown person and for a person the user may not
+    see: the two look the same to the user, and the second is audited as denied.
     """
-    return (
-        _people_visible_to(user)
-        .prefetch_related(
-            Prefetch("hukous", queryset=Hukou.objects.order_by("valid_from", "pk")),
-            Prefetch(
-                "residences",
-                queryset=Residence.objects.select_related("house").order_by("valid_from", "pk"),
-            ),
-            Prefetch(
-                "attributes",
-                queryset=PersonAttribute.objects.order_by("kind", "valid_from", "pk"),
-            ),
-            Prefetch("tags", queryset=PersonTag.objects.order_by("tag", "valid_from", "pk")),
+    try:
+        person = (
+            people_visible_to(user)
+            .prefetch_related(
+                Prefetch("hukous", queryset=Hukou.objects.order_by("valid_from", "pk")),
+                Prefetch(
+                    "residences",
+                    queryset=Residence.objects.select_related("house").order_by("valid_from", "pk"),
+                ),
+                Prefetch(
+                    "attributes",
+                    queryset=PersonAttribute.objects.order_by("kind", "valid_from", "pk"),
+                ),
+                Prefetch("tags", queryset=PersonTag.objects.order_by("tag", "valid_from", "pk")),
+            )
+            .get(pk=person_id)
         )
-        .get(pk=person_id)
-    )
+    except Person.DoesNotExist:
+        if Person.objects.filter(pk=person_id).exists():
+            _audit_denied(user, access_for(user), "person", person_id)
+        raise
+    audit_record(Action.READ, user=user, record_type="person", record_id=person.pk, purpose=purpose)
+    return person
 
 
 def residence_list_for_house_for_user(user: User, house: House) -> QuerySet[Residence]:
     """Everyone who lives or lived in a house, latest arrivals first."""
-    if not user.is_authenticated:
+    access = access_for(user)
+    if not access.reads_people:
         return Residence.objects.none()
-    # Access control (next issue): keep only the people the user may see, here.
     return (
-        Residence.objects.filter(house=house)
+        Residence.objects.filter(house=house, person__in=people_visible_to(user))
         .select_related("person")
         .order_by("-valid_from", "person__name", "pk")
     )
+
+
+class RevealRefused(Exception):
+    """The user may not see this identifier in full, or gave no purpose."""
+
+
+REVEALABLE_FIELDS = ("id_number", "phone")
+
+
+def person_identifier_reveal_for_user(
+    user: User, person_id: int, field: str, *, purpose: str
+) -> list[str]:
+    """Show one identifier of a person in full (unmask): the ID number, or the phone numbers.
+
+    An explicit action: it needs a purpose and a role that may unmask, and it is audited with
+    the purpose. Raises ``Person.DoesNotExist`` as ``person_get_for_user`` does, and
+    ``RevealRefused`` when the role may not unmask or the purpose is missing.
+    """
+    access = access_for(user)
+    purpose = purpose.strip()
+    if field not in REVEALABLE_FIELDS:
+        raise RevealRefused(f"{field!r} is not an identifier that can be shown in full")
+    person = people_visible_to(user).filter(pk=person_id).first()
+    if person is None:
+        if Person.objects.filter(pk=person_id).exists():
+            _audit_denied(user, access, "person", person_id)
+        raise Person.DoesNotExist
+    if not (access.may_unmask or access.full_identifiers) or not access.sees_field(field):
+        audit_record(
+            Action.DENIED,
+            user=user,
+            record_type="person",
+            record_id=person_id,
+            detail={"reason": "role may not unmask", "field": field},
+            purpose=purpose,
+        )
+        raise RevealRefused("your role may not show this number in full")
+    if len(purpose) < 2:  # noqa: PLR2004 (a purpose is a few words, not a character)
+        raise RevealRefused("say why you need the number in full")
+    if field == "id_number":
+        values = [person.id_number]
+    else:
+        values = list(
+            PersonAttribute.objects.filter(person=person, kind=AttributeKind.PHONE)
+            .order_by("-valid_from", "pk")
+            .values_list("value", flat=True)
+        )
+    audit_record(
+        Action.UNMASK,
+        user=user,
+        record_type="person",
+        record_id=person_id,
+        detail={"field": field},
+        purpose=purpose,
+    )
+    return values

@@ -1,13 +1,17 @@
 """Writes to people and their facts. Every write to a person goes through here (or through
-the bulk register import, which follows the same rules in bulk)."""
+the bulk register import, which follows the same rules in bulk), and each one records an
+audit event in its own transaction: who (``actor``; None is the system, a command), which
+person, each field with its old and new value, and where the data came from (``source``)."""
 
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from renfang.audit.services import User, audit_write, field_change
 from renfang.houses.models import House
 from renfang.people.idnumbers import IdNumberError, parse_resident_id
 from renfang.people.models import Hukou, IdType, Person, Residence
@@ -23,6 +27,8 @@ def person_create(
     birth_date: datetime.date | None,
     nationality: str = "CHN",
     ethnicity: str = "",
+    actor: User | None = None,
+    source: str = "person_create",
 ) -> Person:
     if id_type == IdType.RESIDENT_ID:
         try:
@@ -42,7 +48,7 @@ def person_create(
     if len(nationality) != 3 or not nationality.isupper():
         raise ValidationError({"nationality": "nationality is a 3-letter GB/T 2659 code"})
     with transaction.atomic():
-        return Person.objects.create(
+        person: Person = Person.objects.create(
             id_type=id_type,
             id_number=id_number,
             name=name.strip(),
@@ -51,6 +57,40 @@ def person_create(
             nationality=nationality,
             ethnicity=ethnicity,
         )
+        audit_write(
+            actor=actor,
+            record_type="person",
+            record_id=person.pk,
+            changes=[
+                field_change(attribute, None, getattr(person, attribute))
+                for attribute in _IDENTITY_FIELDS
+                if getattr(person, attribute) not in (None, "")
+            ],
+            source=source,
+        )
+    return person
+
+
+_IDENTITY_FIELDS = (
+    "id_type",
+    "id_number",
+    "name",
+    "sex",
+    "birth_date",
+    "nationality",
+    "ethnicity",
+)
+
+
+def _spell(
+    valid_from: datetime.date | None, valid_to: datetime.date | None, **values: Any
+) -> dict[str, Any]:
+    """A fact as the audit records it (as the register import does): its days and values."""
+    return {
+        "from": valid_from.isoformat() if valid_from is not None else None,
+        "to": valid_to.isoformat() if valid_to is not None else None,
+        **values,
+    }
 
 
 def _check_dates(valid_from: datetime.date | None, valid_to: datetime.date | None) -> None:
@@ -66,6 +106,8 @@ def residence_record(
     division: str | None = None,
     house: House | None = None,
     relation: str = "",
+    actor: User | None = None,
+    source: str = "residence_record",
 ) -> Residence:
     """Record a residence spell. A spell may not overlap another spell of the same person.
     With a house and no division, the division is the house's area."""
@@ -89,6 +131,21 @@ def residence_record(
             relation=relation,
         )
         population_spells_refresh(person_ids=[person.pk])
+        new = _spell(
+            valid_from,
+            valid_to,
+            division=division or None,
+            house=house.house_code if house is not None else None,
+        )
+        if relation:
+            new["relation"] = relation
+        audit_write(
+            actor=actor,
+            record_type="person",
+            record_id=person.pk,
+            changes=[field_change("residence", None, new)],
+            source=source,
+        )
     return residence
 
 
@@ -100,6 +157,8 @@ def hukou_record(
     valid_to: datetime.date | None = None,
     address: str = "",
     household_type: str = "",
+    actor: User | None = None,
+    source: str = "hukou_record",
 ) -> Hukou:
     _check_dates(valid_from, valid_to)
     if not division.isdigit() or len(division) not in (6, 9, 12):
@@ -114,4 +173,14 @@ def hukou_record(
             valid_to=valid_to,
         )
         population_spells_refresh(person_ids=[person.pk])
+        new = _spell(valid_from, valid_to, division=division, household_type=household_type)
+        if address:
+            new["address"] = address
+        audit_write(
+            actor=actor,
+            record_type="person",
+            record_id=person.pk,
+            changes=[field_change("hukou", None, new)],
+            source=source,
+        )
     return hukou

@@ -10,23 +10,39 @@
    corrected identity field keeps its old value in IdentityRevision.
 4. Write it all in one transaction with the bulk paths of renfang.core.bulk, and rebuild the changed
    people's population spells for the statistics.
+5. Audit it in the same transaction: one write event per person whose facts changed (each fact
+   added or retracted, each identity field corrected: field, old, new) and one event for the
+   import itself. The events are streamed into the chain last, so the chain's head is locked
+   only for the last seconds of the import.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime
+import getpass
+import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Never
+from typing import Any, Never
 
 from django.db import transaction
 from django.utils import timezone
 from tqdm import tqdm
 
 from renfang.areas.models import Area
+from renfang.audit.models import Action
+from renfang.audit.services import (
+    SYSTEM,
+    PendingEvent,
+    User,
+    audit_record_stream,
+    field_change,
+    is_recording,
+    write_event,
+)
 from renfang.codes.selectors import active_codes
 from renfang.core import bulk
 from renfang.core.csvimport import ImportRejected, RowError, check_header
@@ -58,6 +74,9 @@ _ONE_DAY = datetime.timedelta(days=1)
 ResidenceFact = tuple[datetime.date, datetime.date | None, str | None, int | None]
 HukouFact = tuple[datetime.date, datetime.date | None, str, str]
 SpellFact = tuple[datetime.date, datetime.date | None, str | None, str | None]
+# One line of a person's write event before it is written out: the field, the value before,
+# the value after (a fact as its tuple; None: none).
+Change = tuple[str, Any, Any]
 
 
 @dataclass
@@ -106,12 +125,19 @@ class _Plan:
     retract_hukous: list[int] = field(default_factory=list)
     spells_of: dict[int, list[SpellFact]] = field(default_factory=dict)
     overseas: dict[int, bool] = field(default_factory=dict)
+    changes: dict[int, list[Change]] = field(default_factory=dict)  # of people already known
+    new_ids: list[int] = field(default_factory=list)  # of plan.new_people, in order
 
 
 def register_import(
-    *, path: Path, progress: bool = False, today: datetime.date | None = None
+    *,
+    path: Path,
+    progress: bool = False,
+    today: datetime.date | None = None,
+    actor: User | None = None,
 ) -> ImportSummary:
-    """Import a register-format file. Raises ImportRejected (and saves nothing) on any error."""
+    """Import a register-format file. Raises ImportRejected (and saves nothing) on any error.
+    ``actor`` is the user who imports (None: the system, from a command)."""
     started = time.monotonic()
     today = today or timezone.localdate()
     people, rows = _read(path, today=today, progress=progress)
@@ -122,14 +148,17 @@ def register_import(
         plan = _plan(people, today=today, summary=summary)
         summary.stages["compare"] = time.monotonic() - clock
         _write(plan, progress=progress, stages=summary.stages)
+        summary.residences_added = len(plan.residences)
+        summary.residences_retracted = len(plan.retract_residences)
+        summary.hukous_added = len(plan.hukous)
+        summary.hukous_retracted = len(plan.retract_hukous)
+        summary.phones_recorded = len(plan.phones)
+        summary.identity_revisions = len(plan.identity_updates)
+        clock = time.monotonic()
+        _audit(plan, summary, source=f"register import {path.name}", file=path.name, actor=actor)
+        summary.stages["audit"] = time.monotonic() - clock
         clock = time.monotonic()
     summary.stages["commit"] = time.monotonic() - clock
-    summary.residences_added = len(plan.residences)
-    summary.residences_retracted = len(plan.retract_residences)
-    summary.hukous_added = len(plan.hukous)
-    summary.hukous_retracted = len(plan.retract_hukous)
-    summary.phones_recorded = len(plan.phones)
-    summary.identity_revisions = len(plan.identity_updates)
     if bulk.is_postgresql() and summary.changed_anything and rows > 10000:
         clock = time.monotonic()
         bulk.analyze(Person, Residence, Hukou, PersonAttribute, PopulationSpell)
@@ -401,6 +430,11 @@ def _plan(
             person_id, identity = existing[key]
             if identity != person.identity:
                 plan.identity_updates.append((person_id, identity, person.identity))
+                plan.changes[person_id] = [
+                    (name, getattr(identity, name), getattr(person.identity, name))
+                    for name in _IDENTITY_FIELDS
+                    if getattr(identity, name) != getattr(person.identity, name)
+                ]
             changed_ids.append((person_id, person))
         else:
             plan.new_people.append(person)
@@ -448,7 +482,7 @@ def _plan_existing(
             phones[pid] = (fact_id, value, start)
 
     for person_id, person in chunk:
-        changed = _diff_facts(
+        changes = _diff_facts(
             plan,
             person_id,
             person,
@@ -457,7 +491,9 @@ def _plan_existing(
             phone=phones.get(person_id),
             today=today,
         )
-        if changed or person_id in identity_changed:
+        if changes:
+            plan.changes.setdefault(person_id, []).extend(changes)
+        if changes or person_id in identity_changed:
             summary.people_changed += 1
             plan.spells_of[person_id] = population_spells(person.spells)
             plan.overseas[person_id] = is_overseas(person.id_type, person.identity.nationality)
@@ -474,8 +510,8 @@ def _diff_facts(
     stored_hukous: dict[HukouFact, int],
     phone: tuple[int, str, datetime.date | None] | None,
     today: datetime.date,
-) -> bool:
-    """Plan the facts to add and retract for one person; whether anything changes."""
+) -> list[Change]:
+    """Plan the facts to add and retract for one person; what changes (empty: nothing)."""
     wanted_residences = residence_facts(person.spells)
     added = [fact for fact in wanted_residences if fact not in stored_residences]
     plan.residences.extend((person_id, fact) for fact in added)
@@ -492,13 +528,32 @@ def _diff_facts(
     ]
     plan.retract_hukous.extend(retracted_hukous)
 
-    phone_changed = False
+    changes: list[Change] = []
     if person.phone and (phone is None or phone[1] != person.phone):
-        phone_changed = True
+        changes.append(("phone", phone[1] if phone is not None else None, person.phone))
         if phone is not None:
             plan.phones_closed.append(phone[0])
         plan.phones.append((person_id, person.phone, today if phone is not None else None))
-    return bool(added or retracted or added_hukous or retracted_hukous or phone_changed)
+    if added or retracted or added_hukous or retracted_hukous:
+        retracted_facts = [fact for fact in stored_residences if fact not in keep]
+        changes += _paired("residence", retracted_facts, added)
+        retracted_hukou_facts = [fact for fact in stored_hukous if fact not in keep_hukous]
+        changes += _paired("hukou", retracted_hukou_facts, added_hukous)
+    return changes
+
+
+def _paired(
+    name: str, retracted: list[tuple[Any, ...]], added: list[tuple[Any, ...]]
+) -> list[Change]:
+    """Retracted and added facts as changes; a fact retracted and one added that begin on the
+    same day (a spell closed, a house corrected) are one change from the old to the new."""
+    added_from = {fact[0]: fact for fact in added}
+    changes: list[Change] = []
+    for old in retracted:
+        new = added_from.pop(old[0], None)
+        changes.append((name, old, new))
+    changes += [(name, None, new) for new in added_from.values()]
+    return changes
 
 
 # ---------------------------------------------------------------- writing
@@ -527,6 +582,7 @@ def _write(plan: _Plan, *, progress: bool, stages: dict[str, float]) -> None:
         ).delete()
 
     new_ids = bulk.reserve_ids(Person, len(plan.new_people))
+    plan.new_ids = new_ids
     for pid, person in zip(new_ids, plan.new_people, strict=True):
         plan.residences.extend((pid, fact) for fact in residence_facts(person.spells))
         plan.hukous.extend((pid, fact) for fact in hukou_facts(person.spells))
@@ -681,3 +737,183 @@ def _write_identity_updates(updates: list[tuple[int, Identity, Identity]]) -> No
                 )
         Person.objects.filter(id=person_id).update(**changes, updated_at=timezone.now())
     IdentityRevision.objects.bulk_create(revisions, batch_size=1000)
+
+
+# ---------------------------------------------------------------- auditing
+
+_IDENTITY_FIELDS = ("name", "sex", "birth_date", "nationality")
+
+
+def _residence_value(
+    fact: ResidenceFact | None, house_codes: dict[int, str]
+) -> dict[str, Any] | None:
+    if fact is None:
+        return None
+    start, end, division, house_id = fact
+    return {
+        "from": start.isoformat(),
+        "to": end.isoformat() if end is not None else None,
+        "division": division,
+        "house": house_codes.get(house_id, str(house_id)) if house_id is not None else None,
+    }
+
+
+def _hukou_value(fact: HukouFact | None) -> dict[str, Any] | None:
+    if fact is None:
+        return None
+    start, end, division, household_type = fact
+    return {
+        "from": start.isoformat(),
+        "to": end.isoformat() if end is not None else None,
+        "division": division,
+        "household_type": household_type,
+    }
+
+
+def _change_lines(changes: list[Change], house_codes: dict[int, str]) -> list[dict[str, Any]]:
+    lines = []
+    for name, old, new in changes:
+        if name == "residence":
+            lines.append(
+                field_change(
+                    name, _residence_value(old, house_codes), _residence_value(new, house_codes)
+                )
+            )
+        elif name == "hukou":
+            lines.append(field_change(name, _hukou_value(old), _hukou_value(new)))
+        else:
+            lines.append(field_change(name, old, new))
+    return lines
+
+
+# The JSON text of a string exactly as json.dumps(ensure_ascii=False) writes it.
+_json_text = json.encoder.encode_basestring
+
+
+def _new_person_detail(person: PersonRows, house_codes: dict[int, str], source: str) -> str:
+    """The detail of a new person's write event, written straight as canonical JSON text
+    (keys in sorted order, no spaces): for a register of millions, building the dicts and
+    encoding them took longer than the rest of the audit. Its structure is the one
+    ``_change_lines`` builds; a test holds the two together."""
+    identity = person.identity
+    birth = f'"{identity.birth_date.isoformat()}"' if identity.birth_date is not None else "null"
+    parts = [
+        f'{{"field":"id_type","new":{_json_text(person.id_type)},"old":null}}',
+        f'{{"field":"id_number","new":{_json_text(person.id_number)},"old":null}}',
+        f'{{"field":"name","new":{_json_text(identity.name)},"old":null}}',
+        f'{{"field":"sex","new":{_json_text(identity.sex)},"old":null}}',
+        f'{{"field":"birth_date","new":{birth},"old":null}}',
+        f'{{"field":"nationality","new":{_json_text(identity.nationality)},"old":null}}',
+    ]
+    for start, end, division, house_id in residence_facts(person.spells):
+        house = "null"
+        if house_id is not None:
+            house = _json_text(house_codes.get(house_id, str(house_id)))
+        parts.append(
+            f'{{"field":"residence","new":{{"division":'
+            f"{_json_text(division) if division is not None else 'null'},"
+            f'"from":"{start.isoformat()}","house":{house},'
+            f'"to":{_day_text(end)}}},"old":null}}'
+        )
+    for start, end, division, household_type in hukou_facts(person.spells):
+        parts.append(
+            f'{{"field":"hukou","new":{{"division":{_json_text(division)},'
+            f'"from":"{start.isoformat()}","household_type":{_json_text(household_type)},'
+            f'"to":{_day_text(end)}}},"old":null}}'
+        )
+    if person.phone:
+        parts.append(f'{{"field":"phone","new":{_json_text(person.phone)},"old":null}}')
+    return f'{{"changes":[{",".join(parts)}],"source":{_json_text(source)}}}'
+
+
+def _day_text(day: datetime.date | None) -> str:
+    return f'"{day.isoformat()}"' if day is not None else "null"
+
+
+def _house_codes(plan: _Plan) -> dict[int, str]:
+    """The codes of the houses the changes name (an auditor knows a house by its code)."""
+    ids: set[int] = set()
+    for changes in plan.changes.values():
+        for name, old, new in changes:
+            if name == "residence":
+                ids.update(fact[3] for fact in (old, new) if fact is not None and fact[3])
+    ids.update(house_id for _pid, (*_, house_id) in plan.residences if house_id is not None)
+    if len(ids) > 50_000:  # most of the houses: one pass over the table is cheaper
+        return {
+            house_id: code
+            for house_id, code in House.objects.values_list("id", "house_code").iterator(
+                chunk_size=20000
+            )
+            if house_id in ids
+        }
+    wanted = sorted(ids)
+    codes: dict[int, str] = {}
+    for offset in range(0, len(wanted), _LOOKUP_CHUNK):
+        codes.update(
+            bulk.select_in(
+                House, ["id", "house_code"], "id", wanted[offset : offset + _LOOKUP_CHUNK]
+            )
+        )
+    return codes
+
+
+def _audit(
+    plan: _Plan, summary: ImportSummary, *, source: str, file: str, actor: User | None
+) -> None:
+    """One write event per person whose facts changed, then one for the import."""
+    if not is_recording():
+        return
+    house_codes = _house_codes(plan)
+
+    def events() -> Iterable[PendingEvent]:
+        for person_id in sorted(plan.changes):
+            yield write_event(
+                actor=actor,
+                record_type="person",
+                record_id=person_id,
+                changes=_change_lines(plan.changes[person_id], house_codes),
+                source=source,
+            )
+        username = SYSTEM if actor is None else ""
+        for person_id, person in zip(plan.new_ids, plan.new_people, strict=True):
+            yield PendingEvent(
+                action=Action.WRITE,
+                user=actor,
+                username=username,
+                record_type="person",
+                record_id=str(person_id),
+                detail_text=_new_person_detail(person, house_codes, source),
+            )
+        yield PendingEvent(
+            action=Action.WRITE,
+            user=actor,
+            username=username,
+            record_type="import",
+            record_id=file,
+            detail={
+                "source": "register import",
+                "file": file,
+                "rows": summary.rows,
+                "people": summary.people,
+                "people_created": summary.people_created,
+                "people_changed": summary.people_changed,
+                "people_unchanged": summary.people_unchanged,
+                "residences_added": summary.residences_added,
+                "residences_retracted": summary.residences_retracted,
+                "hukous_added": summary.hukous_added,
+                "hukous_retracted": summary.hukous_retracted,
+                "phones_recorded": summary.phones_recorded,
+                "identity_revisions": summary.identity_revisions,
+                "os_user": _os_user(),
+            },
+        )
+
+    audit_record_stream(events())
+
+
+def _os_user() -> str:
+    """Who ran the command, as the operating system knows them."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in a bare container
+        return ""

@@ -18,3 +18,20 @@ class AreaFiguresForm(forms.Form):
 
     as_of = forms.DateField(label=_("As of"), required=False, widget=DateInput())
     compare_to = forms.DateField(label=_("Compare to"), required=False, widget=DateInput())
+
+
+class RevealForm(forms.Form):
+    """Show one identifier of a person in full (unmask): which one, and why."""
+
+    field = forms.ChoiceField(
+        choices=[("id_number", _("ID number")), ("phone", _("phone"))], widget=forms.HiddenInput
+    )
+    purpose = forms.CharField(
+        label=_("Purpose"),
+        min_length=2,
+        max_length=300,
+        error_messages={
+            "required": _("Say why you need the number in full."),
+            "min_length": _("Say why you need the number in full, in a few words."),
+        },
+    )

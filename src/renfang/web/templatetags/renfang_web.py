@@ -9,6 +9,8 @@ from django import template
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
+from renfang.accounts.access import NO_ACCESS, Access, access_for
+
 register = template.Library()
 
 
@@ -47,3 +49,11 @@ def thousands(value: int | None) -> str:
     if value is None:
         return "—"
     return f"{value:,}"
+
+
+@register.simple_tag(takes_context=True)
+def user_access(context: template.Context) -> Access:
+    """What the logged-in user may see and do (for the navigation): ``{% user_access as a %}``."""
+    request: HttpRequest | None = context.get("request")
+    user = getattr(request, "user", None) or context.get("user")
+    return access_for(user) if user is not None else NO_ACCESS

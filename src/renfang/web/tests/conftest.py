@@ -1,5 +1,9 @@
 """A small district for the page tests: Xuhui with two streets, two houses and four people
-made through the people services, as a real import would leave them."""
+made through the people services, as a real import would leave them; and a user for each role.
+
+Who sees whom: Zhang lives in the Tianping committee (310104003001), Li lived there and lives
+in the Hunan committee (310104004001) now, Smith lives in the Hunan committee, Wang holds a
+hukou in the Hunan street (310104004) and lived there, whereabouts unknown now."""
 
 from __future__ import annotations
 
@@ -9,7 +13,11 @@ from dataclasses import dataclass
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from renfang.accounts.models import PoliceArea, Role, RoleGrant
+from renfang.accounts.totp import second_factor_required
 from renfang.areas.models import Area, AreaLevel
 from renfang.houses.models import House, HouseUse, standard_address
 from renfang.people.idnumbers import upgrade_15, with_check_digit
@@ -17,6 +25,7 @@ from renfang.people.models import AttributeKind, Person, PersonAttribute, Person
 from renfang.people.services import hukou_record, person_create, residence_record
 
 D = datetime.date
+PASSWORD = "a-long-test-password"
 
 
 def old_id_ending_in_x() -> tuple[str, str]:
@@ -181,13 +190,100 @@ def district(db: None) -> District:
     return build_district()
 
 
+def user_with_role(
+    username: str,
+    role: str,
+    area: str | None = None,
+    *,
+    police_committees: tuple[str, ...] = (),
+    fields: list[str] | None = None,
+) -> User:
+    """A user with one role: bound to ``area``, or (police) to a police area of committees."""
+    user = User.objects.create_user(username, password=PASSWORD)
+    police_area = None
+    if police_committees:
+        police_area = PoliceArea.objects.create(code=f"PA-{username}", name=f"{username} 警务区")
+        police_area.committees.set(Area.objects.filter(code__in=police_committees))
+    RoleGrant.objects.create(
+        user=user, role=role, area_id=area, police_area=police_area, fields=fields or []
+    )
+    return user
+
+
+def client_for(user: User) -> Client:
+    """A client logged in as the user; one whose role needs a second factor has given it."""
+    client = Client()
+    client.force_login(user)
+    if second_factor_required(user):
+        device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return client
+
+
 @pytest.fixture
-def officer(db: None) -> User:
-    return User.objects.create_user("officer", password="a-long-test-password")
+def officer(district: District) -> User:
+    """The district's administrator: sees the whole district, masked."""
+    return user_with_role("officer", Role.DISTRICT_ADMIN, "310104")
 
 
 @pytest.fixture
 def officer_client(officer: User) -> Client:
-    client = Client()
-    client.force_login(officer)
-    return client
+    return client_for(officer)
+
+
+@pytest.fixture
+def clerk(district: District) -> User:
+    """A committee clerk of the Tianping committee: Zhang and Li (who lived there)."""
+    return user_with_role("clerk", Role.COMMITTEE_CLERK, "310104003001")
+
+
+@pytest.fixture
+def clerk_client(clerk: User) -> Client:
+    return client_for(clerk)
+
+
+@pytest.fixture
+def street_officer(district: District) -> User:
+    """The Hunan street's population officer: Li, Smith and Wang."""
+    return user_with_role("hunan", Role.STREET_OFFICER, "310104004")
+
+
+@pytest.fixture
+def police(district: District) -> User:
+    """The community police officer of a beat that holds the Tianping committee."""
+    return user_with_role("police", Role.POLICE, police_committees=("310104003001",))
+
+
+@pytest.fixture
+def police_client(police: User) -> Client:
+    return client_for(police)
+
+
+@pytest.fixture
+def auditor(district: District) -> User:
+    return user_with_role("auditor", Role.AUDITOR, "310104")
+
+
+@pytest.fixture
+def auditor_client(auditor: User) -> Client:
+    return client_for(auditor)
+
+
+@pytest.fixture
+def reader(district: District) -> User:
+    """A department reader of the district granted names, sex and tags (no identifiers,
+    no residences), and one sensitive tag: disability."""
+    return user_with_role(
+        "reader",
+        Role.DEPARTMENT_READER,
+        "310104",
+        fields=["name", "sex", "tags", "tag:disabled"],
+    )
+
+
+@pytest.fixture
+def nobody(db: None) -> User:
+    """A user without any role."""
+    return User.objects.create_user("nobody", password=PASSWORD)

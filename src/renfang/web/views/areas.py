@@ -1,4 +1,7 @@
-"""The area page: the figures of ``renfang.stats.selectors.area_figures`` as tables and charts."""
+"""The area page: the figures of ``renfang.stats.selectors.area_figures`` as tables and charts.
+
+Figures are aggregates of personal data: only areas inside the user's own are shown (others
+are "not found", audited as denied), and each view or export is audited."""
 
 from __future__ import annotations
 
@@ -16,13 +19,17 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from renfang.accounts.access import Access, access_for
 from renfang.areas.models import Area
-from renfang.areas.selectors import area_ancestors, area_children, area_get
+from renfang.areas.selectors import area_children
+from renfang.audit.models import Action
+from renfang.audit.services import audit_record
 from renfang.people.categories import Category, HukouStatus
 from renfang.stats.selectors import area_figures
 from renfang.web.exports import xlsx_response
 from renfang.web.forms import AreaFiguresForm
 from renfang.web.labels import CATEGORY_LABELS, HUKOU_STATUS_LABELS
+from renfang.web.scope import area_get_for_user, breadcrumb
 
 CATEGORIES = [Category.REGISTERED, Category.DOMESTIC_MIGRANT, Category.OVERSEAS]
 HUKOU_STATUSES = [
@@ -32,11 +39,6 @@ HUKOU_STATUSES = [
     HukouStatus.REGISTERED_HERE_WHEREABOUTS_UNKNOWN,
 ]
 TOTAL_LABEL = gettext_lazy("actual population")  # 实有人口
-
-
-def breadcrumb(area: Area) -> list[Area]:
-    """The areas above this one, the city first, and the area itself."""
-    return [*area_ancestors(area.code), area]
 
 
 @dataclass(frozen=True)
@@ -86,9 +88,11 @@ def _population(figures: dict[str, Any]) -> list[FigureRow]:
     return rows
 
 
-def _subareas(figures: dict[str, Any]) -> list[SubareaRow]:
+def _subareas(figures: dict[str, Any], access: Access) -> list[SubareaRow]:
     rows = []
     for entry in figures.get("by_subarea", []):
+        if not access.covers(entry["area"]):
+            continue  # (an area inside the user's lies wholly inside: a safeguard)
         population = entry["actual_population"]
         # The population of a subarea is the four-key object, or only its total.
         if isinstance(population, dict):
@@ -147,21 +151,29 @@ def _date_query(as_of: datetime.date, compare_to: datetime.date | None) -> str:
     return "?" + urlencode(params)
 
 
-def _area(code: str) -> Area:
+def _area(request: HttpRequest, code: str) -> Area:
     try:
-        return area_get(code)
+        return area_get_for_user(request.user, code)
     except Area.DoesNotExist as exc:
         raise Http404 from exc
 
 
+def _date_terms(as_of: datetime.date, compare_to: datetime.date | None) -> dict[str, str | None]:
+    return {
+        "as_of": as_of.isoformat(),
+        "compare_to": compare_to.isoformat() if compare_to else None,
+    }
+
+
 @login_required
 def area_detail(request: HttpRequest, code: str) -> HttpResponse:
-    area = _area(code)
+    area = _area(request, code)
+    access = access_for(request.user)
     form, as_of, compare_to = _dates(request)
     context: dict[str, Any] = {
         "area": area,
-        "breadcrumb": breadcrumb(area),
-        "children": area_children(area.code),
+        "breadcrumb": breadcrumb(area, access),
+        "children": [child for child in area_children(area.code) if access.covers(child.code)],
         "form": form,
         "as_of": as_of,
         "compare_to": compare_to,
@@ -170,8 +182,15 @@ def area_detail(request: HttpRequest, code: str) -> HttpResponse:
     if form.errors:
         return render(request, "web/area_detail.html", context, status=400)
     figures = area_figures(area_code=area.code, as_of=as_of, compare_to=compare_to)
+    audit_record(
+        Action.READ,
+        user=request.user,
+        record_type="area",
+        record_id=area.code,
+        detail=_date_terms(as_of, compare_to),
+    )
     population = _population(figures)
-    subareas = _subareas(figures)
+    subareas = _subareas(figures, access)
     hukou = figures["hukou_status"]
     context.update(
         population=population,
@@ -193,11 +212,19 @@ def area_detail(request: HttpRequest, code: str) -> HttpResponse:
 
 @login_required
 def area_subareas_export(request: HttpRequest, code: str) -> HttpResponse:
-    area = _area(code)
+    area = _area(request, code)
     form, as_of, compare_to = _dates(request)
     if form.errors:
         return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain")
-    subareas = _subareas(area_figures(area_code=area.code, as_of=as_of, compare_to=compare_to))
+    figures = area_figures(area_code=area.code, as_of=as_of, compare_to=compare_to)
+    subareas = _subareas(figures, access_for(request.user))
+    audit_record(
+        Action.EXPORT,
+        user=request.user,
+        record_type="area",
+        record_id=area.code,
+        detail={"list": "subareas", "rows": len(subareas), "terms": _date_terms(as_of, compare_to)},
+    )
     return xlsx_response(
         filename=f"renfang-{area.code}-{as_of.isoformat()}.xlsx",
         title=f"{area.code} {as_of.isoformat()}",

@@ -1,4 +1,5 @@
-"""Home and search: one box for people (name, ID number, phone) and houses (code, address)."""
+"""Home and search: one box for people (name, ID number, phone) and houses (code, address);
+the Excel exports of the results (scoped, masked and audited like the pages)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,16 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from renfang.areas.models import Area, AreaLevel
-from renfang.codes.selectors import code_label, division_name
+from renfang.accounts.access import access_for
+from renfang.audit.models import Action
+from renfang.audit.services import audit_record
+from renfang.codes.selectors import code_label
 from renfang.houses.models import House, HouseUse
 from renfang.houses.selectors import house_search_for_user
-from renfang.people.models import Person, Residence
 from renfang.people.selectors import parse_person_query, person_search_for_user
+from renfang.web.cards import list_columns, people_export_columns, person_list_row
 from renfang.web.exports import EXPORT_LIMIT, xlsx_response
+from renfang.web.scope import areas_of
 
 PAGE_SIZE = 20
 MAX_QUERY_LENGTH = 100
@@ -27,14 +31,9 @@ MAX_QUERY_LENGTH = 100
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    # The register keeps the districts whose committees are loaded (Shanghai's other districts
-    # come with their streets only); with none of those, every district.
-    districts = Area.objects.filter(level=AreaLevel.DISTRICT)
-    kept = districts.filter(children__children__isnull=False).distinct()
-    if kept.exists():
-        districts = kept
-    city = Area.objects.filter(level=AreaLevel.CITY).first()
-    return render(request, "web/home.html", {"districts": districts, "city": city})
+    # The user's own areas are the entry points: a street officer starts at their street.
+    access = access_for(request.user)
+    return render(request, "web/home.html", {"access": access, "areas": areas_of(access)})
 
 
 def _query(request: HttpRequest) -> str:
@@ -48,6 +47,7 @@ def _page(request: HttpRequest, rows: QuerySet[Any], parameter: str) -> Page[Any
 @login_required
 def search(request: HttpRequest) -> HttpResponse:
     query = _query(request)
+    access = access_for(request.user)
     context: dict[str, Any] = {"query": query, "export_limit": EXPORT_LIMIT}
     if query:
         parsed = parse_person_query(query)
@@ -55,14 +55,8 @@ def search(request: HttpRequest) -> HttpResponse:
         people = _page(request, person_search_for_user(request.user, query), "people_page")
         houses = _page(request, house_search_for_user(request.user, query), "houses_page")
         context["people"] = people
-        context["people_rows"] = [
-            {
-                "person": person,
-                "sex": code_label("sex", person.sex),
-                "lives_at": person_residence_label(person),
-            }
-            for person in people
-        ]
+        context["columns"] = list_columns(access)
+        context["people_rows"] = [person_list_row(person, access) for person in people]
         context["houses"] = houses
         context["house_rows"] = [
             {
@@ -73,19 +67,6 @@ def search(request: HttpRequest) -> HttpResponse:
             for house in houses
         ]
     return render(request, "web/search.html", context)
-
-
-def person_residence_label(person: Person) -> str:
-    """Where a person lives today, in words, from the prefetched ``current_residences``."""
-    residences: list[Residence] = getattr(person, "current_residences", [])
-    if not residences:
-        return ""
-    residence = residences[0]
-    if residence.house is not None:
-        return residence.house.address
-    if residence.division:
-        return division_name(residence.division)
-    return _("whereabouts unknown")
 
 
 def house_use_label(house: House) -> str:
@@ -99,34 +80,37 @@ def _capped(rows: QuerySet[Any]) -> tuple[list[Any], bool]:
     return fetched[:EXPORT_LIMIT], len(fetched) > EXPORT_LIMIT
 
 
+def _audit_export(
+    request: HttpRequest, *, record_type: str, listed: str, rows: int, query: str, truncated: bool
+) -> None:
+    audit_record(
+        Action.EXPORT,
+        user=request.user,
+        record_type=record_type,
+        detail={"list": listed, "rows": rows, "terms": query[:200], "truncated": truncated},
+    )
+
+
 @login_required
 def search_people_export(request: HttpRequest) -> HttpResponse:
     query = _query(request)
+    access = access_for(request.user)
     people, truncated = _capped(person_search_for_user(request.user, query))
+    columns = people_export_columns(access)
+    rows = [[column.value(person, access) for column in columns] for person in people]
+    _audit_export(
+        request,
+        record_type="person",
+        listed="people",
+        rows=len(rows),
+        query=query,
+        truncated=truncated,
+    )
     return xlsx_response(
         filename=f"renfang-people-{timezone.localdate().isoformat()}.xlsx",
         title=_("People"),
-        header=[
-            _("Name"),
-            _("Sex"),
-            _("Birth date"),
-            _("ID type"),
-            _("ID number"),
-            _("Nationality"),
-            _("Lives at (today)"),
-        ],
-        rows=(
-            [
-                person.name,
-                code_label("sex", person.sex),
-                person.birth_date,
-                person.get_id_type_display(),
-                person.id_number,
-                code_label("nationality", person.nationality),
-                person_residence_label(person),
-            ]
-            for person in people
-        ),
+        header=[column.header for column in columns],
+        rows=rows,
         truncated=truncated,
     )
 
@@ -135,6 +119,27 @@ def search_people_export(request: HttpRequest) -> HttpResponse:
 def search_houses_export(request: HttpRequest) -> HttpResponse:
     query = _query(request)
     houses, truncated = _capped(house_search_for_user(request.user, query))
+    rows = [
+        [
+            house.house_code,
+            house.address,
+            house.area_id,
+            house.area.name,
+            code_label("house_kind", house.kind),
+            house_use_label(house),
+            house.floor_area,
+            house.rooms,
+        ]
+        for house in houses
+    ]
+    _audit_export(
+        request,
+        record_type="house",
+        listed="houses",
+        rows=len(rows),
+        query=query,
+        truncated=truncated,
+    )
     return xlsx_response(
         filename=f"renfang-houses-{timezone.localdate().isoformat()}.xlsx",
         title=_("Houses"),
@@ -148,18 +153,6 @@ def search_houses_export(request: HttpRequest) -> HttpResponse:
             _("Floor area (m²)"),
             _("Rooms"),
         ],
-        rows=(
-            [
-                house.house_code,
-                house.address,
-                house.area_id,
-                house.area.name,
-                code_label("house_kind", house.kind),
-                house_use_label(house),
-                house.floor_area,
-                house.rooms,
-            ]
-            for house in houses
-        ),
+        rows=rows,
         truncated=truncated,
     )

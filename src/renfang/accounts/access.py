@@ -1,0 +1,165 @@
+"""The access layer every read of people and houses passes through (分级分权).
+
+``access_for(user)`` sums up a user's roles: the area code prefixes whose people and houses
+they may see, and what the role policy lets them see of a person. The selectors of ``people``
+and ``houses`` turn the prefixes into queryset filters; pages and the API use the masking
+helpers here. A user's roles add up: give someone two roles only when both fit their work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+
+from renfang.accounts.models import PersonField, Role, RoleGrant
+from renfang.accounts.policy import role_policies
+
+User = AbstractBaseUser | AnonymousUser
+
+ALL_PERSON_FIELDS = frozenset(PersonField.values)
+_CACHE_ATTRIBUTE = "_renfang_access"
+
+
+@dataclass(frozen=True)
+class Access:
+    """What one user may see. ``prefixes`` are division code prefixes: a committee's code
+    covers its grids, a street's its committees (areas nest by code)."""
+
+    user_id: int | None
+    roles: frozenset[str]
+    prefixes: tuple[str, ...]
+    full_identifiers: bool
+    may_unmask: bool
+    sensitive_tags: frozenset[str]
+    fields: frozenset[str]
+    reads_audit: bool
+    administers_users: bool
+    needs_second_factor: bool
+
+    @property
+    def reads_people(self) -> bool:
+        return bool(self.prefixes)
+
+    def covers(self, division_code: str | None) -> bool:
+        """Whether a division (a residence's, a hukou's, a house's area) lies in the area."""
+        return bool(division_code) and any(
+            str(division_code).startswith(prefix) for prefix in self.prefixes
+        )
+
+    def sees_field(self, field: str) -> bool:
+        return field in self.fields
+
+    def sees_tag(self, tag: str, *, sensitive: bool) -> bool:
+        if not self.sees_field(PersonField.TAGS):
+            return False
+        return not sensitive or tag in self.sensitive_tags
+
+
+NO_ACCESS = Access(
+    user_id=None,
+    roles=frozenset(),
+    prefixes=(),
+    full_identifiers=False,
+    may_unmask=False,
+    sensitive_tags=frozenset(),
+    fields=frozenset(),
+    reads_audit=False,
+    administers_users=False,
+    needs_second_factor=False,
+)
+
+
+def _grant_prefixes(grant: RoleGrant) -> list[str]:
+    if grant.police_area_id is not None:
+        return list(grant.police_area.committees.values_list("code", flat=True))  # type: ignore[union-attr]
+    return [grant.area_id] if grant.area_id else []
+
+
+def access_for(user: User) -> Access:
+    """The user's access, computed once per request (kept on the user object)."""
+    if not user.is_authenticated or not user.is_active:
+        return NO_ACCESS
+    cached = getattr(user, _CACHE_ATTRIBUTE, None)
+    if isinstance(cached, Access):
+        return cached
+    policies = role_policies()
+    grants = list(RoleGrant.objects.filter(user_id=user.pk).select_related("police_area"))
+    prefixes: set[str] = set()
+    fields: set[str] = set()
+    tags: set[str] = set()
+    flags = dict.fromkeys(
+        ("full_identifiers", "may_unmask", "reads_audit", "administers_users", "needs_2fa"),
+        False,
+    )
+    for grant in grants:
+        policy = policies[grant.role]
+        flags["reads_audit"] |= policy.reads_audit
+        flags["administers_users"] |= policy.administers_users
+        flags["needs_2fa"] |= policy.needs_second_factor
+        if not policy.reads_people:
+            continue
+        prefixes.update(_grant_prefixes(grant))
+        flags["full_identifiers"] |= policy.full_identifiers
+        flags["may_unmask"] |= policy.may_unmask
+        if grant.role == Role.DEPARTMENT_READER:
+            granted = {str(f) for f in grant.fields or []}
+            fields |= granted & ALL_PERSON_FIELDS
+            tags |= {f.removeprefix("tag:") for f in granted if f.startswith("tag:")} & set(
+                policy.sensitive_tags
+            )
+            if PersonField.ID_NUMBER in granted or PersonField.PHONE in granted:
+                # A department granted an identifier receives it whole: it matches records.
+                flags["full_identifiers"] = True
+        else:
+            fields |= ALL_PERSON_FIELDS
+            tags |= policy.sensitive_tags
+    # A shorter prefix covers a longer one: keep the shortest, so filters stay small.
+    kept = tuple(
+        sorted(p for p in prefixes if not any(p != q and p.startswith(q) for q in prefixes))
+    )
+    access = Access(
+        user_id=int(user.pk) if user.pk is not None else None,
+        roles=frozenset(g.role for g in grants),
+        prefixes=kept,
+        full_identifiers=flags["full_identifiers"],
+        may_unmask=flags["may_unmask"],
+        sensitive_tags=frozenset(tags),
+        fields=frozenset(fields),
+        reads_audit=flags["reads_audit"],
+        administers_users=flags["administers_users"],
+        needs_second_factor=flags["needs_2fa"],
+    )
+    setattr(user, _CACHE_ATTRIBUTE, access)
+    return access
+
+
+def forget_access(user: User) -> None:
+    """Drop the cached access (after the user's roles change)."""
+    if hasattr(user, _CACHE_ATTRIBUTE):
+        delattr(user, _CACHE_ATTRIBUTE)
+
+
+def mask_id_number(value: str) -> str:
+    """``310104199001011234`` → ``3101**********1234``: the province and city, the last four."""
+    if len(value) >= 10:
+        return value[:4] + "*" * (len(value) - 8) + value[-4:]
+    if len(value) > 2:
+        return value[0] + "*" * (len(value) - 2) + value[-1]
+    return "*" * len(value)
+
+
+def mask_phone(value: str) -> str:
+    """``13812345678`` → ``138****5678``."""
+    if len(value) >= 8:
+        return value[:3] + "*" * (len(value) - 7) + value[-4:]
+    return "*" * len(value)
+
+
+def shown_id_number(access: Access, value: str) -> str:
+    return value if access.full_identifiers else mask_id_number(value)
+
+
+def shown_phone(access: Access, value: str) -> str:
+    return value if access.full_identifiers else mask_phone(value)

@@ -1,0 +1,126 @@
+"""Forms: the second-factor code, and the user admin's checks (the same rules as the
+services, so the admin shows a message instead of failing on save)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
+from django.utils.translation import gettext_lazy as _
+
+from renfang.accounts.models import PoliceArea, RoleGrant
+from renfang.accounts.services import (
+    grantable_fields,
+    role_grant_check,
+    separation_of_duties_check,
+)
+from renfang.areas.models import Area, AreaLevel
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "autofocus": True,
+                "pattern": "[0-9 ]*",
+            }
+        ),
+    )
+
+    def clean_code(self) -> str:
+        code = str(self.cleaned_data["code"]).replace(" ", "")
+        if not code.isdigit():
+            raise ValidationError(_("The code is the 6 digits your app shows."), code="digits")
+        return code
+
+
+class FieldListField(forms.CharField):
+    """A department reader's fields, one per line or separated by commas."""
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        if isinstance(value, list | tuple):
+            return [str(v) for v in value]
+        text = str(value or "")
+        return [part.strip() for part in text.replace(",", "\n").splitlines() if part.strip()]
+
+    def prepare_value(self, value: Any) -> str:
+        if isinstance(value, list | tuple):
+            return ", ".join(str(v) for v in value)
+        return str(value or "")
+
+
+class RoleGrantForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = RoleGrant
+        fields = ("role", "area", "police_area", "fields")  # noqa: RUF012
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["area"].queryset = Area.objects.exclude(level=AreaLevel.CITY)  # type: ignore[attr-defined]
+        self.fields["fields"] = FieldListField(
+            label=_("granted fields"),
+            required=False,
+            widget=forms.Textarea(attrs={"rows": 2, "cols": 40}),
+            help_text=_("Department readers only, separated by commas. Possible: %(fields)s.")
+            % {"fields": ", ".join(sorted(grantable_fields()))},
+        )
+
+
+class RoleGrantFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
+    """Checks each grant, and the user's roles together (separation of duties), as they
+    will stand after the save."""
+
+    def clean(self) -> None:
+        super().clean()
+        user: AbstractBaseUser = self.instance
+        roles: list[str] = []
+        seen: set[tuple[object, ...]] = set()
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None)
+            if not data or (self.can_delete and data.get("DELETE")):
+                continue
+            role = str(data.get("role") or "")
+            if not role:
+                continue
+            roles.append(role)
+            try:
+                # The area and the fields of each grant; the roles together are checked below.
+                data["fields"] = role_grant_check(
+                    user=user,
+                    role=role,
+                    area=data.get("area"),
+                    police_area=data.get("police_area"),
+                    fields=data.get("fields") or [],
+                    other_roles=(),
+                    is_superuser=False,
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            key = (role, data.get("area"), data.get("police_area"))
+            if key in seen:
+                form.add_error(None, _("This role is listed twice for the same area."))
+            seen.add(key)
+        separation_of_duties_check(
+            roles=roles,
+            is_superuser=bool(getattr(user, "is_superuser", False)),
+            username=user.get_username(),
+        )
+
+
+class PoliceAreaForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = PoliceArea
+        fields = ("code", "name", "committees")  # noqa: RUF012
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["committees"].queryset = Area.objects.filter(  # type: ignore[attr-defined]
+            level=AreaLevel.COMMITTEE
+        )

@@ -1,0 +1,76 @@
+"""The audit log: append-only events, each hash-chained to the one before (防篡改)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Action(models.TextChoices):
+    READ = "read", _("read")
+    SEARCH = "search", _("search")
+    EXPORT = "export", _("export")
+    WRITE = "write", _("write")
+    UNMASK = "unmask", _("unmask")
+    LOGIN = "login", _("login")
+    LOGIN_FAILED = "login_failed", _("failed login")
+    LOGOUT = "logout", _("logout")
+    DENIED = "denied", _("denied")
+    ADMIN = "admin", _("user administration")
+    PURGE = "purge", _("purge")
+
+
+class Channel(models.TextChoices):
+    PAGE = "page", _("page")
+    API = "api", _("API")
+    COMMAND = "command", _("command")
+
+
+class AuditEvent(models.Model):
+    """Who did what to which record, when, from where, and why.
+
+    No foreign keys: an event must outlive the user and the record it names, and nothing may
+    ever rewrite it. ``hash`` is SHA-256 over the event's content and ``prev_hash``.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    at = models.DateTimeField(_("time"), db_index=True)
+    user_id = models.IntegerField(_("user id"), null=True, blank=True)
+    username = models.CharField(_("user"), max_length=150, blank=True)
+    ip = models.CharField(_("from"), max_length=45, blank=True)
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices)
+    record_type = models.CharField(_("record type"), max_length=20, blank=True)
+    record_id = models.CharField(_("record"), max_length=64, blank=True)
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+    purpose = models.CharField(_("purpose"), max_length=300, blank=True)
+    prev_hash = models.CharField(_("previous hash"), max_length=64)
+    hash = models.CharField(_("hash"), max_length=64)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["record_type", "record_id", "id"], name="audit_event_record"),
+            models.Index(fields=["user_id", "id"], name="audit_event_user"),
+            models.Index(fields=["action", "id"], name="audit_event_action"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.id} {self.at:%Y-%m-%d %H:%M:%S} {self.username} {self.action}"
+
+
+class AuditHead(models.Model):
+    """The chain's last link: one row, locked by every append, checked by ``verify`` (a
+    deleted last event would otherwise leave no trace)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_id = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("audit chain head")
+
+    def __str__(self) -> str:
+        return f"#{self.last_id} {self.last_hash[:12]}"

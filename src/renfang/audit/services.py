@@ -1,0 +1,654 @@
+"""Writing the audit log: every event is chained to the one before under a lock on the
+chain's head row, in the caller's transaction when there is one (a write and its audit
+commit together) and in a transaction of its own otherwise (a read). ADR 0009.
+
+An event's hash is SHA-256 over ``prev_hash``, its fields as a JSON array, and its detail as
+canonical JSON (sorted keys, no spaces). The detail is stored as that canonical text, made of
+values that come back from PostgreSQL's jsonb and SQLite's text unchanged, so ``audit_verify``
+recomputes the same hash from what it reads.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, transaction
+from django.utils import timezone
+
+from renfang.audit.checks import MINIMUM_RETENTION_DAYS
+from renfang.audit.context import AuditContext, current_context
+from renfang.audit.models import Action, AuditEvent, AuditHead
+from renfang.core import bulk
+
+GENESIS = "0" * 64
+SYSTEM = "system"  # the name on events no user caused (commands, imports, the purge)
+User = AbstractBaseUser | AnonymousUser
+
+# Tests and benchmarks may switch recording off to measure its cost; nothing else does.
+_enabled = True
+
+
+def set_recording(enabled: bool) -> None:
+    global _enabled  # noqa: PLW0603 (a process-wide switch for the benchmark only)
+    _enabled = enabled
+
+
+def is_recording() -> bool:
+    return _enabled
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    """An event before it is chained: what the caller knows."""
+
+    action: str
+    user: User | None = None
+    record_type: str = ""
+    record_id: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+    purpose: str = ""
+    username: str = ""  # for events without a user (a failed login names what was typed)
+    # The detail already written as canonical JSON (sorted keys, no spaces, strings as
+    # json.dumps(ensure_ascii=False) writes them), by a bulk writer that renders thousands
+    # of events faster than dicts can be built and encoded; used instead of ``detail``.
+    detail_text: str = ""
+
+
+# ---------------------------------------------------------------- canonical form and hash
+
+_SEPARATORS = (",", ":")
+# Built once: json.dumps with options builds an encoder on every call.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, ensure_ascii=False, separators=_SEPARATORS, default=str, allow_nan=False
+).encode
+_STRICT = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=_SEPARATORS).encode
+
+
+def _text(value: object, limit: int | None = None) -> str:
+    """A string both databases store and give back unchanged: no NUL, no lone surrogate."""
+    text = str(value) if limit is None else str(value)[:limit]
+    if "\x00" in text:
+        text = text.replace("\x00", "\ufffd")
+    if not text.isascii():
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def _tame(value: Any) -> Any:
+    """The detail in values that survive a round trip through jsonb."""
+    if isinstance(value, dict):
+        return {_text(key): _tame(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_tame(item) for item in value]
+    if isinstance(value, float) and math.isfinite(value):
+        return int(value) if value.is_integer() else value
+    if value is None or isinstance(value, bool | int):
+        return value
+    return _text(value)  # strings, and what JSON lacks (NaN and infinities among them)
+
+
+def _dumps(value: Any) -> str:
+    text: str = _STRICT(value)
+    return text
+
+
+# What PostgreSQL's jsonb would not give back as it was given: a NUL (refused), floats
+# written with an exponent (1e+16 comes back as 10000000000000000), NaN and infinities
+# (refused), a negative zero. Rare; such a detail goes the slow way through _tame (NaN and
+# infinities make the encoder fail; the rest are looked for in the text, in a string too).
+def _suspect(data: bytes) -> bool:
+    # On the UTF-8 bytes, looking for a rare single byte first: that search is a memchr,
+    # the others are not (several microseconds for an import's event, times millions).
+    return (
+        (b"+" in data and (b"e+" in data or b"E+" in data))
+        or (b"\\" in data and b"\\u0000" in data)
+        or b"-0.0" in data
+    )
+
+
+def _canonical(detail: Any) -> tuple[str, bytes]:
+    """The detail as canonical JSON text, and that text in UTF-8."""
+    try:
+        text: str = _CANONICAL(detail)
+        data = text.encode("utf-8")
+    except (TypeError, ValueError):  # keys of mixed types; NaN; a lone surrogate
+        text = _dumps(_tame(detail))
+        return text, text.encode("utf-8")
+    if _suspect(data):
+        text = _dumps(_tame(json.loads(text)))
+        return text, text.encode("utf-8")
+    return text, data
+
+
+def canonical_detail(detail: Any) -> str:
+    """The detail as canonical JSON text: what is hashed and what is stored. Dates and other
+    values JSON lacks become strings."""
+    return _canonical(detail)[0]
+
+
+def _given_detail(text: str) -> tuple[str, bytes]:
+    """A detail the caller wrote as canonical text, made safe like any other."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        return _canonical(json.loads(text))
+    return _canonical(json.loads(text)) if _suspect(data) else (text, data)
+
+
+def _iso(at: datetime.datetime) -> str:
+    return at.astimezone(datetime.UTC).isoformat(timespec="microseconds")
+
+
+def _digest(prev_hash: str, fields: list[Any] | str, detail: bytes) -> str:
+    """The event hash: ``prev_hash`` ⏎ the fields as a JSON array ⏎ the detail's canonical
+    UTF-8. prev_hash has a fixed length and the JSON array cannot contain a raw newline, so
+    the three parts cannot be shifted into one another."""
+    array = fields if isinstance(fields, str) else _STRICT(fields)
+    digest = hashlib.sha256(f"{prev_hash}\n{array}\n".encode())
+    digest.update(detail)
+    return digest.hexdigest()
+
+
+_json_text = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses
+
+
+def _fields_array(fields: tuple[str, int | None, str, str, str, str, str, str, str]) -> str:
+    """Exactly what ``_STRICT`` writes for these fields (at, user_id, username, ip, channel,
+    action, record_type, record_id, purpose; a test holds the two together), in a third of
+    the time: an import hashes millions."""
+    at_text, user_id, *texts = fields
+    user = "null" if user_id is None else str(user_id)
+    return f"[{_json_text(at_text)},{user},{','.join(map(_json_text, texts))}]"
+
+
+def event_hash(
+    *,
+    prev_hash: str,
+    at: datetime.datetime,
+    user_id: int | None,
+    username: str,
+    ip: str,
+    channel: str,
+    action: str,
+    record_type: str,
+    record_id: str,
+    detail: Any,
+    purpose: str,
+) -> str:
+    """The hash of an event as stored (``detail`` as read back from the database)."""
+    fields = [_iso(at), user_id, username, ip, channel, action, record_type, record_id, purpose]
+    return _digest(prev_hash, fields, _dumps(detail).encode("utf-8"))
+
+
+# ---------------------------------------------------------------- appending
+
+
+def _locked_head() -> AuditHead:
+    """The head row, locked until the transaction ends: appends queue up here, one chain."""
+    head = AuditHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:  # the first event ever (or a flushed test database)
+        AuditHead.objects.get_or_create(pk=1, defaults={"last_id": 0, "last_hash": GENESIS})
+        head = AuditHead.objects.select_for_update().get(pk=1)
+    return head
+
+
+# The columns of a stored event, in the order _row gives them.
+_COLUMNS = [
+    "at",
+    "user_id",
+    "username",
+    "ip",
+    "channel",
+    "action",
+    "record_type",
+    "record_id",
+    "detail",
+    "purpose",
+    "prev_hash",
+    "hash",
+]
+Row = tuple[Any, ...]
+
+
+def _row(
+    pending: PendingEvent, prev_hash: str, at: Any, at_text: str, context: AuditContext
+) -> Row:
+    """An event ready to store, chained to ``prev_hash``: its columns with the detail as
+    canonical text (``at`` as given, ``at_text`` the same time as hashed)."""
+    user = pending.user
+    if user is not None and user.is_authenticated:
+        user_id: int | None = int(str(user.pk))
+        username = _text(user.get_username(), 150)
+    else:
+        user_id, username = None, _text(pending.username, 150)
+    ip, channel = _text(context.ip, 45), context.channel
+    action, record_type = _text(pending.action, 20), _text(pending.record_type, 20)
+    record_id, purpose = _text(pending.record_id, 64), _text(pending.purpose, 300)
+    if pending.detail_text:
+        detail_text, detail_data = _given_detail(pending.detail_text)
+    else:
+        detail_text, detail_data = _canonical(pending.detail)
+    fields = (at_text, user_id, username, ip, channel, action, record_type, record_id, purpose)
+    digest = _digest(prev_hash, _fields_array(fields), detail_data)
+    return (
+        at,
+        user_id,
+        username,
+        ip,
+        channel,
+        action,
+        record_type,
+        record_id,
+        detail_text,
+        purpose,
+        prev_hash,
+        digest,
+    )
+
+
+def _model(row: Row) -> AuditEvent:
+    values = dict(zip(_COLUMNS, row, strict=True))
+    values["detail"] = json.loads(values["detail"])
+    return AuditEvent(**values)
+
+
+def audit_record_many(events: Sequence[PendingEvent]) -> list[AuditEvent]:
+    """Append events to the chain, in order, atomically; returns them saved. For a few
+    events; a bulk writer (an import) streams thousands with ``audit_record_stream``."""
+    if not _enabled or not events:
+        return []
+    with transaction.atomic():
+        head = _locked_head()
+        at = timezone.now()  # taken under the lock: time never runs backwards in the chain
+        at_text, context = _iso(at), current_context()
+        built: list[AuditEvent] = []
+        prev_hash = head.last_hash
+        for pending in events:
+            row = _row(pending, prev_hash, at, at_text, context)
+            built.append(_model(row))
+            prev_hash = row[-1]
+        if len(built) == 1:
+            built[0].save(force_insert=True)
+        else:
+            AuditEvent.objects.bulk_create(built, batch_size=2000)
+        head.last_id = int(built[-1].pk)
+        head.last_hash = prev_hash
+        head.save(update_fields=["last_id", "last_hash"])
+    return built
+
+
+def audit_record_stream(events: Iterable[PendingEvent]) -> int:
+    """Append many events in order, atomically, without holding them all in memory: the
+    events are hashed as they are read and written with COPY (PostgreSQL) or executemany
+    (SQLite). Call it last in a long transaction: the head stays locked until the commit,
+    and every other audited action waits for it. Returns how many were written."""
+    if not _enabled:
+        return 0
+    with transaction.atomic():
+        head = _locked_head()
+        at = timezone.now()
+        stored_at = bulk.db_value(AuditEvent, "at", at)
+        at_text = _iso(at)
+        context = current_context()
+        last_hash = head.last_hash
+
+        def rows() -> Iterator[Row]:
+            nonlocal last_hash
+            for pending in events:
+                row = _row(pending, last_hash, stored_at, at_text, context)
+                last_hash = row[-1]
+                yield row
+
+        written = bulk.insert(AuditEvent, _COLUMNS, rows())
+        if written:
+            head.last_id = _last_inserted_id()
+            head.last_hash = last_hash
+            head.save(update_fields=["last_id", "last_hash"])
+    return written
+
+
+def _last_inserted_id() -> int:
+    """The id the database gave the last row this connection inserted into the log."""
+    with connection.cursor() as cursor:
+        if bulk.is_postgresql():
+            cursor.execute(
+                "SELECT currval(pg_get_serial_sequence(%s, 'id'))", [bulk.table(AuditEvent)]
+            )
+        else:
+            cursor.execute("SELECT last_insert_rowid()")
+        return int(cursor.fetchone()[0])
+
+
+def audit_record(
+    action: str,
+    *,
+    user: User | None,
+    record_type: str = "",
+    record_id: str | int = "",
+    detail: dict[str, Any] | None = None,
+    purpose: str = "",
+    username: str = "",
+) -> AuditEvent | None:
+    """Append one event: who (``user``), what (``action``), which record, the detail (search
+    terms, field changes, row counts) and why (``purpose``). When and where come from the
+    clock and the request's audit context."""
+    built = audit_record_many(
+        [
+            PendingEvent(
+                action=action,
+                user=user,
+                record_type=record_type,
+                record_id=str(record_id),
+                detail=detail or {},
+                purpose=purpose,
+                username=username,
+            )
+        ]
+    )
+    return built[0] if built else None
+
+
+# ---------------------------------------------------------------- writes: field, old, new
+
+
+def _plain_value(value: Any) -> Any:
+    if isinstance(value, datetime.date | datetime.datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def field_change(name: str, old: Any, new: Any) -> dict[str, Any]:
+    """One line of a write's detail: the field, its value before and after (None: there was
+    none, or there is none now). Dates become ISO text, decimals text."""
+    return {"field": name, "old": _plain_value(old), "new": _plain_value(new)}
+
+
+def write_event(
+    *,
+    actor: User | None,
+    record_type: str,
+    record_id: str | int,
+    changes: list[dict[str, Any]],
+    source: str,
+) -> PendingEvent:
+    """The audit event of a write to one record; ``actor`` None is the system (a command)."""
+    return PendingEvent(
+        action=Action.WRITE,
+        user=actor,
+        username=SYSTEM if actor is None else "",
+        record_type=record_type,
+        record_id=str(record_id),
+        detail={"changes": changes, "source": source},
+    )
+
+
+def audit_write(
+    *,
+    actor: User | None,
+    record_type: str,
+    record_id: str | int,
+    changes: list[dict[str, Any]],
+    source: str,
+) -> AuditEvent | None:
+    """Record a write (in the caller's transaction, so the write and its audit commit
+    together); nothing when nothing changed."""
+    if not changes:
+        return None
+    event = write_event(
+        actor=actor, record_type=record_type, record_id=record_id, changes=changes, source=source
+    )
+    built = audit_record_many([event])
+    return built[0] if built else None
+
+
+# ---------------------------------------------------------------- verifying
+
+
+class Problem:
+    """What ``audit_verify`` found wrong."""
+
+    ALTERED = "altered"  # an event's content does not match its hash
+    MISSING = "missing"  # an event's link does not match the event before: one is missing
+    MISSING_LATEST = "missing_latest"  # the chain ends before the head: the latest are gone
+    HEAD_MISSING = "head_missing"  # events without a head row
+
+
+_REASONS = {
+    Problem.ALTERED: "the event's content was altered: it does not match its hash",
+    Problem.MISSING: "the link to the previous event is broken: an event before it is missing "
+    "(or the previous one was rewritten)",
+    Problem.MISSING_LATEST: "the chain ends before its head: the latest events are missing",
+    Problem.HEAD_MISSING: "the chain head is missing",
+}
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """``checked`` events were intact; then, unless ``ok``, the ``problem`` at event
+    ``broken_id`` (its time and user when it is there to read), after ``last_good_id``."""
+
+    checked: int
+    broken_id: int | None = None
+    problem: str = ""
+    broken_at: datetime.datetime | None = None
+    broken_username: str = ""
+    broken_user_id: int | None = None
+    last_good_id: int | None = None
+    head_id: int = 0
+    head_hash: str = GENESIS
+
+    @property
+    def ok(self) -> bool:
+        return not self.problem
+
+    @property
+    def reason(self) -> str:
+        return _REASONS.get(self.problem, "")
+
+
+_VERIFY_FIELDS = (
+    "id",
+    "prev_hash",
+    "at",
+    "user_id",
+    "username",
+    "ip",
+    "channel",
+    "action",
+    "record_type",
+    "record_id",
+    "detail",
+    "purpose",
+    "hash",
+)
+_PROGRESS_EVERY = 5000
+
+
+def _anchor(head_id: int) -> str:
+    """The hash the first kept event must follow: the genesis, or what the last purge cut."""
+    purge = (
+        AuditEvent.objects.filter(action=Action.PURGE, id__lte=head_id)
+        .order_by("-id")
+        .values("detail")
+        .first()
+    )
+    if purge and isinstance(purge["detail"], dict) and purge["detail"].get("anchor_hash"):
+        return str(purge["detail"]["anchor_hash"])
+    return GENESIS
+
+
+def _verify(upto: int | None, on_progress: Callable[[int], object] | None) -> VerifyResult:
+    head = AuditHead.objects.filter(pk=1).first()
+    head_id = head.last_id if head is not None else None
+    last_id = head_id if upto is None else upto
+    expected_prev = _anchor(last_id if last_id is not None else 2**62)
+    checked = 0
+    last_good: int | None = None
+    rows = AuditEvent.objects.order_by("id").values_list(*_VERIFY_FIELDS)
+    if last_id is not None:
+        rows = rows.filter(id__lte=last_id)
+    for row in rows.iterator(chunk_size=_PROGRESS_EVERY):
+        event_id, prev_hash, at, user_id, username, ip, channel, action = row[:8]
+        record_type, record_id, detail, purpose, stored_hash = row[8:]
+        problem = ""
+        if prev_hash != expected_prev:
+            problem = Problem.MISSING
+        else:
+            fields = [_iso(at), user_id, username, ip, channel, action, record_type, record_id]
+            fields.append(purpose)
+            if _digest(prev_hash, fields, _dumps(detail).encode("utf-8")) != stored_hash:
+                problem = Problem.ALTERED
+        if problem:
+            return VerifyResult(
+                checked,
+                broken_id=event_id,
+                problem=problem,
+                broken_at=at,
+                broken_username=username,
+                broken_user_id=user_id,
+                last_good_id=last_good,
+                head_id=head_id or 0,
+                head_hash=head.last_hash if head is not None else GENESIS,
+            )
+        expected_prev = stored_hash
+        last_good = event_id
+        checked += 1
+        if on_progress is not None and checked % _PROGRESS_EVERY == 0:
+            on_progress(_PROGRESS_EVERY)
+    if on_progress is not None:
+        on_progress(checked % _PROGRESS_EVERY)
+    if head is None:
+        problem = Problem.HEAD_MISSING if checked else ""
+        return VerifyResult(checked, problem=problem, last_good_id=last_good)
+    if upto is None and (head.last_id != (last_good or 0) or head.last_hash != expected_prev):
+        return VerifyResult(
+            checked,
+            broken_id=head.last_id,
+            problem=Problem.MISSING_LATEST,
+            last_good_id=last_good,
+            head_id=head.last_id,
+            head_hash=head.last_hash,
+        )
+    return VerifyResult(
+        checked, last_good_id=last_good, head_id=head.last_id, head_hash=head.last_hash
+    )
+
+
+def _in_snapshot(run: Callable[[], VerifyResult]) -> VerifyResult:
+    """On PostgreSQL, read the head, the anchor and the events in one snapshot, so that
+    events appended or purged meanwhile cannot look like a broken chain. (SQLite would
+    lock out every writer for the whole run instead; there a purge meanwhile may give a
+    false alarm, which ``audit_verify`` checks once more.)"""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return run()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        return run()
+
+
+def audit_verify(on_progress: Callable[[int], object] | None = None) -> VerifyResult:
+    """Recompute every event's hash and link, oldest first, up to the head; stop at the
+    first broken one. ``on_progress(n)`` is called as events are checked."""
+    purges_before = _purge_count()
+    result = _in_snapshot(lambda: _verify(None, on_progress))
+    if not result.ok and _purge_count() != purges_before:
+        result = _in_snapshot(lambda: _verify(None, None))  # a purge ran meanwhile: again
+    return result
+
+
+def _purge_count() -> int:
+    return AuditEvent.objects.filter(action=Action.PURGE).count()
+
+
+def audit_head() -> tuple[int, str]:
+    """The chain's last event id and hash, to copy somewhere the database's owners cannot
+    rewrite (a log server, a ticket): a rewritten chain ends in another hash."""
+    head = AuditHead.objects.filter(pk=1).first()
+    return (head.last_id, head.last_hash) if head is not None else (0, GENESIS)
+
+
+# ---------------------------------------------------------------- retention
+
+
+def retention_days() -> int:
+    return int(settings.RENFANG_AUDIT_RETENTION_DAYS)
+
+
+class PurgeRefused(Exception):
+    """The events to delete do not verify: deleting them would destroy the evidence."""
+
+    def __init__(self, result: VerifyResult) -> None:
+        super().__init__(f"event #{result.broken_id}: {result.reason}")
+        self.result = result
+
+
+def audit_purge(*, now: datetime.datetime | None = None, force: bool = False) -> int:
+    """Delete events older than the retention period, leaving a purge event that anchors
+    the rest of the chain. Returns how many were deleted.
+
+    The events to be deleted are verified first, and a broken chain is not purged (that
+    would erase the evidence) unless ``force``; the purge event says which it was."""
+    days = retention_days()
+    if days < MINIMUM_RETENTION_DAYS:
+        raise ImproperlyConfigured(
+            f"RENFANG_AUDIT_RETENTION_DAYS is {days}; at least {MINIMUM_RETENTION_DAYS}"
+        )
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=days)
+    with transaction.atomic():
+        head = _locked_head()
+        last = (
+            AuditEvent.objects.filter(at__lt=cutoff, id__lte=head.last_id)
+            .order_by("-id")
+            .values("id", "hash")
+            .first()
+        )
+        if last is None:
+            return 0
+        checked = _verify(last["id"], None)
+        if not checked.ok and not force:
+            raise PurgeRefused(checked)
+        _allow_delete(True)
+        deleted, _ = AuditEvent.objects.filter(id__lte=last["id"]).delete()
+        _allow_delete(False)
+        audit_record(
+            Action.PURGE,
+            user=None,
+            username=SYSTEM,
+            detail={
+                "deleted": deleted,
+                "before": cutoff.isoformat(),
+                "anchor_id": last["id"],
+                "anchor_hash": last["hash"],
+                "retention_days": days,
+                "verified": checked.ok,
+            },
+        )
+    return deleted
+
+
+def _allow_delete(allowed: bool) -> None:
+    """The append-only trigger lets a delete through only while this transaction says so."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT set_config('renfang.audit_purge', %s, true)", ["on" if allowed else "off"]
+            )
+
+
+def audit_tail(count: int) -> list[AuditEvent]:
+    """The latest ``count`` events, oldest first."""
+    return list(reversed(AuditEvent.objects.order_by("-id")[:count]))

@@ -1,0 +1,505 @@
+"""The API of people: search and lists, one person, their residences, and unmasking.
+
+Everything goes through the scoped selectors of ``renfang.people.selectors``: the same people
+as the pages, the same audit. What a role sees of a person follows ``Access``: identifiers
+masked unless the role needs them whole, sensitive tags only for roles entitled to them, and a
+department reader only the fields of its grant (the others are null).
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Literal
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema
+from ninja.params import P, PathEx
+
+from renfang.accounts.access import Access, access_for, shown_id_number, shown_phone
+from renfang.accounts.models import PersonField
+from renfang.api.auth import acting_user
+from renfang.api.errors import (
+    ApiError,
+    ErrorCode,
+    error_responses,
+    field_not_granted,
+    not_found,
+    validation_error,
+)
+from renfang.api.pagination import PageOut, PageQuery, paginate
+from renfang.api.schemas import AREA_PATTERN, MAX_QUERY_LENGTH, TEXT_PATTERN, FactOut
+from renfang.api.scope import area_in_reach
+from renfang.audit.models import Action
+from renfang.audit.services import audit_record
+from renfang.codes.models import Code
+from renfang.codes.selectors import code_label, division_name
+from renfang.core.models import valid_on_q
+from renfang.houses.models import House
+from renfang.people.categories import category
+from renfang.people.models import AttributeKind, Hukou, Person, PersonAttribute, Residence
+from renfang.people.selectors import (
+    RevealRefused,
+    people_visible_to,
+    person_get_for_user,
+    person_identifier_reveal_for_user,
+    person_search_for_user,
+)
+
+router = Router(tags=["people"])
+
+# Person ids are positive 64-bit integers.
+PersonId = PathEx[int, P(ge=1, le=2**63 - 1, description="The person's id.")]
+
+# Residence divisions are committee codes; a grid's (longer) code is matched through houses.
+_COMMITTEE_CODE_LENGTH = 12
+NOT_GRANTED = "null when your role is not granted this field."
+
+
+# --- schemas -----------------------------------------------------------------------------
+
+
+class PlaceOut(Schema):
+    """Where someone lives: a house, or only a division, or nowhere known."""
+
+    division: str | None = Field(description="Division code; null: whereabouts unknown.")
+    division_name: str
+    house_code: str | None
+    address: str
+
+
+class PersonSummaryOut(Schema):
+    id: int
+    name: str | None = Field(description=f"The name; {NOT_GRANTED}")
+    sex: str | None = Field(description=f"GB/T 2261.1 code; {NOT_GRANTED}")
+    sex_label: str | None
+    birth_date: datetime.date | None
+    id_type: str | None = Field(description=f"Kind of ID document; {NOT_GRANTED}")
+    shown_id_number: str | None = Field(
+        description="The ID number, masked (3101**********1234) unless your role sees it in "
+        f"full; {NOT_GRANTED}"
+    )
+    lives_at: PlaceOut | None = Field(
+        description=f"Where the person lives on as_of; null when nowhere known or {NOT_GRANTED}"
+    )
+
+
+class PersonPageOut(PageOut):
+    results: list[PersonSummaryOut]
+
+
+class HukouOut(FactOut):
+    division: str
+    division_name: str
+    address: str
+    household_type: str
+
+
+class ResidenceOut(FactOut):
+    division: str | None = Field(description="Division code; null: whereabouts unknown.")
+    division_name: str
+    house_code: str | None
+    address: str
+    relation: str
+    relation_label: str
+
+
+class AttributeOut(FactOut):
+    kind: str = Field(description="phone, education, marital_status or employment.")
+    value: str = Field(
+        description="A code of the code set of the same name, or a phone number "
+        "(masked unless your role sees it in full)."
+    )
+    label: str
+
+
+class TagOut(FactOut):
+    tag: str = Field(description="A code of the person_tag code set.")
+    label: str
+    sensitive: bool
+    note: str
+
+
+class PersonOut(Schema):
+    id: int
+    id_type: str | None = Field(description=f"Kind of ID document; {NOT_GRANTED}")
+    id_type_label: str | None
+    shown_id_number: str | None = Field(
+        description="The ID number, masked unless your role sees it in full (POST …/unmask "
+        f"shows it with a purpose); {NOT_GRANTED}"
+    )
+    shown_phone: str | None = Field(
+        description=f"The current phone number, masked like the ID number; null when none or "
+        f"{NOT_GRANTED}"
+    )
+    identifiers_masked: bool = Field(description="Whether ID and phone numbers are masked.")
+    name: str | None
+    sex: str | None
+    sex_label: str | None
+    birth_date: datetime.date | None
+    ethnicity: str | None
+    ethnicity_label: str | None
+    nationality: str | None
+    nationality_label: str | None
+    category: str | None = Field(
+        description=f"registered, domestic_migrant or overseas, derived for today; {NOT_GRANTED}"
+    )
+    hukous: list[HukouOut] | None = Field(description=f"Hukou history, newest first; {NOT_GRANTED}")
+    residences: list[ResidenceOut] | None = Field(
+        description=f"Residence history, newest first; {NOT_GRANTED}"
+    )
+    attributes: list[AttributeOut] = Field(description="Only the kinds your role is granted.")
+    tags: list[TagOut] = Field(description="Only the tags your role may see.")
+
+
+class PeopleQuery(PageQuery):
+    q: str = Field(
+        default="",
+        max_length=MAX_QUERY_LENGTH,
+        pattern=TEXT_PATTERN,
+        description="A name (or part of one), an ID number or a phone number, as on the "
+        "search page.",
+    )
+    area: str | None = Field(
+        default=None,
+        pattern=AREA_PATTERN,
+        description="Division code: only people living there on as_of. It must lie in your "
+        "area (otherwise 404 not_found, the same as an unknown code).",
+    )
+    as_of: datetime.date | None = Field(
+        default=None,
+        description="The day for lives_at and the area filter (YYYY-MM-DD); today if absent.",
+    )
+
+
+class UnmaskIn(Schema):
+    field: Literal["id_number", "phone"] = Field(description="Which number to show in full.")
+    purpose: str = Field(
+        default="",
+        max_length=300,
+        pattern=TEXT_PATTERN,
+        description="Why you need the number in full (a few words).",
+    )
+
+
+class UnmaskOut(Schema):
+    field: str
+    values: list[str] = Field(description="The full value(s): one ID number, or every phone.")
+
+
+# --- building the answers --------------------------------------------------------------------
+
+
+def _shown(access: Access, field: str, value: str) -> str | None:
+    return value if access.sees_field(field) else None
+
+
+def _place(residence: Residence) -> PlaceOut:
+    house: House | None = residence.house
+    if house is not None:
+        return PlaceOut(
+            division=residence.division,
+            division_name=division_name(residence.division) if residence.division else "",
+            house_code=house.house_code,
+            address=house.address,
+        )
+    return PlaceOut(
+        division=residence.division,
+        division_name=division_name(residence.division) if residence.division else "",
+        house_code=None,
+        address="",
+    )
+
+
+def person_summary(access: Access, person: Person) -> PersonSummaryOut:
+    """A person as lists show them; needs ``current_residences`` prefetched."""
+    residences: list[Residence] = getattr(person, "current_residences", [])
+    sees_id = access.sees_field(PersonField.ID_NUMBER)
+    sees_sex = access.sees_field(PersonField.SEX)
+    return PersonSummaryOut(
+        id=person.pk,
+        name=_shown(access, PersonField.NAME, person.name),
+        sex=person.sex if sees_sex else None,
+        sex_label=code_label("sex", person.sex) if sees_sex else None,
+        birth_date=person.birth_date if access.sees_field(PersonField.BIRTH_DATE) else None,
+        id_type=person.id_type if sees_id else None,
+        shown_id_number=shown_id_number(access, person.id_number) if sees_id else None,
+        lives_at=(
+            _place(residences[0])
+            if residences and access.sees_field(PersonField.RESIDENCES)
+            else None
+        ),
+    )
+
+
+def current_residences(day: datetime.date) -> Prefetch[str, QuerySet[Residence], str]:
+    return Prefetch(
+        "residences",
+        queryset=Residence.objects.filter(valid_on_q(day)).select_related("house"),
+        to_attr="current_residences",
+    )
+
+
+def living_in_q(area_code: str, day: datetime.date) -> Q:
+    """People with a residence in the area on ``day``."""
+    if len(area_code) > _COMMITTEE_CODE_LENGTH:
+        where = Q(house__area__code__startswith=area_code)
+    else:
+        where = Q(division__startswith=area_code)
+    return Q(Exists(Residence.objects.filter(where, valid_on_q(day), person_id=OuterRef("pk"))))
+
+
+_CODED_ATTRIBUTES = frozenset(
+    {AttributeKind.EDUCATION, AttributeKind.MARITAL_STATUS, AttributeKind.EMPLOYMENT}
+)
+
+
+def _attributes(
+    access: Access, attributes: list[PersonAttribute], today: datetime.date
+) -> list[AttributeOut]:
+    rows = []
+    for attribute in attributes:
+        if not access.sees_field(attribute.kind):
+            continue
+        if attribute.kind == AttributeKind.PHONE:
+            value = label = shown_phone(access, attribute.value)
+        else:
+            value = attribute.value
+            label = (
+                code_label(attribute.kind, value) if attribute.kind in _CODED_ATTRIBUTES else value
+            )
+        rows.append(
+            AttributeOut(
+                valid_from=attribute.valid_from,
+                valid_to=attribute.valid_to,
+                current=attribute.is_valid_on(today),
+                kind=attribute.kind,
+                value=value,
+                label=label,
+            )
+        )
+    return rows
+
+
+def _current_phone(attributes: list[PersonAttribute], today: datetime.date) -> str | None:
+    phones = [a for a in attributes if a.kind == AttributeKind.PHONE and a.is_valid_on(today)]
+    phones.sort(key=lambda a: (a.valid_from or datetime.date.min, a.pk), reverse=True)
+    return phones[0].value if phones else None
+
+
+def _hukou_rows(hukous: list[Hukou], today: datetime.date) -> list[HukouOut]:
+    return [
+        HukouOut(
+            valid_from=h.valid_from,
+            valid_to=h.valid_to,
+            current=h.is_valid_on(today),
+            division=h.division,
+            division_name=division_name(h.division),
+            address=h.address,
+            household_type=h.household_type,
+        )
+        for h in reversed(hukous)
+    ]
+
+
+def residence_rows(residences: list[Residence], today: datetime.date) -> list[ResidenceOut]:
+    """A person's residence spells, newest first."""
+    rows = []
+    for residence in reversed(residences):
+        place = _place(residence)
+        rows.append(
+            ResidenceOut(
+                valid_from=residence.valid_from,
+                valid_to=residence.valid_to,
+                current=residence.is_valid_on(today),
+                division=place.division,
+                division_name=place.division_name,
+                house_code=place.house_code,
+                address=place.address,
+                relation=residence.relation,
+                relation_label=str(residence.get_relation_display()),
+            )
+        )
+    return rows
+
+
+def person_detail(access: Access, person: Person) -> PersonOut:
+    """One person as the person page shows them (facts prefetched by person_get_for_user)."""
+    today = timezone.localdate()
+    hukous: list[Hukou] = list(person.hukous.all())
+    residences: list[Residence] = list(person.residences.all())
+    attributes: list[PersonAttribute] = list(person.attributes.all())
+    tags = list(person.tags.all())
+    sensitive = set(
+        Code.objects.filter(
+            code_set_id="person_tag", sensitive=True, code__in={t.tag for t in tags}
+        ).values_list("code", flat=True)
+    )
+    sees = access.sees_field
+    sees_id = sees(PersonField.ID_NUMBER)
+    hukou_today = next((h for h in hukous if h.is_valid_on(today)), None)
+    phone = _current_phone(attributes, today)
+    return PersonOut(
+        id=person.pk,
+        id_type=person.id_type if sees_id else None,
+        id_type_label=str(person.get_id_type_display()) if sees_id else None,
+        shown_id_number=shown_id_number(access, person.id_number) if sees_id else None,
+        shown_phone=shown_phone(access, phone) if phone and sees(PersonField.PHONE) else None,
+        identifiers_masked=not access.full_identifiers,
+        name=_shown(access, PersonField.NAME, person.name),
+        sex=_shown(access, PersonField.SEX, person.sex),
+        sex_label=code_label("sex", person.sex) if sees(PersonField.SEX) else None,
+        birth_date=person.birth_date if sees(PersonField.BIRTH_DATE) else None,
+        ethnicity=_shown(access, PersonField.ETHNICITY, person.ethnicity),
+        ethnicity_label=(
+            code_label("ethnicity", person.ethnicity)
+            if person.ethnicity and sees(PersonField.ETHNICITY)
+            else None
+        ),
+        nationality=_shown(access, PersonField.NATIONALITY, person.nationality),
+        nationality_label=(
+            code_label("nationality", person.nationality) if sees(PersonField.NATIONALITY) else None
+        ),
+        category=(
+            str(
+                category(
+                    id_type=person.id_type,
+                    nationality=person.nationality,
+                    hukou_division=hukou_today.division if hukou_today else None,
+                )
+            )
+            if sees(PersonField.HUKOU) and sees(PersonField.NATIONALITY)
+            else None
+        ),
+        hukous=_hukou_rows(hukous, today) if sees(PersonField.HUKOU) else None,
+        residences=residence_rows(residences, today) if sees(PersonField.RESIDENCES) else None,
+        attributes=_attributes(access, attributes, today),
+        tags=[
+            TagOut(
+                valid_from=t.valid_from,
+                valid_to=t.valid_to,
+                current=t.is_valid_on(today),
+                tag=t.tag,
+                label=code_label("person_tag", t.tag),
+                sensitive=t.tag in sensitive,
+                note=t.note,
+            )
+            for t in tags
+            if access.sees_tag(t.tag, sensitive=t.tag in sensitive)
+        ],
+    )
+
+
+def people_page(request: HttpRequest, filters: PeopleQuery) -> PersonPageOut:
+    """The people list behind GET /people (and the people half of GET /search)."""
+    user = acting_user(request)
+    day = filters.as_of or timezone.localdate()
+    query = filters.q.strip()
+    area = area_in_reach(user, filters.area, parameter="area") if filters.area else None
+    if query:
+        people = person_search_for_user(user, query, as_of=day)  # audits the terms
+    elif area is not None:
+        people = (
+            people_visible_to(user).order_by("name", "pk").prefetch_related(current_residences(day))
+        )
+        audit_record(
+            Action.SEARCH,
+            user=user,
+            record_type="person",
+            detail={"area": area.code, "as_of": day.isoformat()},
+        )
+    else:
+        raise validation_error("q", _("Give q (a name, ID number or phone number) or area."))
+    if area is not None:
+        people = people.filter(living_in_q(area.code, day))
+    paged = paginate(people, filters)
+    access = access_for(user)
+    return PersonPageOut(
+        **paged.meta(), results=[person_summary(access, person) for person in paged.rows]
+    )
+
+
+# --- operations ----------------------------------------------------------------------------
+
+
+@router.get(
+    "",
+    operation_id="people_list",
+    summary="Search or list people",
+    response={200: PersonPageOut, **error_responses(401, 404, 422)},
+)
+def people_list(request: HttpRequest, filters: Query[PeopleQuery]) -> PersonPageOut:
+    """People you may see whose name contains `q`, or whose ID number or phone number is `q`;
+    with `area`, only those living there on `as_of`. Give `q`, `area` or both. The search is
+    audited (its terms, or the area and date)."""
+    return people_page(request, filters)
+
+
+@router.get(
+    "/{person_id}",
+    operation_id="person_get",
+    summary="One person",
+    response={200: PersonOut, **error_responses(401, 404, 422)},
+)
+def person_get(request: HttpRequest, person_id: PersonId) -> PersonOut:
+    """Identity, hukou and residence history, attributes and tags, masked for your role. The
+    read is audited; a person outside your area is 404, the same as a missing one."""
+    user = acting_user(request)
+    try:
+        person = person_get_for_user(user, person_id)
+    except Person.DoesNotExist as exc:
+        raise not_found() from exc
+    return person_detail(access_for(user), person)
+
+
+@router.get(
+    "/{person_id}/residences",
+    operation_id="person_residences_list",
+    summary="A person's residences",
+    response={200: list[ResidenceOut], **error_responses(401, 403, 404, 422)},
+)
+def person_residences_list(request: HttpRequest, person_id: PersonId) -> list[ResidenceOut]:
+    """Where the person has lived, newest first. Audited as a read of the person."""
+    user = acting_user(request)
+    try:
+        person = person_get_for_user(user, person_id)
+    except Person.DoesNotExist as exc:
+        raise not_found() from exc
+    if not access_for(user).sees_field(PersonField.RESIDENCES):
+        raise field_not_granted()
+    return residence_rows(list(person.residences.all()), timezone.localdate())
+
+
+@router.post(
+    "/{person_id}/unmask",
+    operation_id="person_identifier_unmask",
+    summary="Show an ID or phone number in full",
+    response={200: UnmaskOut, **error_responses(400, 401, 403, 404, 422)},
+)
+def person_identifier_unmask(
+    request: HttpRequest, person_id: PersonId, payload: UnmaskIn
+) -> UnmaskOut:
+    """The person's full ID number, or every phone number, for a stated purpose. Needs a role
+    that may unmask (403 permission_denied otherwise) and a purpose of a few words (422
+    purpose_required). Audited with the purpose."""
+    user = acting_user(request)
+    field = payload.field
+    try:
+        values = person_identifier_reveal_for_user(user, person_id, field, purpose=payload.purpose)
+    except Person.DoesNotExist as exc:
+        raise not_found() from exc
+    except RevealRefused as exc:
+        access = access_for(user)
+        if (access.may_unmask or access.full_identifiers) and access.sees_field(field):
+            message = _("Say why you need the number in full.")
+            raise ApiError(
+                422, ErrorCode.PURPOSE_REQUIRED, message, [("purpose", message)]
+            ) from exc
+        raise ApiError(
+            403,
+            ErrorCode.PERMISSION_DENIED,
+            _("Your role may not show this number in full."),
+        ) from exc
+    return UnmaskOut(field=field, values=values)

@@ -1,0 +1,273 @@
+"""The register import's audit: one write event per person whose facts changed (what was
+added, retracted or corrected: field, old, new), one for the import; nothing else when
+nothing changed, and nothing at all when the file is refused."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+
+from renfang.audit.models import Action, AuditEvent
+from renfang.audit.services import audit_verify, canonical_detail
+from renfang.core.csvimport import ImportRejected
+from renfang.people.models import Person
+from renfang.register import importer
+from renfang.register.importer import register_import
+from renfang.register.rows import Identity, PersonRows, SpellRow
+from renfang.register.tests.test_import import (
+    LI,
+    TODAY,
+    ZHANG,
+    li_rows,
+    reference,  # noqa: F401 (the fixture)
+    row,
+    write,
+)
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("reference")]
+
+
+def person_events() -> dict[str, AuditEvent]:
+    """The latest write event of each person, by person id."""
+    events = AuditEvent.objects.filter(action=Action.WRITE, record_type="person").order_by("id")
+    return {event.record_id: event for event in events}
+
+
+def import_events() -> list[AuditEvent]:
+    return list(AuditEvent.objects.filter(record_type="import").order_by("id"))
+
+
+def test_a_first_import_records_each_new_person_with_every_fact(tmp_path: Path) -> None:
+    register_import(path=write(tmp_path / "r.csv", [row(), *li_rows()]), today=TODAY)
+
+    zhang = Person.objects.get(id_number=ZHANG)
+    li = Person.objects.get(id_number=LI)
+    events = person_events()
+    assert set(events) == {str(zhang.pk), str(li.pk)}
+    assert events[str(zhang.pk)].detail == {
+        "changes": [
+            {"field": "id_type", "old": None, "new": "resident_id"},
+            {"field": "id_number", "old": None, "new": ZHANG},
+            {"field": "name", "old": None, "new": "张伟"},
+            {"field": "sex", "old": None, "new": "1"},
+            {"field": "birth_date", "old": None, "new": "1980-01-01"},
+            {"field": "nationality", "old": None, "new": "CHN"},
+            {
+                "field": "residence",
+                "old": None,
+                "new": {
+                    "division": "310104003001",
+                    "from": "2015-03-01",
+                    "house": "310104003001000001",
+                    "to": None,
+                },
+            },
+            {
+                "field": "hukou",
+                "old": None,
+                "new": {
+                    "division": "310104003",
+                    "from": "2015-03-01",
+                    "household_type": "family",
+                    "to": None,
+                },
+            },
+            {"field": "phone", "old": None, "new": "13812345678"},
+        ],
+        "source": "register import r.csv",
+    }
+    li_changes = events[str(li.pk)].detail["changes"]
+    assert [c["new"]["division"] for c in li_changes if c["field"] == "residence"] == [
+        "310104003001",
+        "310104004001",
+    ]
+    event = events[str(zhang.pk)]
+    assert (event.username, event.user_id, event.channel) == ("system", None, "command")
+    assert audit_verify().ok
+
+
+def test_the_import_itself_is_one_event_with_the_file_and_counts(tmp_path: Path) -> None:
+    register_import(path=write(tmp_path / "r.csv", [row(), *li_rows()]), today=TODAY)
+
+    (event,) = import_events()
+    assert (event.action, event.record_id, event.username) == (Action.WRITE, "r.csv", "system")
+    assert event.detail | {"os_user": "?"} == {
+        "source": "register import",
+        "file": "r.csv",
+        "rows": 3,
+        "people": 2,
+        "people_created": 2,
+        "people_changed": 0,
+        "people_unchanged": 0,
+        "residences_added": 3,
+        "residences_retracted": 0,
+        "hukous_added": 2,
+        "hukous_retracted": 0,
+        "phones_recorded": 1,
+        "identity_revisions": 0,
+        "os_user": "?",
+    }
+    # The import's event comes last, after every person's.
+    assert event.pk == AuditEvent.objects.order_by("-pk").values_list("pk", flat=True)[0]
+
+
+def test_an_unchanged_reimport_records_only_its_own_event(tmp_path: Path) -> None:
+    path = write(tmp_path / "r.csv", [row(), *li_rows()])
+    register_import(path=path, today=TODAY)
+    before = AuditEvent.objects.count()
+
+    register_import(path=path, today=TODAY)
+
+    assert AuditEvent.objects.count() == before + 1
+    latest = import_events()[-1]
+    assert (latest.detail["people_unchanged"], latest.detail["people_changed"]) == (2, 0)
+    assert audit_verify().ok
+
+
+def test_a_move_records_the_closed_spell_old_to_new_and_the_new_one(
+    tmp_path: Path, django_user_model: type[User]
+) -> None:
+    register_import(path=write(tmp_path / "a.csv", [row(), *li_rows()]), today=TODAY)
+    officer = django_user_model.objects.create_user("officer", password="x")
+    moved = [
+        row(residence_to="2025-12-31", phone=""),
+        row(
+            residence_division="310104004001",
+            residence_house_code="310104004001000001",
+            residence_from="2026-01-01",
+            phone="13900001111",
+        ),
+        *li_rows(),
+    ]
+
+    register_import(path=write(tmp_path / "b.csv", moved), today=TODAY, actor=officer)
+
+    zhang = Person.objects.get(id_number=ZHANG)
+    changed = AuditEvent.objects.filter(record_type="person", username="officer")
+    assert [event.record_id for event in changed] == [str(zhang.pk)]  # Li did not change
+    (event,) = changed
+    assert event.detail["source"] == "register import b.csv"
+    changes = event.detail["changes"]
+    assert {"field": "phone", "old": "13812345678", "new": "13900001111"} in changes
+    closed = {
+        "field": "residence",
+        "old": {
+            "division": "310104003001",
+            "from": "2015-03-01",
+            "house": "310104003001000001",
+            "to": None,
+        },
+        "new": {
+            "division": "310104003001",
+            "from": "2015-03-01",
+            "house": "310104003001000001",
+            "to": "2025-12-31",
+        },
+    }
+    opened = {
+        "field": "residence",
+        "old": None,
+        "new": {
+            "division": "310104004001",
+            "from": "2026-01-01",
+            "house": "310104004001000001",
+            "to": None,
+        },
+    }
+    assert closed in changes and opened in changes
+    assert import_events()[-1].username == "officer"
+    assert audit_verify().ok
+
+
+def test_a_retracted_spell_is_recorded_as_old_to_nothing(tmp_path: Path) -> None:
+    li = li_rows()
+    register_import(path=write(tmp_path / "a.csv", li), today=TODAY)
+
+    register_import(path=write(tmp_path / "b.csv", li[1:]), today=TODAY)  # the first is wrong
+
+    (event,) = [e for e in person_events().values() if e.detail["source"].endswith("b.csv")]
+    residences = [c for c in event.detail["changes"] if c["field"] == "residence"]
+    assert residences == [
+        {
+            "field": "residence",
+            "old": {
+                "division": "310104003001",
+                "from": "2018-05-01",
+                "house": "310104003001000001",
+                "to": "2020-12-31",
+            },
+            "new": None,
+        }
+    ]
+    hukous = [c for c in event.detail["changes"] if c["field"] == "hukou"]
+    # The hukou now begins on another day: the old one retracted, the new one added.
+    assert [(c["old"] and c["old"]["from"], c["new"] and c["new"]["from"]) for c in hukous] == [
+        ("2018-05-01", None),
+        (None, "2021-01-01"),
+    ]
+
+
+def test_a_corrected_identity_records_old_and_new(tmp_path: Path) -> None:
+    register_import(path=write(tmp_path / "a.csv", [row()]), today=TODAY)
+
+    register_import(path=write(tmp_path / "b.csv", [row(name="张玮")]), today=TODAY)
+
+    (event,) = [e for e in person_events().values() if e.detail["source"].endswith("b.csv")]
+    assert event.detail["changes"] == [{"field": "name", "old": "张伟", "new": "张玮"}]
+
+
+def test_a_refused_file_records_nothing(tmp_path: Path) -> None:
+    register_import(path=write(tmp_path / "a.csv", [row()]), today=TODAY)
+    before = AuditEvent.objects.count()
+
+    with pytest.raises(ImportRejected):
+        register_import(path=write(tmp_path / "b.csv", [row(), row(id_number="1")]), today=TODAY)
+
+    assert AuditEvent.objects.count() == before
+
+
+@pytest.mark.parametrize(
+    "name",
+    ['引号"和\\反斜杠', "tab\there", "newline\nthere", "é ü ñ", "𠀀 (outside the BMP)", "\x01"],
+)
+def test_a_new_persons_detail_text_is_exactly_the_canonical_form(name: str) -> None:
+    # The import writes new people's details as text straight away, for speed; the text must
+    # be what canonical JSON of the same detail is, or verify would call it altered.
+    person = PersonRows(
+        id_type="passport",
+        id_number="E1234567",
+        identity=Identity(name=name, sex="9", birth_date=None, nationality="USA"),
+        first_line=2,
+        phone="+1 555 0100",
+        spells=[
+            SpellRow(2, datetime.date(2020, 1, 1), None, None, None, None, ""),
+            SpellRow(3, datetime.date(2019, 1, 1), None, "310104003001", 7, "310104", ""),
+        ],
+    )
+
+    codes = {7: "310104003001000007"}
+    source = f"register import {name}"
+
+    text = importer._new_person_detail(person, codes, source)
+
+    # The same as the generic path writes for the same changes, canonical form and all.
+    generic = [
+        ("id_type", None, "passport"),
+        ("id_number", None, "E1234567"),
+        ("name", None, name),
+        ("sex", None, "9"),
+        ("birth_date", None, None),
+        ("nationality", None, "USA"),
+        *(("residence", None, fact) for fact in importer.residence_facts(person.spells)),
+        *(("hukou", None, fact) for fact in importer.hukou_facts(person.spells)),
+        ("phone", None, "+1 555 0100"),
+    ]
+    lines = importer._change_lines(generic, codes)
+    assert text == canonical_detail({"changes": lines, "source": source})
+    assert text == canonical_detail(json.loads(text))
+    houses = [c["new"]["house"] for c in json.loads(text)["changes"] if c["field"] == "residence"]
+    assert "310104003001000007" in houses
