@@ -173,6 +173,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("RENFANG_STATIC_ROOT", str(Path.cwd() / "staticfiles")))
 
 SESSION_COOKIE_HTTPONLY = True
+# Behind HTTPS in production: cookies never travel in the clear.
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 

@@ -3,7 +3,9 @@
 ``access_for(user)`` sums up a user's roles: the area code prefixes whose people and houses
 they may see, and what the role policy lets them see of a person. The selectors of ``people``
 and ``houses`` turn the prefixes into queryset filters; pages and the API use the masking
-helpers here. A user's roles add up: give someone two roles only when both fit their work.
+helpers here. A user's roles add up in where they see, not in what they see: the masking,
+field and tag rights are the least of the user's reading roles (a right is bound to its role's
+area, and a record does not say through which of the user's areas it was reached).
 """
 
 from __future__ import annotations
@@ -87,12 +89,13 @@ def access_for(user: User) -> Access:
     policies = role_policies()
     grants = list(RoleGrant.objects.filter(user_id=user.pk).select_related("police_area"))
     prefixes: set[str] = set()
-    fields: set[str] = set()
-    tags: set[str] = set()
-    flags = dict.fromkeys(
-        ("full_identifiers", "may_unmask", "reads_audit", "administers_users", "needs_2fa"),
-        False,
-    )
+    # Powers over what a user sees are the least of their reading roles': a power is bound to
+    # its role's area, and a record cannot say which of the user's areas it was reached by.
+    fields: set[str] | None = None
+    tags: set[str] | None = None
+    full_identifiers: bool | None = None
+    may_unmask: bool | None = None
+    flags = dict.fromkeys(("reads_audit", "administers_users", "needs_2fa"), False)
     for grant in grants:
         policy = policies[grant.role]
         flags["reads_audit"] |= policy.reads_audit
@@ -101,20 +104,23 @@ def access_for(user: User) -> Access:
         if not policy.reads_people:
             continue
         prefixes.update(_grant_prefixes(grant))
-        flags["full_identifiers"] |= policy.full_identifiers
-        flags["may_unmask"] |= policy.may_unmask
+        grant_full = policy.full_identifiers
         if grant.role == Role.DEPARTMENT_READER:
             granted = {str(f) for f in grant.fields or []}
-            fields |= granted & ALL_PERSON_FIELDS
-            tags |= {f.removeprefix("tag:") for f in granted if f.startswith("tag:")} & set(
-                policy.sensitive_tags
-            )
-            if PersonField.ID_NUMBER in granted or PersonField.PHONE in granted:
-                # A department granted an identifier receives it whole: it matches records.
-                flags["full_identifiers"] = True
+            grant_fields = granted & ALL_PERSON_FIELDS
+            grant_tags = {f.removeprefix("tag:") for f in granted if f.startswith("tag:")}
+            grant_tags &= set(policy.sensitive_tags)
+            # A department granted an identifier receives it whole: it matches records.
+            grant_full = bool(grant_fields & {PersonField.ID_NUMBER, PersonField.PHONE})
         else:
-            fields |= ALL_PERSON_FIELDS
-            tags |= policy.sensitive_tags
+            grant_fields = set(ALL_PERSON_FIELDS)
+            grant_tags = set(policy.sensitive_tags)
+        fields = grant_fields if fields is None else fields & grant_fields
+        tags = grant_tags if tags is None else tags & grant_tags
+        full_identifiers = (
+            grant_full if full_identifiers is None else full_identifiers and grant_full
+        )
+        may_unmask = policy.may_unmask if may_unmask is None else may_unmask and policy.may_unmask
     # A shorter prefix covers a longer one: keep the shortest, so filters stay small.
     kept = tuple(
         sorted(p for p in prefixes if not any(p != q and p.startswith(q) for q in prefixes))
@@ -123,10 +129,10 @@ def access_for(user: User) -> Access:
         user_id=int(user.pk) if user.pk is not None else None,
         roles=frozenset(g.role for g in grants),
         prefixes=kept,
-        full_identifiers=flags["full_identifiers"],
-        may_unmask=flags["may_unmask"],
-        sensitive_tags=frozenset(tags),
-        fields=frozenset(fields),
+        full_identifiers=bool(full_identifiers),
+        may_unmask=bool(may_unmask),
+        sensitive_tags=frozenset(tags or ()),
+        fields=frozenset(fields or ()),
         reads_audit=flags["reads_audit"],
         administers_users=flags["administers_users"],
         needs_second_factor=flags["needs_2fa"],
@@ -142,9 +148,12 @@ def forget_access(user: User) -> None:
 
 
 def mask_id_number(value: str) -> str:
-    """``310104199001011234`` → ``3101**********1234``: the province and city, the last four."""
-    if len(value) >= 10:
+    """``310104199001011234`` → ``3101**********1234``: the province and city, the last four.
+    Shorter document numbers (passports, permits) keep two characters at each end."""
+    if len(value) >= 15:  # noqa: PLR2004 (resident ID numbers: 15 or 18)
         return value[:4] + "*" * (len(value) - 8) + value[-4:]
+    if len(value) >= 8:  # noqa: PLR2004
+        return value[:2] + "*" * (len(value) - 4) + value[-2:]
     if len(value) > 2:
         return value[0] + "*" * (len(value) - 2) + value[-1]
     return "*" * len(value)

@@ -148,6 +148,17 @@ def separation_of_duties_check(*, roles: Iterable[str], is_superuser: bool, user
         )
 
 
+def _refuse_self_grant(user: AbstractBaseUser, actor: Actor) -> None:
+    """Nobody changes their own roles: an administrator could make themselves police, or a
+    department reader with full numbers and sensitive tags, and read what they administer."""
+    actor_pk = getattr(actor, "pk", None)
+    if actor_pk is not None and actor_pk == user.pk:
+        raise ValidationError(
+            _("Nobody may change their own roles: ask another administrator."),
+            code="self_grant",
+        )
+
+
 def role_grant_check(
     *,
     user: AbstractBaseUser,
@@ -228,6 +239,7 @@ def role_grant(
     granted_by: Actor,
 ) -> RoleGrant:
     """Give a user a role bound to an area (or a police area); audited."""
+    _refuse_self_grant(user, granted_by)
     with transaction.atomic():
         locked = _locked_user(user)
         existing = RoleGrant.objects.filter(user_id=user.pk)
@@ -266,6 +278,7 @@ def role_grant_update(
 ) -> RoleGrant:
     """Change one of a user's roles (its role, area or fields); audited."""
     user = grant.user
+    _refuse_self_grant(user, changed_by)
     with transaction.atomic():
         locked = _locked_user(user)
         before = grant_description(RoleGrant.objects.get(pk=grant.pk))

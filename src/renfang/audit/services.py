@@ -424,6 +424,7 @@ class Problem:
     MISSING = "missing"  # an event's link does not match the event before: one is missing
     MISSING_LATEST = "missing_latest"  # the chain ends before the head: the latest are gone
     HEAD_MISSING = "head_missing"  # events without a head row
+    UNCHAINED = "unchained"  # an event past the head: written around the chain, by hand
 
 
 _REASONS = {
@@ -432,6 +433,7 @@ _REASONS = {
     "(or the previous one was rewritten)",
     Problem.MISSING_LATEST: "the chain ends before its head: the latest events are missing",
     Problem.HEAD_MISSING: "the chain head is missing",
+    Problem.UNCHAINED: "the event lies past the chain's head: it was written around the chain",
 }
 
 
@@ -542,9 +544,33 @@ def _verify(upto: int | None, on_progress: Callable[[int], object] | None) -> Ve
             head_id=head.last_id,
             head_hash=head.last_hash,
         )
+    if upto is None:
+        stray = _unchained_event(head.last_id)
+        if stray is not None:
+            return VerifyResult(
+                checked,
+                broken_id=stray.id,
+                problem=Problem.UNCHAINED,
+                broken_at=stray.at,
+                broken_username=stray.username,
+                broken_user_id=stray.user_id,
+                last_good_id=last_good,
+                head_id=head.last_id,
+                head_hash=head.last_hash,
+            )
     return VerifyResult(
         checked, last_good_id=last_good, head_id=head.last_id, head_hash=head.last_hash
     )
+
+
+def _unchained_event(head_id: int) -> AuditEvent | None:
+    """The first event past the head that no append accounts for. An append that ran during
+    the check (SQLite has no snapshot) has moved the head past its event by now."""
+    stray = AuditEvent.objects.filter(id__gt=head_id).order_by("id").first()
+    if stray is None:
+        return None
+    now_head = AuditHead.objects.filter(pk=1).values_list("last_id", flat=True).first()
+    return stray if now_head is None or stray.id > now_head else None
 
 
 def _in_snapshot(run: Callable[[], VerifyResult]) -> VerifyResult:

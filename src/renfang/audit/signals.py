@@ -21,9 +21,14 @@ def _channel(request: HttpRequest | None) -> str:
 
 @receiver(user_logged_in)
 def _logged_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
+    from renfang.accounts.totp import second_factor_needed  # noqa: PLC0415 (apps are ready)
+
     ip = request_ip(request) if request is not None else current_context().ip
+    # The password alone, when a code must follow: the login is complete only with the code,
+    # which is recorded as a second login event with {"factor": "totp"}.
+    detail = {"factor": "password", "pending": "totp"} if second_factor_needed(user) else {}
     with audit_context(ip=ip, channel=_channel(request)):
-        audit_record(Action.LOGIN, user=user, record_type="user", record_id=user.pk)
+        audit_record(Action.LOGIN, user=user, record_type="user", record_id=user.pk, detail=detail)
 
 
 @receiver(user_logged_out)

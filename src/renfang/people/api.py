@@ -196,9 +196,10 @@ def _shown(access: Access, field: str, value: str) -> str | None:
     return value if access.sees_field(field) else None
 
 
-def _place(residence: Residence) -> PlaceOut:
+def _place(residence: Residence, access: Access) -> PlaceOut:
     house: House | None = residence.house
-    if house is not None:
+    # A house outside the user's area is not theirs to see: only its division is named.
+    if house is not None and access.covers(house.area_id):
         return PlaceOut(
             division=residence.division,
             division_name=division_name(residence.division) if residence.division else "",
@@ -227,7 +228,7 @@ def person_summary(access: Access, person: Person) -> PersonSummaryOut:
         id_type=person.id_type if sees_id else None,
         shown_id_number=shown_id_number(access, person.id_number) if sees_id else None,
         lives_at=(
-            _place(residences[0])
+            _place(residences[0], access)
             if residences and access.sees_field(PersonField.RESIDENCES)
             else None
         ),
@@ -304,11 +305,13 @@ def _hukou_rows(hukous: list[Hukou], today: datetime.date) -> list[HukouOut]:
     ]
 
 
-def residence_rows(residences: list[Residence], today: datetime.date) -> list[ResidenceOut]:
+def residence_rows(
+    residences: list[Residence], today: datetime.date, access: Access
+) -> list[ResidenceOut]:
     """A person's residence spells, newest first."""
     rows = []
     for residence in reversed(residences):
-        place = _place(residence)
+        place = _place(residence, access)
         rows.append(
             ResidenceOut(
                 valid_from=residence.valid_from,
@@ -374,7 +377,9 @@ def person_detail(access: Access, person: Person) -> PersonOut:
             else None
         ),
         hukous=_hukou_rows(hukous, today) if sees(PersonField.HUKOU) else None,
-        residences=residence_rows(residences, today) if sees(PersonField.RESIDENCES) else None,
+        residences=residence_rows(residences, today, access)
+        if sees(PersonField.RESIDENCES)
+        else None,
         attributes=_attributes(access, attributes, today),
         tags=[
             TagOut(
@@ -467,9 +472,10 @@ def person_residences_list(request: HttpRequest, person_id: PersonId) -> list[Re
         person = person_get_for_user(user, person_id)
     except Person.DoesNotExist as exc:
         raise not_found() from exc
-    if not access_for(user).sees_field(PersonField.RESIDENCES):
+    access = access_for(user)
+    if not access.sees_field(PersonField.RESIDENCES):
         raise field_not_granted()
-    return residence_rows(list(person.residences.all()), timezone.localdate())
+    return residence_rows(list(person.residences.all()), timezone.localdate(), access)
 
 
 @router.post(

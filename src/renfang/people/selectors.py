@@ -128,6 +128,16 @@ def person_search_for_user(
     if parsed.is_empty:
         return people.none()
     audit_record(Action.SEARCH, user=user, record_type="person", detail={"terms": query[:200]})
+    access = access_for(user)
+    # A department reader finds people only by what it was granted: a search by an ID number
+    # or a name it may not see would tie that identity to the fields it may see.
+    parsed = PersonQuery(
+        name=parsed.name if access.sees_field("name") else "",
+        id_numbers=parsed.id_numbers if access.sees_field("id_number") else (),
+        phones=parsed.phones if access.sees_field("phone") else (),
+    )
+    if parsed.is_empty:
+        return people.none()
     if parsed.name:
         people = people.filter(name__icontains=parsed.name)
     else:

@@ -15,6 +15,8 @@ from pathlib import Path
 from django.db.models import QuerySet
 from tqdm import tqdm
 
+from renfang.audit.models import Action
+from renfang.audit.services import audit_record
 from renfang.people.models import AttributeKind, Hukou, Person, PersonAttribute, Residence
 from renfang.register.rows import EXPORT_COLUMNS
 
@@ -67,6 +69,14 @@ def register_export(
             chunk = ids[offset : offset + _CHUNK]
             written += _write_chunk(writer, chunk)
             bar.update(len(chunk))
+    # A whole-register export from the command line: the operator's, recorded as the system's.
+    audit_record(
+        Action.EXPORT,
+        user=None,
+        username="system",
+        record_type="register",
+        detail={"list": "register", "file": str(path), "people": len(ids), "rows": written},
+    )
     return written
 
 

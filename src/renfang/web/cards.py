@@ -190,7 +190,8 @@ def _residence_rows(
             division=r.division,
             division_name=division_name(r.division) if r.division else "",
             division_linked=bool(r.division) and r.division in areas and access.covers(r.division),
-            house=r.house,
+            # A house outside the user's area is not theirs to see: only its division shows.
+            house=r.house if r.house is not None and access.covers(r.house.area_id) else None,
             house_linked=r.house is not None and access.covers(r.house.area_id),
             relation=r.get_relation_display(),
         )
@@ -259,13 +260,14 @@ def person_card(
 # Lists of people: search results, residents of a house, the Excel export
 
 
-def lives_at(person: Person) -> str:
-    """Where a person lives today, in words, from the prefetched ``current_residences``."""
+def lives_at(person: Person, access: Access) -> str:
+    """Where a person lives today, in words, from the prefetched ``current_residences``; a
+    house outside the user's area is named only by its division."""
     residences: list[Residence] = getattr(person, "current_residences", [])
     if not residences:
         return ""
     residence = residences[0]
-    if residence.house is not None:
+    if residence.house is not None and access.covers(residence.house.area_id):
         return residence.house.address
     if residence.division:
         return division_name(residence.division)
@@ -302,7 +304,9 @@ def person_list_row(
         id_number=shown_id_number(access, person.id_number)
         if sees(PersonField.ID_NUMBER)
         else None,
-        lives_at=lives_at(person) if with_residence and sees(PersonField.RESIDENCES) else None,
+        lives_at=lives_at(person, access)
+        if with_residence and sees(PersonField.RESIDENCES)
+        else None,
     )
 
 
@@ -341,9 +345,7 @@ PEOPLE_EXPORT_COLUMNS = (
         gettext_lazy("Nationality"),
         lambda p, a: code_label("nationality", p.nationality),
     ),
-    ExportColumn(
-        PersonField.RESIDENCES, gettext_lazy("Lives at (today)"), lambda p, a: lives_at(p)
-    ),
+    ExportColumn(PersonField.RESIDENCES, gettext_lazy("Lives at (today)"), lives_at),
 )
 
 

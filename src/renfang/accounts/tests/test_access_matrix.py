@@ -21,7 +21,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from renfang.accounts.tests.world import Planted, World, build_world
+from renfang.accounts.tests.world import Planted, World, add_moved_person, build_world
 from renfang.audit.models import Action, AuditEvent
 from renfang.web.tests.conftest import client_for
 
@@ -35,7 +35,7 @@ ROLES = (
     "auditor",
     "no_role",
 )
-KEYS = ("A1", "A2", "B1", "HUKOU_A1")
+KEYS = ("A1", "A2", "B1", "HUKOU_A1", "MOVED")
 
 # The areas (world.areas keys) whose figures each role may open.
 AREA_SEES: dict[str, frozenset[str]] = {
@@ -276,7 +276,9 @@ def _leaks(text: str, planted: Planted, asked: str = "") -> list[str]:
 
 @pytest.fixture
 def world(db: None, settings: object) -> World:
-    return build_world()
+    built = build_world()
+    add_moved_person(built)
+    return built
 
 
 @pytest.fixture
@@ -339,28 +341,28 @@ def test_denied_reads_are_audited_and_look_like_missing_records(
     client = clients[role]
     user = world.users[role]
     outsider = world.planted["B1"]  # another street: no role bound in street A sees it
+    missing = Planted(
+        key="missing",
+        person=outsider.person.__class__(pk=987654321, id_number="0", name="x"),
+        house=None,
+        phone="",
+        area_code="310104009001",
+    )
     for route in ROUTES:
-        if route.kind not in {"person", "house"}:
+        if route.kind not in {"person", "house", "area"} or route.area:
             continue
         before = AuditEvent.objects.filter(user_id=user.pk, action=Action.DENIED).count()
         denied = _request(client, route, outsider)
         assert getattr(denied, "status_code", 0) == 404, route.name
         after = AuditEvent.objects.filter(user_id=user.pk, action=Action.DENIED).count()
-        assert after == before + 1, f"{route.name}: the denied read was not audited"
-        missing = Planted(
-            key="missing",
-            person=outsider.person.__class__(pk=987654321, id_number="0", name="x"),
-            house=None,
-            phone="",
-            area_code="",
-        )
-        if route.kind == "person":
-            nothing = _request(client, route, missing)
-            assert getattr(nothing, "status_code", 0) == 404
-            # The same answer for a missing record as for a forbidden one.
-            assert _text(nothing) == _text(denied).replace(
-                str(outsider.person.pk), str(987654321)
-            ) or getattr(nothing, "status_code", 0) == getattr(denied, "status_code", 0)
+        assert after >= before + 1, f"{route.name}: the denied read was not audited"
+        if route.kind == "house":
+            continue  # a missing house has no code to ask for here
+        nothing = _request(client, route, missing)
+        assert getattr(nothing, "status_code", 0) == 404, route.name
+        if route.name.startswith("api:"):
+            # The same body for a missing record as for a forbidden one.
+            assert _text(nothing) == _text(denied), route.name
 
 
 MASKED_ROLES = ("district_admin", "street_officer", "committee_clerk", "collector")
@@ -433,3 +435,37 @@ def test_the_admin_site_holds_no_people_or_houses() -> None:
 
     labels = {model._meta.app_label for model in admin.site._registry}
     assert not labels & {"people", "houses", "stats", "register"}
+
+
+@pytest.mark.parametrize(
+    ("number", "masked"),
+    [
+        ("310104197101010031", "3101**********0031"),
+        ("310104710101003", "3101*******1003"),  # an old 15-digit number
+        ("E12345678", "E1*****78"),  # a passport
+        ("H1234567801", "H1*******01"),  # a Hong Kong/Macau permit
+        ("1234567", "1*****7"),
+    ],
+)
+def test_masked_numbers_keep_little_of_the_number(number: str, masked: str) -> None:
+    from renfang.accounts.access import mask_id_number  # noqa: PLC0415
+
+    assert mask_id_number(number) == masked
+
+
+def test_roles_combine_to_the_least_of_their_powers(world: World) -> None:
+    """A police officer of A1 who is also a clerk of B1 does not see B1's people unmasked or
+    their police tags: a power stays with its role's area."""
+    from renfang.accounts.models import Role, RoleGrant  # noqa: PLC0415
+
+    police = world.users["police"]
+    RoleGrant.objects.create(user=police, role=Role.COMMITTEE_CLERK, area=world.areas["B1"])
+    planted = world.planted["B1"]
+    page = _text(
+        client_for(police).get(
+            reverse("web:person_detail", kwargs={"person_id": planted.person.pk})
+        )
+    )
+    assert planted.person.name in page  # B1 is now in the user's area
+    assert planted.id_number not in page and planted.phone not in page
+    assert "吸毒人员" not in page

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from django.urls import reverse
 
 from renfang.accounts.models import ApiToken, PoliceArea, Role, RoleGrant
 from renfang.accounts.tests.conftest import (
@@ -453,46 +452,19 @@ def event(db: None) -> AuditEvent:
     return recorded
 
 
-def test_the_audit_log_is_read_only_even_for_a_superuser(admin_client: Client, event: AuditEvent):
-    assert admin_client.get(EVENTS).status_code == 403
-    assert admin_client.get(f"{EVENTS}{event.pk}/change/").status_code in (302, 403)
-    assert admin_client.get(f"{EVENTS}add/").status_code == 403
-    assert admin_client.post(f"{EVENTS}{event.pk}/delete/", {"post": "yes"}).status_code == 403
+def test_the_audit_log_is_not_in_the_admin_for_anyone(
+    admin_client: Client, admin_client_of: Client, auditor: User, event: AuditEvent
+):
+    """Auditors read the log in the audited, masked /audit/ pages; the admin site offers no
+    way to read, change or delete events, even to a superuser."""
+    auditor_client = english(Client())
+    auditor_client.force_login(auditor)
+    for client in (admin_client, admin_client_of, auditor_client):
+        assert client.get(EVENTS).status_code == 404
+        assert client.get(f"{EVENTS}{event.pk}/change/").status_code == 404
+        assert client.post(f"{EVENTS}{event.pk}/delete/", {"post": "yes"}).status_code == 404
     assert "auditevent" not in admin_client.get("/admin/").content.decode()
-    assert AuditEvent.objects.filter(pk=event.pk).exists()
-
-
-def test_an_auditor_reads_the_audit_log_in_the_admin_but_changes_nothing(
-    auditor: User, event: AuditEvent
-):
-    client = english(Client())
-    client.force_login(auditor)
-
-    listing = client.get(EVENTS)
-    detail = client.get(f"{EVENTS}{event.pk}/change/")
-    add = client.get(f"{EVENTS}add/")
-    edited = client.post(f"{EVENTS}{event.pk}/change/", {"username": "nobody"})
-    deleted = client.post(f"{EVENTS}{event.pk}/delete/", {"post": "yes"})
-    bulk = client.post(EVENTS, {"action": "delete_selected", "_selected_action": [event.pk]})
-
-    assert listing.status_code == 200 and "someone" in listing.content.decode()
-    assert detail.status_code == 200
-    assert 'name="username"' not in detail.content.decode()  # shown, not editable
-    assert add.status_code == 403
-    assert edited.status_code == 403
-    assert deleted.status_code == 403
-    assert bulk.status_code in (200, 302)
-    stored = AuditEvent.objects.get(pk=event.pk)
-    assert stored.username == "someone"
-    # The auditor sees the audit log and nothing else in the admin.
-    index = client.get(reverse("admin:index")).content.decode()
-    assert "auditevent" in index and "/admin/auth/user/" not in index
-
-
-def test_a_district_administrator_does_not_see_the_audit_log(
-    admin_client_of: Client, event: AuditEvent
-):
-    assert admin_client_of.get(EVENTS).status_code == 403
+    assert AuditEvent.objects.filter(pk=event.pk, username="someone").exists()
 
 
 def test_devices_and_failed_logins_have_no_admin_of_their_own(admin_client: Client):

@@ -262,3 +262,29 @@ def test_a_role_change_takes_effect_on_the_users_access_at_once(areas: Areas):
     role_grant(user=clerk, role=Role.STREET_OFFICER, area=areas.street, granted_by=None)
 
     assert access_for(clerk).prefixes == (areas.street.code,)  # the cached access is dropped
+
+
+@pytest.mark.parametrize(
+    ("role", "where"),
+    [
+        (Role.POLICE, {"area": None}),  # police_area filled in below
+        (Role.DEPARTMENT_READER, {"fields": [PersonField.ID_NUMBER, "tag:drug_user"]}),
+    ],
+)
+def test_an_administrator_cannot_give_themselves_a_role(areas: Areas, role, where):
+    admin = make_user("qu_self")
+    role_grant(user=admin, role=Role.DISTRICT_ADMIN, area=areas.district, granted_by=None)
+    grant: dict[str, object] = (
+        {"police_area": areas.police_area}
+        if role == Role.POLICE
+        else {"area": areas.district, **where}
+    )
+
+    with pytest.raises(ValidationError) as refused:
+        role_grant(user=admin, role=role, granted_by=admin, **grant)  # type: ignore[arg-type]
+
+    assert refused.value.code == "self_grant"
+    assert list(RoleGrant.objects.filter(user=admin).values_list("role", flat=True)) == [
+        Role.DISTRICT_ADMIN
+    ]
+    assert not access_for(admin).full_identifiers

@@ -112,7 +112,10 @@ def test_an_administrator_with_a_device_is_asked_for_the_code(district_admin: Us
     assert verified.status_code == 302 and verified["Location"] == "/"
     assert client.get("/").status_code == 200
     login = AuditEvent.objects.filter(action=Action.LOGIN, username="qu_admin").order_by("id")
-    assert [e.detail for e in login] == [{}, {"factor": "totp"}]  # the password, then the code
+    assert [e.detail for e in login] == [
+        {"factor": "password", "pending": "totp"},  # the password: not yet a complete login
+        {"factor": "totp"},
+    ]
 
 
 def test_a_wrong_code_is_audited_as_a_failed_login(district_admin: User):

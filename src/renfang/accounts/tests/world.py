@@ -159,3 +159,32 @@ def build_world() -> World:
         "no_role": frozenset(),
     }
     return World(areas=areas, planted=planted, users=users, police_area=beat, sees=sees)
+
+
+def add_moved_person(world: World) -> Planted:
+    """One more person: lived in A1's house until 2018, then moved to B1's house. A1's users
+    still see the person (their history in A1), but not the house in street B."""
+    house_a1 = world.planted["A1"].house
+    house_b1 = world.planted["B1"].house
+    moved = person_create(
+        id_type="resident_id",
+        id_number=with_check_digit("31010419750505001"),
+        name="甲一迁出",
+        sex="1",
+        birth_date=None,
+    )
+    residence_record(
+        person=moved, valid_from=D(2015, 1, 1), valid_to=D(2018, 12, 31), house=house_a1
+    )
+    residence_record(person=moved, valid_from=D(2019, 1, 1), house=house_b1)
+    PersonAttribute.objects.create(
+        person=moved, kind=AttributeKind.PHONE, value="13955550005", valid_from=D(2015, 1, 1)
+    )
+    planted = Planted(
+        key="MOVED", person=moved, house=house_a1, phone="13955550005", area_code="310104003001"
+    )
+    world.planted["MOVED"] = planted
+    for role in ("district_admin", "street_officer", "committee_clerk", "collector", "police"):
+        world.sees[role] = world.sees[role] | {"MOVED"}
+    world.sees["department_reader"] = world.sees["department_reader"] | {"MOVED"}
+    return planted

@@ -122,6 +122,45 @@ def test_a_deleted_last_event_is_found(written: int) -> None:
     )
 
 
+def test_an_event_inserted_past_the_head_is_found(written: int) -> None:
+    """A forged event hashed onto the last one, but written around the chain (the head row is
+    not moved), is not part of the log: verify names it."""
+    last = AuditEvent.objects.order_by("-pk").first()
+    assert last is not None
+    forged_id = last.pk + 1000
+    at = timezone.now()
+    forged = event_hash(
+        prev_hash=last.hash,
+        at=at,
+        user_id=None,
+        username="intruder",
+        ip="",
+        channel="command",
+        action=Action.UNMASK,
+        record_type="person",
+        record_id="1",
+        detail={},
+        purpose="",
+    )
+    AuditEvent.objects.create(
+        id=forged_id,
+        at=at,
+        username="intruder",
+        channel="command",
+        action=Action.UNMASK,
+        record_type="person",
+        record_id="1",
+        detail={},
+        prev_hash=last.hash,
+        hash=forged,
+    )
+
+    failed = verify_fails()
+    assert failed.returncode == 1
+    assert f"#{forged_id}" in str(failed) and "intruder" in str(failed)
+    assert "past the chain's head" in str(failed)
+
+
 def test_the_command_line_exits_1_and_says_why_on_stderr(
     written: int, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -271,3 +271,17 @@ def test_a_new_persons_detail_text_is_exactly_the_canonical_form(name: str) -> N
     assert text == canonical_detail(json.loads(text))
     houses = [c["new"]["house"] for c in json.loads(text)["changes"] if c["field"] == "residence"]
     assert "310104003001000007" in houses
+
+
+def test_a_whole_register_export_is_audited_with_its_row_count(tmp_path: Path) -> None:
+    from renfang.register.exporter import register_export  # noqa: PLC0415
+
+    register_import(path=write(tmp_path / "r.csv", [row(), *li_rows()]), today=TODAY)
+
+    rows = register_export(path=tmp_path / "out.csv")
+
+    event = AuditEvent.objects.order_by("-pk").first()
+    assert event is not None and event.action == Action.EXPORT
+    assert (event.username, event.record_type) == ("system", "register")
+    assert event.detail["rows"] == rows == 3 and event.detail["people"] == 2
+    assert event.detail["file"].endswith("out.csv")

@@ -71,6 +71,8 @@ def broken_link_text(result: VerifyResult) -> str:
     what = (
         _("its content was altered: it does not match its hash")
         if result.problem == Problem.ALTERED
+        else _("it lies past the chain's head: it was written around the chain, not appended")
+        if result.problem == Problem.UNCHAINED
         else _(
             "the link to the previous event is broken: an event before it is missing, or "
             "the previous event was rewritten"
