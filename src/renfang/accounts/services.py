@@ -12,6 +12,7 @@ from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -159,6 +160,20 @@ def _refuse_self_grant(user: AbstractBaseUser, actor: Actor) -> None:
         )
 
 
+def _refuse_duplicate(  # noqa: PLR0917 (the grant's own fields, in their usual order)
+    grants: QuerySet[RoleGrant],
+    user: AbstractBaseUser,
+    role: str,
+    area: Area | None,
+    police_area: PoliceArea | None,
+) -> None:
+    if grants.filter(role=role, area=area, police_area=police_area).exists():
+        raise ValidationError(
+            _("%(user)s already has this role there.") % {"user": user.get_username()},
+            code="duplicate",
+        )
+
+
 def role_grant_check(
     *,
     user: AbstractBaseUser,
@@ -251,11 +266,7 @@ def role_grant(
             fields=fields,
             other_roles=existing.values_list("role", flat=True),
         )
-        if existing.filter(role=role, area=area, police_area=police_area).exists():
-            raise ValidationError(
-                _("%(user)s already has this role there.") % {"user": user.get_username()},
-                code="duplicate",
-            )
+        _refuse_duplicate(existing, user, role, area, police_area)
         grant = RoleGrant.objects.create(
             user_id=user.pk, role=role, area=area, police_area=police_area, fields=cleaned
         )
@@ -291,11 +302,7 @@ def role_grant_update(
             fields=fields,
             other_roles=others.values_list("role", flat=True),
         )
-        if others.filter(role=role, area=area, police_area=police_area).exists():
-            raise ValidationError(
-                _("%(user)s already has this role there.") % {"user": user.get_username()},
-                code="duplicate",
-            )
+        _refuse_duplicate(others, user, role, area, police_area)
         grant.role, grant.area, grant.police_area, grant.fields = role, area, police_area, cleaned
         grant.save(update_fields=["role", "area", "police_area", "fields"])
         after = grant_description(grant)

@@ -4,6 +4,7 @@ variable by ``AuditContextMiddleware`` so services deep down need not be handed 
 from __future__ import annotations
 
 import contextvars
+import getpass
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +37,14 @@ def audit_context(ip: str = "", channel: str = Channel.COMMAND) -> Iterator[None
         yield
     finally:
         _current.reset(token)
+
+
+def os_user() -> str:
+    """Who ran a command, as the operating system knows them."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name in a bare container
+        return ""
 
 
 def request_ip(request: HttpRequest) -> str:

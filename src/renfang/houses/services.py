@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import datetime
-import getpass
 import json
 import sys
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from renfang.areas.models import Area
+from renfang.audit.context import os_user
 from renfang.audit.models import Action
 from renfang.audit.services import (
     SYSTEM,
@@ -418,15 +418,8 @@ def _audit(loader: _Loader, *, file: str, actor: User | None) -> None:
                 "houses_unchanged": result.unchanged,
                 "uses_opened": result.uses_opened,
                 "uses_closed": result.uses_closed,
-                "os_user": _os_user(),
+                "os_user": os_user(),
             },
         )
 
     audit_record_stream(events())
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no login name in a bare container
-        return ""

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import csv
 import datetime
-import getpass
 import json
 import time
 from collections.abc import Iterable, Iterator
@@ -33,6 +32,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from renfang.areas.models import Area
+from renfang.audit.context import os_user
 from renfang.audit.models import Action
 from renfang.audit.services import (
     SYSTEM,
@@ -904,16 +904,8 @@ def _audit(
                 "hukous_retracted": summary.hukous_retracted,
                 "phones_recorded": summary.phones_recorded,
                 "identity_revisions": summary.identity_revisions,
-                "os_user": _os_user(),
+                "os_user": os_user(),
             },
         )
 
     audit_record_stream(events())
-
-
-def _os_user() -> str:
-    """Who ran the command, as the operating system knows them."""
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no login name in a bare container
-        return ""
