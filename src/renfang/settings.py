@@ -44,6 +44,8 @@ INSTALLED_APPS = [
     "renfang.people",
     "renfang.stats",
     "renfang.register",
+    "renfang.sources",
+    "renfang.linkage",
     "renfang.synth",
     "renfang.web",
     "ninja",  # the API docs page serves Swagger UI from ninja's own static files

@@ -6,6 +6,7 @@ these facts by ``renfang.people.categories``; none of them is stored as typed in
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -18,13 +19,15 @@ class IdType(models.TextChoices):
     HK_MO_PERMIT = "hk_mo_permit", _("Hong Kong/Macau travel permit")  # 港澳居民来往内地通行证
     TW_PERMIT = "tw_permit", _("Taiwan travel permit")  # 台湾居民来往大陆通行证
     FOREIGN_PR = "foreign_pr", _("foreigner's permanent residence card")  # 外国人永久居留身份证
+    OTHER = "other", _("other identifier")  # a department's own person number, social security…
 
 
 class Person(models.Model):
     """One real person: the identity every other fact hangs on."""
 
-    id_type = models.CharField(_("ID type"), max_length=16, choices=IdType.choices)
-    id_number = models.CharField(_("ID number"), max_length=32)
+    id_type = models.CharField(_("ID type"), max_length=16, choices=IdType.choices, blank=True)
+    # Empty for a person that no source knows by a usable identifier.
+    id_number = models.CharField(_("ID number"), max_length=32, blank=True)
     name = models.CharField(_("name"), max_length=100, db_index=True)
     sex = models.CharField(_("sex"), max_length=1)  # GB/T 2261.1
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
@@ -32,13 +35,27 @@ class Person(models.Model):
     nationality = models.CharField(_("nationality"), max_length=3, default="CHN")  # GB/T 2659
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    # Set when this person was merged into another: the old id keeps answering with the survivor.
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_from",
+    )
+    # The golden record's provenance, field by field: {field: {"value": …, "source": code,
+    # "record": source record pk, "as_of": ISO date-time}} (renfang.people.golden writes it).
+    golden = models.JSONField(_("provenance"), default=dict, db_default={}, blank=True)
 
     class Meta:
         verbose_name = _("person")
         verbose_name_plural = _("people")
         constraints = [
             models.UniqueConstraint(
-                fields=["id_number", "id_type"], name="people_person_identity_unique"
+                fields=["id_number", "id_type"],
+                condition=~models.Q(id_number="") & models.Q(merged_into__isnull=True),
+                name="people_person_identity_unique",
             )
         ]
 
@@ -181,3 +198,57 @@ class PersonTag(TimeValidFact):
         verbose_name = _("tag")
         verbose_name_plural = _("tags")
         ordering = ["person", "tag", "valid_from"]
+
+
+class ConflictStatus(models.TextChoices):
+    OPEN = "open", _("open")
+    VISIT = "visit", _("sent for a visit")
+    SETTLED = "settled", _("settled")
+
+
+class Conflict(models.Model):
+    """A source that disagrees with the authoritative value of a field (e.g. civil affairs says
+    married, family planning says unmarried): for the street office to settle or visit."""
+
+    person = models.ForeignKey(
+        Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="conflicts"
+    )
+    field = models.CharField(_("field"), max_length=30)
+    golden_value = models.CharField(_("authoritative value"), max_length=300)
+    golden_source = models.CharField(_("authoritative source"), max_length=40)
+    other_value = models.CharField(_("other value"), max_length=300)
+    other_source = models.CharField(_("other source"), max_length=40)
+    other_record = models.ForeignKey(
+        "sources.SourceRecord",
+        verbose_name=_("other record"),
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=ConflictStatus.choices, default=ConflictStatus.OPEN
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    settled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("settled by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    settled_at = models.DateTimeField(_("settled at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("found at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("conflict")
+        verbose_name_plural = _("conflicts")
+        ordering = ["status", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person", "field", "other_record"], name="people_conflict_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "field"], name="people_conflict_status")]
+
+    def __str__(self) -> str:
+        return f"{self.person_id}.{self.field}: {self.golden_value} / {self.other_value}"
