@@ -6,7 +6,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from renfang.core.env import env_bool, env_int, env_secret, env_str
+from renfang.core.env import env_bool, env_float, env_int, env_secret, env_str
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -156,6 +156,18 @@ OTP_TOTP_ISSUER = env_str("RENFANG_TOTP_ISSUER", "renfang")
 OTP_TOTP_THROTTLE_FACTOR = 0  # the lock-out above counts wrong codes; one mechanism, one message
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True  # no TOTP keys or QR codes in the admin
 # --- end of login security ----------------------------------------------------------------
+
+# Identity resolution (docs/adr/0014-identity-resolution.md): pairs of records at or above the
+# link threshold (match probability) are one person; between the review threshold and it they
+# wait for a reviewer. DuckDB's memory limit for `renfang resolve` (it spills to disk beyond).
+RENFANG_LINK_THRESHOLD = env_float("RENFANG_LINK_THRESHOLD", 0.99, minimum=0.5, maximum=1.0)
+RENFANG_REVIEW_THRESHOLD = env_float("RENFANG_REVIEW_THRESHOLD", 0.5, minimum=0.0, maximum=1.0)
+if RENFANG_REVIEW_THRESHOLD > RENFANG_LINK_THRESHOLD:
+    raise ImproperlyConfigured(
+        f"RENFANG_REVIEW_THRESHOLD={RENFANG_REVIEW_THRESHOLD} must not be above "
+        f"RENFANG_LINK_THRESHOLD={RENFANG_LINK_THRESHOLD}"
+    )
+RENFANG_RESOLVE_MEMORY = env_str("RENFANG_RESOLVE_MEMORY", "8GB")
 
 # Audit events are kept this many days; the law asks for at least 183 (checked at start).
 RENFANG_AUDIT_RETENTION_DAYS = env_int("RENFANG_AUDIT_RETENTION_DAYS", 365)

@@ -10,6 +10,7 @@ area, and a record does not say through which of the user's areas it was reached
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
@@ -39,6 +40,10 @@ class Access:
     reads_audit: bool
     administers_users: bool
     needs_second_factor: bool
+    # Powers over the records of sources and persons (the least of the reading roles').
+    manages_sources: bool = False
+    resolves_identities: bool = False
+    settles_conflicts: bool = False
 
     @property
     def reads_people(self) -> bool:
@@ -95,6 +100,7 @@ def access_for(user: User) -> Access:
     tags: set[str] | None = None
     full_identifiers: bool | None = None
     may_unmask: bool | None = None
+    powers: dict[str, bool] | None = None
     flags = dict.fromkeys(("reads_audit", "administers_users", "needs_2fa"), False)
     for grant in grants:
         policy = policies[grant.role]
@@ -121,6 +127,16 @@ def access_for(user: User) -> Access:
             grant_full if full_identifiers is None else full_identifiers and grant_full
         )
         may_unmask = policy.may_unmask if may_unmask is None else may_unmask and policy.may_unmask
+        grant_powers = {
+            "manages_sources": policy.manages_sources,
+            "resolves_identities": policy.resolves_identities,
+            "settles_conflicts": policy.settles_conflicts,
+        }
+        powers = (
+            grant_powers
+            if powers is None
+            else {power: held and grant_powers[power] for power, held in powers.items()}
+        )
     # A shorter prefix covers a longer one: keep the shortest, so filters stay small.
     kept = tuple(
         sorted(p for p in prefixes if not any(p != q and p.startswith(q) for q in prefixes))
@@ -136,6 +152,9 @@ def access_for(user: User) -> Access:
         reads_audit=flags["reads_audit"],
         administers_users=flags["administers_users"],
         needs_second_factor=flags["needs_2fa"],
+        manages_sources=bool(powers and powers["manages_sources"]),
+        resolves_identities=bool(powers and powers["resolves_identities"]),
+        settles_conflicts=bool(powers and powers["settles_conflicts"]),
     )
     setattr(user, _CACHE_ATTRIBUTE, access)
     return access
@@ -172,3 +191,85 @@ def shown_id_number(access: Access, value: str) -> str:
 
 def shown_phone(access: Access, value: str) -> str:
     return value if access.full_identifiers else mask_phone(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Values that sources sent (mapped fields, see renfang.sources.models.SourceRecord.mapped): the
+# same grants and masking as the register's own fields, so a review pair or a person's
+# provenance shows no more than the person page.
+
+# Which part of a person's record (PersonField) each mapped field belongs to.
+SOURCE_FIELD_GRANTS: dict[str, str] = {
+    "id_type": PersonField.ID_NUMBER,
+    "id_number": PersonField.ID_NUMBER,
+    "name": PersonField.NAME,
+    "family_name": PersonField.NAME,
+    "given_name": PersonField.NAME,
+    "sex": PersonField.SEX,
+    "birth_date": PersonField.BIRTH_DATE,
+    "nationality": PersonField.NATIONALITY,
+    "ethnicity": PersonField.ETHNICITY,
+    "hukou_division": PersonField.HUKOU,
+    "hukou_type": PersonField.HUKOU,
+    "hukou_address": PersonField.HUKOU,
+    "residence_division": PersonField.RESIDENCES,
+    "residence_house_code": PersonField.RESIDENCES,
+    "residence_address": PersonField.RESIDENCES,
+    "residence_from": PersonField.RESIDENCES,
+    "residence_to": PersonField.RESIDENCES,
+    "phone": PersonField.PHONE,
+    "marital_status": PersonField.MARITAL_STATUS,
+    "education": PersonField.EDUCATION,
+    "employment": PersonField.EMPLOYMENT,
+    "tags": PersonField.TAGS,
+}
+
+
+def sees_source_field(access: Access, field: str) -> bool:
+    """Whether the user may see a mapped field; a field renfang does not know is shown to
+    nobody (it could be anything)."""
+    granted = SOURCE_FIELD_GRANTS.get(field)
+    return granted is not None and access.sees_field(granted)
+
+
+def shown_source_value(
+    access: Access, field: str, value: str, *, sensitive_tags: frozenset[str] = frozenset()
+) -> str | None:
+    """A mapped value as this user may see it: ``None`` when the field is not granted; ID and
+    phone numbers masked unless the role sees them whole; of ``tags`` only the tags the role
+    may see (``sensitive_tags``: which of the codes the code set marks sensitive)."""
+    if not sees_source_field(access, field):
+        return None
+    if field == "id_number":
+        return shown_id_number(access, value)
+    if field == "phone":
+        return shown_phone(access, value)
+    if field == "tags":
+        return " ".join(
+            tag for tag in value.split() if access.sees_tag(tag, sensitive=tag in sensitive_tags)
+        )
+    return value
+
+
+# Runs of characters that look like an ID number (18 or old 15 digits) or a mobile phone
+# number, inside free text: a record id made of an ID number, a problem's message.
+_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+_PHONE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86)?1\d{10}(?!\d)")
+
+
+def shown_text(access: Access, text: str) -> str:
+    """Free text that may hold identifiers (a record id like ``resident_id:3101…``, an import
+    problem quoting the value it could not read), with every ID and phone number in it masked
+    unless the role sees them whole, and hidden altogether from a reader not granted them."""
+
+    def id_number(match: re.Match[str]) -> str:
+        if not access.sees_field(PersonField.ID_NUMBER):
+            return "*" * len(match.group(0))
+        return shown_id_number(access, match.group(0))
+
+    def phone(match: re.Match[str]) -> str:
+        if not access.sees_field(PersonField.PHONE):
+            return "*" * len(match.group(0))
+        return shown_phone(access, match.group(0))
+
+    return _PHONE_IN_TEXT.sub(phone, _ID_IN_TEXT.sub(id_number, text))

@@ -19,7 +19,13 @@ _FLAGS = (
     "reads_audit",
     "administers_users",
     "needs_second_factor",
+    "manages_sources",
+    "resolves_identities",
+    "settles_conflicts",
 )
+# Powers that act on people's records of the role's area: a role that cannot see people
+# cannot hold them.
+_POWERS_OVER_PEOPLE = ("manages_sources", "resolves_identities", "settles_conflicts")
 
 
 class PolicyError(ValueError):
@@ -37,6 +43,9 @@ class RolePolicy:
     administers_users: bool
     needs_second_factor: bool
     area_levels: frozenset[str]
+    manages_sources: bool
+    resolves_identities: bool
+    settles_conflicts: bool
 
 
 def parse_policy(text: str, source: str = "roles.toml") -> dict[str, RolePolicy]:
@@ -68,6 +77,9 @@ def parse_policy(text: str, source: str = "roles.toml") -> dict[str, RolePolicy]
             raise PolicyError(
                 f"{source}: [{role}] may not both administer users and read the audit log"
             )
+        for power in _POWERS_OVER_PEOPLE:
+            if flags[power] and not flags["reads_people"]:
+                raise PolicyError(f"{source}: [{role}] {power} needs reads_people = true")
         policies[role] = RolePolicy(
             role=role, sensitive_tags=frozenset(tags), area_levels=frozenset(levels), **flags
         )

@@ -26,7 +26,12 @@ from renfang.api.search import router as search_router
 from renfang.areas.api import router as areas_router
 from renfang.codes.api import router as codes_router
 from renfang.houses.api import router as houses_router
+from renfang.linkage.api import people_router as linkage_people_router
+from renfang.linkage.api import router as review_router
 from renfang.people.api import router as people_router
+from renfang.people.conflicts_api import router as conflicts_router
+from renfang.sources.api import router as sources_router
+from renfang.sources.api import unmapped_router
 from renfang.stats.api import router as stats_router
 
 API_VERSION = "1.0.0"
@@ -43,6 +48,10 @@ department systems and for the browser.
 nothing else: a record outside it answers 404 `not_found`, the same as a missing one. ID and
 phone numbers are masked unless your role needs them whole; `POST /api/people/{id}/unmask`
 shows one with a purpose. Every read, search and unmask is audited.
+
+**Powers.** Sources and unmapped codes need a role that manages sources; the review queue,
+merge and split one that resolves identities; conflicts one that settles them (see
+`accounts/data/roles.toml`). Without it: 403 `permission_denied`.
 
 **Errors** always have the body
 `{"error": {"code": "...", "message": "...", "fields": [{"field": "...", "message": "..."}]}}`;
@@ -130,9 +139,14 @@ api = RenfangAPI(
 install_error_handlers(api)
 api.add_decorator(in_requested_language, mode="view")
 api.add_router("/people", people_router)
+api.add_router("/people", linkage_people_router)  # merge and split: linkage's services
 api.add_router("/houses", houses_router)
 api.add_router("/areas", areas_router)
 api.add_router("/codes", codes_router)
 api.add_router("/stats", stats_router)
 api.add_router("/search", search_router)
 api.add_router("/me", me_router)
+api.add_router("/sources", sources_router)
+api.add_router("/unmapped-codes", unmapped_router)
+api.add_router("/review-pairs", review_router)
+api.add_router("/conflicts", conflicts_router)

@@ -20,6 +20,10 @@ class MeOut(Schema):
     full_identifiers: bool = Field(description="Whether you see ID and phone numbers whole.")
     may_unmask: bool = Field(description="Whether you may show one in full, with a purpose.")
     sensitive_tags: list[str]
+    powers: list[str] = Field(
+        description="What else your roles let you do: manages_sources, resolves_identities, "
+        "settles_conflicts."
+    )
 
 
 @router.get(
@@ -40,4 +44,9 @@ def me_get(request: HttpRequest) -> MeOut:
         full_identifiers=access.full_identifiers,
         may_unmask=access.may_unmask,
         sensitive_tags=sorted(access.sensitive_tags),
+        powers=[
+            power
+            for power in ("manages_sources", "resolves_identities", "settles_conflicts")
+            if getattr(access, power)
+        ],
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 from typing import Literal
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -18,7 +19,13 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.params import P, PathEx
 
-from renfang.accounts.access import Access, access_for, shown_id_number, shown_phone
+from renfang.accounts.access import (
+    Access,
+    access_for,
+    shown_id_number,
+    shown_phone,
+    shown_text,
+)
 from renfang.accounts.models import PersonField
 from renfang.api.auth import acting_user
 from renfang.api.errors import (
@@ -38,7 +45,9 @@ from renfang.codes.models import Code
 from renfang.codes.selectors import code_label, division_name
 from renfang.core.models import valid_on_q
 from renfang.houses.models import House
+from renfang.linkage.selectors import person_resolve_merged
 from renfang.people.categories import category
+from renfang.people.golden import person_provenance
 from renfang.people.models import AttributeKind, Hukou, Person, PersonAttribute, Residence
 from renfang.people.selectors import (
     RevealRefused,
@@ -47,6 +56,7 @@ from renfang.people.selectors import (
     person_identifier_reveal_for_user,
     person_search_for_user,
 )
+from renfang.web.sourcefields import ValueShower, field_label
 
 router = Router(tags=["people"])
 
@@ -152,6 +162,11 @@ class PersonOut(Schema):
     )
     attributes: list[AttributeOut] = Field(description="Only the kinds your role is granted.")
     tags: list[TagOut] = Field(description="Only the tags your role may see.")
+    merged_from: int | None = Field(
+        default=None,
+        description="The id you asked for, when that person was merged into this one (the "
+        "answer is the survivor's); null otherwise.",
+    )
 
 
 class PeopleQuery(PageQuery):
@@ -426,6 +441,15 @@ def people_page(request: HttpRequest, filters: PeopleQuery) -> PersonPageOut:
     )
 
 
+def person_or_survivor_for_user(user: AbstractBaseUser, person_id: int) -> Person:
+    """The person (read audited), or the person they were merged into; 404 ``not_found`` when
+    missing or outside the user's area."""
+    try:
+        return person_get_for_user(user, person_resolve_merged(person_id))
+    except Person.DoesNotExist as exc:
+        raise not_found() from exc
+
+
 # --- operations ----------------------------------------------------------------------------
 
 
@@ -450,13 +474,14 @@ def people_list(request: HttpRequest, filters: Query[PeopleQuery]) -> PersonPage
 )
 def person_get(request: HttpRequest, person_id: PersonId) -> PersonOut:
     """Identity, hukou and residence history, attributes and tags, masked for your role. The
-    read is audited; a person outside your area is 404, the same as a missing one."""
+    read is audited; a person outside your area is 404, the same as a missing one. A person
+    merged into another answers with the survivor, and `merged_from` says so."""
     user = acting_user(request)
-    try:
-        person = person_get_for_user(user, person_id)
-    except Person.DoesNotExist as exc:
-        raise not_found() from exc
-    return person_detail(access_for(user), person)
+    person = person_or_survivor_for_user(user, person_id)
+    detail = person_detail(access_for(user), person)
+    if person.pk != person_id:
+        detail.merged_from = person_id
+    return detail
 
 
 @router.get(
@@ -466,12 +491,10 @@ def person_get(request: HttpRequest, person_id: PersonId) -> PersonOut:
     response={200: list[ResidenceOut], **error_responses(401, 403, 404, 422)},
 )
 def person_residences_list(request: HttpRequest, person_id: PersonId) -> list[ResidenceOut]:
-    """Where the person has lived, newest first. Audited as a read of the person."""
+    """Where the person has lived, newest first (a merged-away person's: the survivor's).
+    Audited as a read of the person."""
     user = acting_user(request)
-    try:
-        person = person_get_for_user(user, person_id)
-    except Person.DoesNotExist as exc:
-        raise not_found() from exc
+    person = person_or_survivor_for_user(user, person_id)
     access = access_for(user)
     if not access.sees_field(PersonField.RESIDENCES):
         raise field_not_granted()
@@ -509,3 +532,84 @@ def person_identifier_unmask(
             _("Your role may not show this number in full."),
         ) from exc
     return UnmaskOut(field=field, values=values)
+
+
+class OtherValueOut(Schema):
+    source: str = Field(description="The source's code.")
+    source_name: str
+    value: str | None = Field(description="What this source holds (masked like the rest).")
+    record_id: str = Field(description="The record's id in the source (identifiers masked).")
+    received_at: datetime.datetime | None
+
+
+class ProvenanceOut(Schema):
+    field: str = Field(description="A mapped field (id_number, name, marital_status, …).")
+    label: str
+    value: str | None = Field(description="The golden value (masked like the rest).")
+    source: str = Field(description="The source it came from (the authoritative one).")
+    source_name: str
+    record_id: str = Field(description="The record's id in the source (identifiers masked).")
+    as_of: datetime.datetime | None = Field(description="When that record was received.")
+    others: list[OtherValueOut] = Field(description="What the other sources hold.")
+
+
+def _as_datetime(value: object) -> datetime.datetime | None:
+    if isinstance(value, datetime.datetime):
+        return value
+    if isinstance(value, datetime.date):
+        return datetime.datetime.combine(value, datetime.time(), tzinfo=datetime.UTC)
+    if isinstance(value, str) and value:
+        try:
+            parsed = datetime.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.UTC)
+    return None
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+@router.get(
+    "/{person_id}/provenance",
+    operation_id="person_provenance_get",
+    summary="Where a person's values come from",
+    response={200: list[ProvenanceOut], **error_responses(401, 404, 422)},
+)
+def person_provenance_get(request: HttpRequest, person_id: PersonId) -> list[ProvenanceOut]:
+    """Each field's golden value, the source, record and date it came from, and the values the
+    other sources hold; only the fields your role is granted, identifiers masked. Audited as a
+    read of the person."""
+    user = acting_user(request)
+    person = person_or_survivor_for_user(user, person_id)
+    access = access_for(user)
+    provenance = list(person_provenance(person))
+    shower = ValueShower(
+        access,
+        [{p.field: _text(p.value)} for p in provenance]
+        + [{p.field: _text(o.value)} for p in provenance for o in p.others],
+    )
+    return [
+        ProvenanceOut(
+            field=item.field,
+            label=str(getattr(item, "label", "") or field_label(item.field)),
+            value=shower.raw(item.field, _text(item.value)),
+            source=_text(item.source_code),
+            source_name=_text(item.source_name),
+            record_id=shown_text(access, _text(item.record_id)),
+            as_of=_as_datetime(item.as_of),
+            others=[
+                OtherValueOut(
+                    source=_text(other.source_code),
+                    source_name=_text(other.source_name),
+                    value=shower.raw(item.field, _text(other.value)),
+                    record_id=shown_text(access, _text(other.record_id)),
+                    received_at=_as_datetime(other.received_at),
+                )
+                for other in item.others
+            ],
+        )
+        for item in provenance
+        if shower.sees(item.field)
+    ]

@@ -6,3 +6,6 @@ class PeopleConfig(AppConfig):
     name = "renfang.people"
     label = "people"
     verbose_name = _("people")
+
+    def ready(self) -> None:
+        from renfang.people.golden import policy  # noqa: F401, PLC0415 (registers its checks)

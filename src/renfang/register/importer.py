@@ -10,10 +10,17 @@
    corrected identity field keeps its old value in IdentityRevision.
 4. Write it all in one transaction with the bulk paths of renfang.core.bulk, and rebuild the changed
    people's population spells for the statistics.
-5. Audit it in the same transaction: one write event per person whose facts changed (each fact
+5. Keep the register as a source (register/source.py, ADR 0015): one ``register`` source
+   record per person of the file, stored by the bulk store of the sources (new and changed
+   ones only) and linked to the person written. An identity field whose golden value comes
+   from another source (the police household register) is not overwritten by the file: that
+   disagreement is the golden record's conflict to show, and importing the same file twice
+   changes nothing.
+6. Audit it in the same transaction: one write event per person whose facts changed (each fact
    added or retracted, each identity field corrected: field, old, new) and one event for the
    import itself. The events are streamed into the chain last, so the chain's head is locked
    only for the last seconds of the import.
+7. Refresh the golden records of the persons that changed and that other sources know too.
 """
 
 from __future__ import annotations
@@ -23,11 +30,12 @@ import datetime
 import json
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Never
 
 from django.db import transaction
+from django.db.models.fields.json import KT
 from django.utils import timezone
 from tqdm import tqdm
 
@@ -48,6 +56,7 @@ from renfang.core import bulk
 from renfang.core.csvimport import ImportRejected, RowError, check_header
 from renfang.houses.models import House
 from renfang.people.categories import is_overseas
+from renfang.people.golden import golden_refresh
 from renfang.people.models import (
     AttributeKind,
     Hukou,
@@ -65,6 +74,15 @@ from renfang.register.rows import (
     RowChecker,
     SpellRow,
 )
+from renfang.register.source import (
+    RegisterRecord,
+    golden_candidates,
+    link,
+    register_source,
+    stored_records,
+)
+from renfang.register.source import store as store_records
+from renfang.sources.models import REGISTER_SOURCE, Source
 from renfang.stats.models import PopulationSpell
 
 MAX_ERRORS_KEPT = 1000
@@ -92,6 +110,15 @@ class ImportSummary:
     hukous_retracted: int = 0
     phones_recorded: int = 0
     identity_revisions: int = 0
+    # Identity fields the file states differently from the source authoritative for them
+    # (golden.toml): left as they are, shown as conflicts.
+    identity_kept: int = 0
+    # Persons of the file that are one person in renfang (merged): only the first one's rows
+    # are that person's facts.
+    people_merged: int = 0
+    records_new: int = 0
+    records_changed: int = 0
+    golden_refreshed: int = 0
     seconds: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)
 
@@ -106,7 +133,11 @@ class ImportSummary:
             f"{self.people_changed} changed, {self.people_unchanged} unchanged; "
             f"residence spells +{self.residences_added} −{self.residences_retracted}, "
             f"hukou spells +{self.hukous_added} −{self.hukous_retracted}, "
-            f"phones +{self.phones_recorded}, identity corrections {self.identity_revisions} "
+            f"phones +{self.phones_recorded}, identity corrections {self.identity_revisions}"
+            + (f" ({self.identity_kept} kept from another source)" if self.identity_kept else "")
+            + (f", {self.people_merged} merged into another" if self.people_merged else "")
+            + f"; register records +{self.records_new} changed {self.records_changed}, "
+            f"golden records refreshed {self.golden_refreshed} "
             f"({self.seconds:.1f} s, {rate:,.0f} rows/s)"
         )
 
@@ -127,6 +158,7 @@ class _Plan:
     overseas: dict[int, bool] = field(default_factory=dict)
     changes: dict[int, list[Change]] = field(default_factory=dict)  # of people already known
     new_ids: list[int] = field(default_factory=list)  # of plan.new_people, in order
+    person_of: dict[tuple[str, str], int] = field(default_factory=dict)  # people already known
 
 
 def register_import(
@@ -140,12 +172,16 @@ def register_import(
     ``actor`` is the user who imports (None: the system, from a command)."""
     started = time.monotonic()
     today = today or timezone.localdate()
-    people, rows = _read(path, today=today, progress=progress)
+    people, rows, house_codes, columns = _read(path, today=today, progress=progress)
     summary = ImportSummary(rows=rows, people=len(people))
     summary.stages["check"] = time.monotonic() - started
+    # Registered (and audited) before the import's transaction: an audit event there would
+    # hold the chain's head for the whole import.
+    source = register_source(actor)
     with transaction.atomic():
         clock = time.monotonic()
-        plan = _plan(people, today=today, summary=summary)
+        records = stored_records(source, people, house_codes)
+        plan = _plan(people, today=today, summary=summary, records=records)
         summary.stages["compare"] = time.monotonic() - clock
         _write(plan, progress=progress, stages=summary.stages)
         summary.residences_added = len(plan.residences)
@@ -155,8 +191,25 @@ def register_import(
         summary.phones_recorded = len(plan.phones)
         summary.identity_revisions = len(plan.identity_updates)
         clock = time.monotonic()
+        refresh = _store_register_records(
+            source,
+            people,
+            plan,
+            records,
+            house_codes=house_codes,
+            columns=columns,
+            path=path,
+            actor=actor,
+            summary=summary,
+        )
+        summary.stages["register records"] = time.monotonic() - clock
+        clock = time.monotonic()
         _audit(plan, summary, source=f"register import {path.name}", file=path.name, actor=actor)
         summary.stages["audit"] = time.monotonic() - clock
+        clock = time.monotonic()
+        if refresh:
+            summary.golden_refreshed = golden_refresh(refresh, actor=actor).persons
+        summary.stages["golden"] = time.monotonic() - clock
         clock = time.monotonic()
     summary.stages["commit"] = time.monotonic() - clock
     if bulk.is_postgresql() and summary.changed_anything and rows > 10000:
@@ -165,6 +218,53 @@ def register_import(
         summary.stages["analyze"] = time.monotonic() - clock
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _store_register_records(
+    source: Source,
+    people: dict[tuple[str, str], PersonRows],
+    plan: _Plan,
+    records: dict[tuple[str, str], RegisterRecord],
+    *,
+    house_codes: dict[int, str],
+    columns: list[str],
+    path: Path,
+    actor: User | None,
+    summary: ImportSummary,
+) -> list[int]:
+    """Store and link the register records; the persons whose golden records to refresh."""
+    _source_import, stored = store_records(
+        source,
+        people,
+        house_codes=house_codes,
+        columns=columns,
+        path=path,
+        actor=actor,
+        stored=records,
+    )
+    summary.records_new, summary.records_changed = len(stored.new), len(stored.changed)
+    person_of = dict(plan.person_of)
+    for pid, person in zip(plan.new_ids, plan.new_people, strict=True):
+        person_of[(person.id_type, person.id_number)] = pid
+    link(
+        source,
+        [
+            (key, person_of[key])
+            for key in people
+            if key in person_of and (key not in records or records[key].person_id is None)
+        ],
+    )
+    # Persons renfang knew before this file whose register record is new or changed, or whose
+    # facts changed: their golden records may say something else now.
+    changed_records = set(stored.changed)
+    touched = set(plan.changes) | set(plan.spells_of)
+    touched.update(
+        person_id
+        for key, person_id in plan.person_of.items()
+        if key not in records or records[key].pk in changed_records
+    )
+    touched.difference_update(plan.new_ids)
+    return golden_candidates(source, touched) if touched else []
 
 
 # ---------------------------------------------------------------- reading and checking
@@ -201,7 +301,9 @@ def _count_lines(path: Path) -> int:
 
 def _read(
     path: Path, *, today: datetime.date, progress: bool
-) -> tuple[dict[tuple[str, str], PersonRows], int]:
+) -> tuple[dict[tuple[str, str], PersonRows], int, dict[int, str], list[str]]:
+    """Every person of the file, the number of rows, the codes of the houses of the persons'
+    last spells (house id → code), and the file's columns."""
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
@@ -231,7 +333,13 @@ def _read(
     if errors:
         errors.sort(key=lambda error: error.line)
         raise ImportRejected(errors, file_name=str(path), total=error_count)
-    return people, rows
+    last_houses = {person.spells[-1].house_id for person in people.values()} - {None}
+    house_codes = {
+        house_id: code
+        for code, (house_id, _area) in checker.ref.houses.items()
+        if house_id in last_houses
+    }
+    return people, rows, house_codes, list(header)
 
 
 def _read_rows(
@@ -393,68 +501,154 @@ def population_spells(spells: list[SpellRow]) -> list[SpellFact]:
 # ---------------------------------------------------------------- comparing with the register
 
 
+_PERSON_LOOKUP = [
+    "id",
+    "id_type",
+    "id_number",
+    "name",
+    "sex",
+    "birth_date",
+    "nationality",
+    "merged_into_id",
+]
+# (person id, the person's id_type, identity)
+Known = tuple[int, str, Identity]
+
+
+def _known(row: tuple[Any, ...]) -> Known:
+    return row[0], row[1], Identity(*row[3:7])
+
+
+def _survivor(row: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
+    """The person a merged-away person was merged into (rare: a merge moves the records)."""
+    hops = 0
+    while row is not None and row[7] is not None and hops < 20:
+        row = Person.objects.filter(pk=row[7]).values_list(*_PERSON_LOOKUP).first()
+        hops += 1
+    return row if row is not None and row[7] is None else None
+
+
 def _existing_people(
-    keys: list[tuple[str, str]],
-) -> dict[tuple[str, str], tuple[int, Identity]]:
-    found: dict[tuple[str, str], tuple[int, Identity]] = {}
+    keys: list[tuple[str, str]], records: dict[tuple[str, str], RegisterRecord]
+) -> dict[tuple[str, str], Known]:
+    """The persons renfang already has for these keys: the person a register record of the
+    key is linked to (the link survives a corrected ID number, a merge, a split), else the
+    person with that ID number."""
+    found: dict[tuple[str, str], Known] = {}
     if not Person.objects.exists():
         return found
+    linked = {key: record.person_id for key, record in records.items() if record.person_id}
+    ids = sorted(set(linked.values()))
+    rows: dict[int, tuple[Any, ...]] = {}
+    for offset in range(0, len(ids), _LOOKUP_CHUNK):
+        wanted = ids[offset : offset + _LOOKUP_CHUNK]
+        rows.update((row[0], row) for row in bulk.select_in(Person, _PERSON_LOOKUP, "id", wanted))
+    for key, person_id in linked.items():
+        survivor = _survivor(rows.get(person_id))
+        if survivor is not None:
+            found[key] = _known(survivor)
     numbers_by_type: dict[str, list[str]] = {}
     for id_type, number in keys:
-        numbers_by_type.setdefault(id_type, []).append(number)
+        if (id_type, number) not in found:
+            numbers_by_type.setdefault(id_type, []).append(number)
     for id_type, numbers in numbers_by_type.items():
         for offset in range(0, len(numbers), _LOOKUP_CHUNK):
             chunk = numbers[offset : offset + _LOOKUP_CHUNK]
-            for person_id, person_type, id_number, name, sex, birth, nationality in bulk.select_in(
-                Person,
-                ["id", "id_type", "id_number", "name", "sex", "birth_date", "nationality"],
-                "id_number",
-                chunk,
-            ):
-                if person_type == id_type:
-                    found[(id_type, id_number)] = (
-                        person_id,
-                        Identity(name, sex, birth, nationality),
-                    )
+            for row in bulk.select_in(Person, _PERSON_LOOKUP, "id_number", chunk):
+                if row[1] == id_type and row[7] is None:
+                    found[(id_type, row[2])] = _known(row)
     return found
 
 
+def _golden_owners(person_ids: list[int]) -> dict[int, dict[str, str]]:
+    """Which source each identity field of these persons' golden records came from."""
+    owners: dict[int, dict[str, str]] = {}
+    for offset in range(0, len(person_ids), _LOOKUP_CHUNK):
+        chunk = person_ids[offset : offset + _LOOKUP_CHUNK]
+        for person_id, *sources in (
+            Person.objects.filter(id__in=chunk)
+            .exclude(golden={})
+            .values_list("id", *(KT(f"golden__{name}__source") for name in _IDENTITY_FIELDS))
+        ):
+            owners[person_id] = {
+                name: source
+                for name, source in zip(_IDENTITY_FIELDS, sources, strict=True)
+                if source
+            }
+    return owners
+
+
+def _kept_identity(
+    stored: Identity, wanted: Identity, owners: dict[str, str], summary: ImportSummary
+) -> Identity:
+    """The file's identity, except the fields whose golden value another source gives."""
+    kept = {
+        name: getattr(stored, name)
+        for name in _IDENTITY_FIELDS
+        if owners.get(name, REGISTER_SOURCE) != REGISTER_SOURCE
+        and getattr(stored, name) != getattr(wanted, name)
+    }
+    summary.identity_kept += len(kept)
+    return replace(wanted, **kept) if kept else wanted
+
+
 def _plan(
-    people: dict[tuple[str, str], PersonRows], *, today: datetime.date, summary: ImportSummary
+    people: dict[tuple[str, str], PersonRows],
+    *,
+    today: datetime.date,
+    summary: ImportSummary,
+    records: dict[tuple[str, str], RegisterRecord],
 ) -> _Plan:
     plan = _Plan()
-    existing = _existing_people(list(people))
-    changed_ids: list[tuple[int, PersonRows]] = []
+    existing = _existing_people(list(people), records)
+    known: list[tuple[int, str, Identity, PersonRows]] = []
+    claimed: set[int] = set()
     for key, person in people.items():
-        if key in existing:
-            person_id, identity = existing[key]
-            if identity != person.identity:
-                plan.identity_updates.append((person_id, identity, person.identity))
-                plan.changes[person_id] = [
-                    (name, getattr(identity, name), getattr(person.identity, name))
-                    for name in _IDENTITY_FIELDS
-                    if getattr(identity, name) != getattr(person.identity, name)
-                ]
-            changed_ids.append((person_id, person))
-        else:
+        if key not in existing:
             plan.new_people.append(person)
+            continue
+        person_id, id_type, identity = existing[key]
+        plan.person_of[key] = person_id
+        if person_id in claimed:  # two persons of the file are one person in renfang
+            summary.people_merged += 1
+            continue
+        claimed.add(person_id)
+        known.append((person_id, id_type, identity, person))
     summary.people_created = len(plan.new_people)
-    identity_changed = {person_id for person_id, _, _ in plan.identity_updates}
+    owners = _golden_owners(
+        [person_id for person_id, _, identity, person in known if identity != person.identity]
+    )
+    changed_ids: list[tuple[int, PersonRows, bool]] = []
+    for person_id, id_type, identity, person in known:
+        effective = person.identity
+        if identity != person.identity:
+            effective = _kept_identity(
+                identity, person.identity, owners.get(person_id, {}), summary
+            )
+        if effective != identity:
+            plan.identity_updates.append((person_id, identity, effective))
+            plan.changes[person_id] = [
+                (name, getattr(identity, name), getattr(effective, name))
+                for name in _IDENTITY_FIELDS
+                if getattr(identity, name) != getattr(effective, name)
+            ]
+        plan.overseas[person_id] = is_overseas(id_type, effective.nationality)
+        changed_ids.append((person_id, person, effective != identity))
     for offset in range(0, len(changed_ids), _LOOKUP_CHUNK):
         chunk = changed_ids[offset : offset + _LOOKUP_CHUNK]
-        _plan_existing(plan, chunk, today=today, summary=summary, identity_changed=identity_changed)
+        _plan_existing(plan, chunk, today=today, summary=summary)
     return plan
 
 
 def _plan_existing(
     plan: _Plan,
-    chunk: list[tuple[int, PersonRows]],
+    chunk: list[tuple[int, PersonRows, bool]],
     *,
     today: datetime.date,
     summary: ImportSummary,
-    identity_changed: set[int],
 ) -> None:
-    ids = [person_id for person_id, _ in chunk]
+    """Plan the facts of persons already known; ``chunk``: (id, rows, identity changed)."""
+    ids = [person_id for person_id, _, _ in chunk]
     stored_residences: dict[int, dict[ResidenceFact, int]] = {pid: {} for pid in ids}
     for fact_id, pid, start, end, division, house_id in bulk.select_in(
         Residence,
@@ -481,7 +675,7 @@ def _plan_existing(
         if kind == AttributeKind.PHONE and end is None:
             phones[pid] = (fact_id, value, start)
 
-    for person_id, person in chunk:
+    for person_id, person, identity_changed in chunk:
         changes = _diff_facts(
             plan,
             person_id,
@@ -493,10 +687,9 @@ def _plan_existing(
         )
         if changes:
             plan.changes.setdefault(person_id, []).extend(changes)
-        if changes or person_id in identity_changed:
+        if changes or identity_changed:
             summary.people_changed += 1
             plan.spells_of[person_id] = population_spells(person.spells)
-            plan.overseas[person_id] = is_overseas(person.id_type, person.identity.nationality)
         else:
             summary.people_unchanged += 1
 

@@ -140,7 +140,9 @@ class SourceRecord(models.Model):
         blank=True,
         related_name="source_records",
     )
-    link_rule = models.CharField(_("link rule"), max_length=16, choices=LinkRule.choices, blank=True)
+    link_rule = models.CharField(
+        _("link rule"), max_length=16, choices=LinkRule.choices, blank=True
+    )
     # Why: {"rule": …, "id_number": …} or {"match_weight": w, "probability": p,
     # "weights": {field: w…}, "with": record pk}
     link_detail = models.JSONField(_("link detail"), default=dict, blank=True)
@@ -216,4 +218,3 @@ class UnmappedCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_id} {self.field}={self.value}"
-

@@ -10,12 +10,13 @@ district, elsewhere in the city, or unknown — ending in that status on the as-
 from __future__ import annotations
 
 import datetime
+import os
 import random
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Never
+from typing import TYPE_CHECKING, Never
 
 from tqdm import tqdm
 
@@ -30,6 +31,9 @@ from renfang.synth.sampling import DateText, ordinal
 from renfang.synth.statuses import HouseholdMaker, Status
 from renfang.synth.timeline import Timelines
 from renfang.synth.writer import AREAS_HEADER, CsvOut, RegisterOut, place_houses
+
+if TYPE_CHECKING:
+    from renfang.synth.extracts.write import ExtractsSummary
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ class Summary:
     houses: int
     areas: int
     by_status: dict[Status, int]
+    extracts: ExtractsSummary | None = None  # when department extracts were written too
 
 
 class DistrictGenerator:
@@ -117,16 +122,20 @@ class DistrictGenerator:
         self.date_text = DateText()
 
     # -- the run -----------------------------------------------------------------------------
-    def write(self, out: Path, *, progress: bool = False) -> Summary:
+    def write(
+        self, out: Path, *, progress: bool = False, households: Path | None = None
+    ) -> Summary:
         """Write areas.csv, houses.csv and register.csv into ``out`` (progress bars on
-        stderr when asked)."""
+        stderr when asked). With ``households``, also write there one line per person of the
+        register, in its order: household number, role and status — what department extracts
+        need and the register does not say (who is whose spouse, child or parent)."""
         with CsvOut(out / "areas.csv", AREAS_HEADER) as areas:
             for area in self.geography.area_rows():
                 areas.write((area.code, area.name, area.parent_code, area.level))
         unmapped = out / "register.csv.unmapped"
         try:
             with _bar(progress, self.people, "people") as bar:
-                register = self._write_people(unmapped, bar.update)
+                register = self._write_people(unmapped, bar.update, households)
             self.stock.pack()
             # Houses nobody in the register lives in: empty flats, shops that are only shops.
             self.stock.add_unused(len(self.stock) // 40, HouseClass.OWN)
@@ -145,12 +154,18 @@ class DistrictGenerator:
             by_status=dict(self.budgets),
         )
 
-    def _write_people(self, path: Path, progress: Callable[[int], object]) -> RegisterOut:
+    def _write_people(
+        self, path: Path, progress: Callable[[int], object], households: Path | None
+    ) -> RegisterOut:
         """Households of the statuses still in budget, until the budget is spent."""
         rng = self.rng
         remaining = dict(self.budgets)
         left_total = self.people
-        with RegisterOut(path, self.date_text) as register:
+        number = 0
+        with (
+            RegisterOut(path, self.date_text) as register,
+            open(households or os.devnull, "w", encoding="utf-8", buffering=1 << 20) as sidecar,
+        ):
             while left_total > 0:
                 pick = rng.randrange(left_total)
                 status = Status.CONSISTENT
@@ -160,8 +175,11 @@ class DistrictGenerator:
                         break
                     pick -= count
                 household = self.households.make(status, remaining[status])
+                number += 1
                 for person, stays in household:
                     register.write_person(person, stays)
+                    if households is not None:
+                        sidecar.write(f"{number}\t{person.role}\t{status}\n")
                 remaining[status] -= len(household)
                 left_total -= len(household)
                 progress(len(household))

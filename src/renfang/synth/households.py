@@ -33,6 +33,11 @@ OVERSEAS_SHAPES = Weighted.of(
 )
 AWAY_SHAPES = Weighted.of({"single": 45, "couple": 25, "couple_child": 20, "elder_single": 10})
 
+# Two-child families whose children are twins (twin births are 1–2 % of all births, and a
+# good share of two-child families began as twins). Twins share a birth date, a surname, a
+# house, a phone and often half a given name: DOMAIN.md's hardest case for matching people.
+TWINS = 0.15
+
 # Adult ages (low, high) by group: Shanghai natives are older, migrants young.
 _ADULT_AGES = {"registered": (24, 64), "migrant": (20, 48), "overseas": (25, 62)}
 _SINGLE_AGES = {"registered": (19, 66), "migrant": (17, 52), "overseas": (22, 66)}
@@ -53,6 +58,7 @@ class Person:
     nationality: str
     phone: str
     hukou: Hukou = field(default_factory=list)
+    role: str = ""  # head, spouse, elder or child: who the person is in the household
 
 
 def _age_birth(rng: random.Random, ref: int, low: float, high: float) -> int:
@@ -93,9 +99,11 @@ def shape_members(rng: random.Random, shape: str, ref: int, group: str) -> list[
     # on the reference day is not (yet) in the household.
     low, high = (24, 35) if group == "registered" else (20, 30)
     born = spouse + years(rng.uniform(low, high))
-    for _child in range(children):
+    for child in range(children):
         if born <= ref:
             members.append(("child", "1" if rng.random() < 0.52 else "2", born))
+        if child == 0 and children > 1 and rng.random() < TWINS:
+            continue  # twins: the second child born the same day
         born += years(rng.uniform(1.5, 8))
     return members
 
@@ -140,6 +148,7 @@ class PeopleMaker:
         spouse_family = names.family_name(shanghai=shanghai)
         child_family = family if rng.random() < 0.9 else spouse_family
         father_given: str | None = None
+        sibling: tuple[int, str] | None = None  # (birth, given name) of the last child
         people: list[Person] = []
         for (role, sex, birth), region, phone in zip(
             members, regions, self._phones(members, ref), strict=True
@@ -157,8 +166,20 @@ class PeopleMaker:
                     "child": child_family,
                 }.get(role) or (family if sex == "1" else names.family_name(shanghai=shanghai))
                 name = names.han(sex, birth, surname)
+                if role == "child":
+                    given = name[len(surname) :]
+                    if (
+                        sibling is not None
+                        and sibling[0] == birth
+                        and len(given) == len(sibling[1]) == 2
+                        and given[1] != sibling[1][1]
+                        and rng.random() < 0.5
+                    ):
+                        # Twins' names often share a character: 浩宇 and 浩轩.
+                        name = surname + sibling[1][0] + given[1]
+                    sibling = (birth, name[len(surname) :])
             number = self.ids.resident_id(region, birth, sex)
-            people.append(Person("resident_id", number, name, sex, birth, "CHN", phone))
+            people.append(Person("resident_id", number, name, sex, birth, "CHN", phone, role=role))
         return people
 
     def overseas(self, members: list[Member], ref: int) -> list[Person]:
@@ -183,5 +204,5 @@ class PeopleMaker:
                     id_type, number = "tw_permit", self.ids.tw_permit()
                 else:
                     id_type, number = "hk_mo_permit", self.ids.hk_mo_permit(nationality)
-            people.append(Person(id_type, number, name, sex, birth, nationality, phone))
+            people.append(Person(id_type, number, name, sex, birth, nationality, phone, role=role))
         return people

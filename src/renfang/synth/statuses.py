@@ -171,7 +171,10 @@ class HouseholdMaker:
             return [(person, stays) for person in people]
         start = self._start(earliest, long_ago=0.3 if roll < 0.97 else 0.6)
         stays = self.timelines.in_district(start, None, 12, self._owner_or_tenant(0.6))
-        moved_in = between(rng, max(start + 60, self.window_start), self.as_of - 1)
+        # The hukou follows some months after the move, and never after the as-of date.
+        moved_in = between(
+            rng, min(max(start + 60, self.window_start), self.as_of - 1), self.as_of - 1
+        )
         target = self._district_hukou(stays)
         if roll < 0.97:  # hukou moved in from another district of the city (迁入)
             before = self.geography.street_elsewhere(rng)

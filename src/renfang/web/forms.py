@@ -1,6 +1,8 @@
-"""Forms of the pages (only what the URL carries; nothing here writes)."""
+"""Forms of the pages. They check what the user typed; the services behind the views write."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
@@ -35,3 +37,108 @@ class RevealForm(forms.Form):
             "min_length": _("Say why you need the number in full, in a few words."),
         },
     )
+
+
+# A mapping file is a page of YAML; anything far bigger is not one.
+MAPPING_MAX_BYTES = 256 * 1024
+
+
+class MappingForm(forms.Form):
+    """A new version of a source's mapping: typed into the box, or a file uploaded (the file
+    wins when both are given)."""
+
+    text = forms.CharField(
+        label=_("Mapping (YAML)"),
+        required=False,
+        max_length=MAPPING_MAX_BYTES,
+        widget=forms.Textarea(attrs={"rows": 16, "spellcheck": "false", "class": "mono"}),
+    )
+    file = forms.FileField(label=_("or upload a file"), required=False)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        upload = cleaned.get("file")
+        if upload is not None:
+            if upload.size > MAPPING_MAX_BYTES:
+                raise forms.ValidationError(_("The file is too big for a mapping file."))
+            try:
+                cleaned["text"] = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise forms.ValidationError(_("The file is not UTF-8 text.")) from exc
+        if not str(cleaned.get("text") or "").strip():
+            raise forms.ValidationError(_("Type the mapping or choose a file."))
+        return cleaned
+
+    def mapping_text(self) -> str:
+        return str(self.cleaned_data["text"])
+
+
+class NoteForm(forms.Form):
+    """A reviewer's or a settler's note."""
+
+    note = forms.CharField(label=_("Note"), required=False, max_length=300)
+
+
+class ReviewDecisionForm(NoteForm):
+    """A review pair's decision: "same person" or "keep apart"."""
+
+    decision = forms.ChoiceField(
+        choices=[("same", _("Same person")), ("different", _("Keep apart"))],
+        error_messages={"required": _("Choose “same person” or “keep apart”.")},
+    )
+
+
+class ConflictSettleForm(forms.Form):
+    """Settle a conflict (a note says how) or send it out for a visit."""
+
+    status = forms.ChoiceField(
+        choices=[("settled", _("Settled")), ("visit", _("Send for a visit"))],
+    )
+    note = forms.CharField(label=_("Note"), required=False, max_length=300)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        if cleaned.get("status") == "settled" and not str(cleaned.get("note") or "").strip():
+            self.add_error("note", _("Say how it was settled."))
+        return cleaned
+
+
+class MergeForm(forms.Form):
+    """Merge another person into this one: their id, and why."""
+
+    other = forms.IntegerField(
+        label=_("The other person's number"),
+        min_value=1,
+        max_value=2**63 - 1,
+        error_messages={"required": _("Enter the other person's number.")},
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        max_length=300,
+    )
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+class SplitForm(forms.Form):
+    """Move some of a person's source records to a new person, and why."""
+
+    records = forms.TypedMultipleChoiceField(
+        label=_("Records"),
+        coerce=int,
+        choices=[],
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Tick the records that are another person.")},
+    )
+    reason = forms.CharField(
+        label=_("Reason"),
+        min_length=2,
+        max_length=300,
+        error_messages={"required": _("Say why the records are another person.")},
+    )
+
+    def __init__(self, *args: Any, record_choices: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["records"]
+        assert isinstance(field, forms.TypedMultipleChoiceField)
+        field.choices = record_choices

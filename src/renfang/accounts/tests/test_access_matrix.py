@@ -21,9 +21,15 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from renfang.accounts.access import access_for
 from renfang.accounts.tests.world import Planted, World, add_moved_person, build_world
 from renfang.audit.models import Action, AuditEvent
 from renfang.web.tests.conftest import client_for
+from renfang.web.tests.sources_world import (
+    conflict_id,
+    pair_id,
+    plant_sources,
+)
 
 ROLES = (
     "district_admin",
@@ -65,11 +71,16 @@ class Route:
     kind: str
     url: Callable[[Planted], str]
     method: str = "GET"
-    data: Callable[[Planted], dict[str, str]] | None = None
+    data: Callable[[Planted], dict[str, object]] | None = None
     area: str = ""
     # What a visible record may answer: an action the role may not take is refused (403) or
     # answered with a message (200), never with another area's data.
     ok: frozenset[int] = frozenset({200})
+    # A power of roles.toml the route needs (manages_sources, resolves_identities,
+    # settles_conflicts): a role without it gets ``no_power`` (pages: 404, like the audit log;
+    # the API: 403 permission_denied), whatever the record.
+    power: str = ""
+    no_power: int = 404
 
 
 def _web(name: str, **kwargs: Callable[[Planted], object]) -> Callable[[Planted], str]:
@@ -203,6 +214,172 @@ ROUTES += [
     Route("api:me_get", "list", _static("/api/me")),
 ]
 
+# Sources, review queue, conflicts, provenance, merge and split (issue 4): pages and API.
+# The sources pages show no person but quote import reports (identifiers masked); the review
+# pair and conflict routes are about the planted person whose records they hold.
+_SOURCES = "manages_sources"
+_RESOLVES = "resolves_identities"
+_SETTLES = "settles_conflicts"
+ROUTES += [
+    Route("web:sources_list", "list", _static("/sources/"), power=_SOURCES),
+    Route("web:sources_export", "list", _static("/sources/sources.xlsx"), power=_SOURCES),
+    Route(
+        "web:source_detail",
+        "list",
+        _web("web:source_detail", code=lambda p: "civil_affairs"),
+        power=_SOURCES,
+    ),
+    Route(
+        "web:source_mapping_update",
+        "list",
+        _web("web:source_mapping_update", code=lambda p: "police"),
+        method="POST",
+        data=lambda p: {"text": "record_id: [unclosed"},
+        power=_SOURCES,
+    ),
+    Route("web:unmapped_codes", "list", _static("/sources/unmapped/"), power=_SOURCES),
+    Route("web:unmapped_codes_export", "list", _static("/sources/unmapped.xlsx"), power=_SOURCES),
+    Route("web:review_list", "list", _static("/review/"), power=_RESOLVES),
+    Route(
+        "web:review_list",
+        "list",
+        _query(_static("/review/"), status=lambda p: "same"),
+        power=_RESOLVES,
+    ),
+    Route("web:review_export", "list", _static("/review/pairs.xlsx"), power=_RESOLVES),
+    Route(
+        "web:review_detail", "person", _web("web:review_detail", pair_id=pair_id), power=_RESOLVES
+    ),
+    Route(
+        "web:review_decide",
+        "person",
+        _web("web:review_decide", pair_id=pair_id),
+        method="POST",
+        data=lambda p: {"decision": "maybe"},  # not a decision: the page says so, nothing changes
+        ok=frozenset({400}),
+        power=_RESOLVES,
+    ),
+    Route(
+        "web:person_merge",
+        "person",
+        _query(_web("web:person_merge", person_id=_person_id), other=_person_id),
+        ok=frozenset({400}),  # "a person cannot be merged into themselves"
+        power=_RESOLVES,
+    ),
+    Route(
+        "web:person_split",
+        "person",
+        _web("web:person_split", person_id=_person_id),
+        method="POST",
+        data=lambda p: {"reason": "核对"},  # no record ticked: back to the page with a message
+        ok=frozenset({302}),
+        power=_RESOLVES,
+    ),
+    Route("web:conflicts_list", "list", _static("/conflicts/"), power=_SETTLES),
+    Route(
+        "web:conflicts_list",
+        "list",
+        _query(_static("/conflicts/"), status=lambda p: "all"),
+        power=_SETTLES,
+    ),
+    Route(
+        "web:conflicts_list",
+        "area",
+        _query(_static("/conflicts/"), committee=_committee),
+        power=_SETTLES,
+    ),
+    Route("web:conflicts_export", "list", _static("/conflicts/conflicts.xlsx"), power=_SETTLES),
+    Route(
+        "web:conflict_settle",
+        "person",
+        _web("web:conflict_settle", conflict_id=conflict_id),
+        method="POST",
+        data=lambda p: {"status": "visit", "note": "上门核实"},
+        ok=frozenset({302}),
+        power=_SETTLES,
+    ),
+    Route("api:person_provenance_get", "person", lambda p: f"/api/people/{p.person.pk}/provenance"),
+    Route(
+        "api:person_merge",
+        "person",
+        lambda p: f"/api/people/{p.person.pk}/merge",
+        method="POST",
+        data=lambda p: {"other": p.person.pk, "reason": "核对身份"},
+        ok=frozenset({422}),  # into themselves
+        power=_RESOLVES,
+        no_power=403,
+    ),
+    Route(
+        "api:person_split",
+        "person",
+        lambda p: f"/api/people/{p.person.pk}/split",
+        method="POST",
+        data=lambda p: {"records": [987654321], "reason": "核对身份"},
+        ok=frozenset({422}),  # not this person's record
+        power=_RESOLVES,
+        no_power=403,
+    ),
+    Route("api:sources_list", "list", _static("/api/sources"), power=_SOURCES, no_power=403),
+    Route(
+        "api:source_get",
+        "list",
+        _static("/api/sources/civil_affairs"),
+        power=_SOURCES,
+        no_power=403,
+    ),
+    Route(
+        "api:source_unmapped_codes_list",
+        "list",
+        _static("/api/sources/civil_affairs/unmapped-codes"),
+        power=_SOURCES,
+        no_power=403,
+    ),
+    Route(
+        "api:unmapped_codes_list",
+        "list",
+        _static("/api/unmapped-codes"),
+        power=_SOURCES,
+        no_power=403,
+    ),
+    Route(
+        "api:review_pairs_list", "list", _static("/api/review-pairs"), power=_RESOLVES, no_power=403
+    ),
+    Route(
+        "api:review_pair_get",
+        "person",
+        lambda p: f"/api/review-pairs/{pair_id(p)}",
+        power=_RESOLVES,
+        no_power=403,
+    ),
+    Route(
+        "api:review_pair_decide",
+        "person",
+        lambda p: f"/api/review-pairs/{pair_id(p)}/decision",
+        method="POST",
+        # Two records of one person kept apart: the second goes to a person of its own.
+        data=lambda p: {"same": False, "note": "核对"},
+        power=_RESOLVES,
+        no_power=403,
+    ),
+    Route("api:conflicts_list", "list", _static("/api/conflicts"), power=_SETTLES, no_power=403),
+    Route(
+        "api:conflicts_list",
+        "area",
+        _query(_static("/api/conflicts"), area=_committee),
+        power=_SETTLES,
+        no_power=403,
+    ),
+    Route(
+        "api:conflict_settle",
+        "person",
+        lambda p: f"/api/conflicts/{conflict_id(p)}/settle",
+        method="POST",
+        data=lambda p: {"status": "visit", "note": "上门核实"},
+        power=_SETTLES,
+        no_power=403,
+    ),
+]
+
 # Routes that show no person or house; each with the reason.
 EXEMPT: dict[str, str] = {
     "login": "the login form",
@@ -278,7 +455,12 @@ def _leaks(text: str, planted: Planted, asked: str = "") -> list[str]:
 def world(db: None, settings: object) -> World:
     built = build_world()
     add_moved_person(built)
+    plant_sources(built)
     return built
+
+
+def _holds(world: World, role: str, power: str) -> bool:
+    return not power or bool(getattr(access_for(world.users[role]), power))
 
 
 @pytest.fixture
@@ -294,6 +476,22 @@ def _request(client: Client, route: Route, planted: Planted) -> object:
     if route.method == "POST":
         return client.post(url, data)
     return client.get(url)
+
+
+def _status_problem(world: World, role: str, route: Route, planted: Planted, status: int) -> str:
+    """What is wrong with a route's status for a role and a record ("" when nothing is)."""
+    if not _holds(world, role, route.power):
+        return "" if status == route.no_power else f"{status}, expected {route.no_power}"
+    area = route.area or {a.code: k for k, a in world.areas.items()}[planted.area_code]
+    visible = area in AREA_SEES[role] if route.kind == "area" else planted.key in world.sees[role]
+    if route.kind in {"person", "house", "area"}:
+        if visible and status not in route.ok:
+            return f"{status}, expected {sorted(route.ok)}"
+        if not visible and status != 404:
+            return f"{status}, expected 404"
+    elif status >= 500:
+        return f"server error {status}"
+    return ""
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -322,15 +520,9 @@ def test_no_route_returns_a_record_outside_the_area(
                 leaks = _leaks(text, world.planted[other_key], unquote(route.url(planted)))
                 if leaks:
                     problems.append(f"{route.name} for {key}: shows {other_key}'s {leaks}")
-            area = route.area or {a.code: k for k, a in world.areas.items()}[planted.area_code]
-            visible = area in AREA_SEES[role] if route.kind == "area" else key in sees
-            if route.kind in {"person", "house", "area"}:
-                if visible and status not in route.ok:
-                    problems.append(f"{route.name} for {key}: {status}, expected {route.ok}")
-                if not visible and status != 404:
-                    problems.append(f"{route.name} for {key}: {status}, expected 404")
-            elif status >= 500:
-                problems.append(f"{route.name} for {key}: server error {status}")
+            problem = _status_problem(world, role, route, planted, status)
+            if problem:
+                problems.append(f"{route.name} for {key}: {problem}")
     assert not problems, "\n".join(problems)
 
 
@@ -351,6 +543,8 @@ def test_denied_reads_are_audited_and_look_like_missing_records(
     for route in ROUTES:
         if route.kind not in {"person", "house", "area"} or route.area:
             continue
+        if route.no_power != 404 and not _holds(world, role, route.power):
+            continue  # refused for the role (403), before any record is looked at
         before = AuditEvent.objects.filter(user_id=user.pk, action=Action.DENIED).count()
         denied = _request(client, route, outsider)
         assert getattr(denied, "status_code", 0) == 404, route.name

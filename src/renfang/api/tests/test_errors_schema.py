@@ -29,6 +29,18 @@ OPERATIONS = {
     ("get", "/api/stats"): "stats_get",
     ("get", "/api/search"): "search",
     ("get", "/api/me"): "me_get",
+    ("get", "/api/people/{person_id}/provenance"): "person_provenance_get",
+    ("post", "/api/people/{person_id}/merge"): "person_merge",
+    ("post", "/api/people/{person_id}/split"): "person_split",
+    ("get", "/api/sources"): "sources_list",
+    ("get", "/api/sources/{code}"): "source_get",
+    ("get", "/api/sources/{code}/unmapped-codes"): "source_unmapped_codes_list",
+    ("get", "/api/unmapped-codes"): "unmapped_codes_list",
+    ("get", "/api/review-pairs"): "review_pairs_list",
+    ("get", "/api/review-pairs/{pair_id}"): "review_pair_get",
+    ("post", "/api/review-pairs/{pair_id}/decision"): "review_pair_decide",
+    ("get", "/api/conflicts"): "conflicts_list",
+    ("post", "/api/conflicts/{conflict_id}/settle"): "conflict_settle",
 }
 
 

@@ -50,7 +50,7 @@ def test_loading_the_package_again_changes_nothing():
 
 def test_the_shared_vocabulary_is_exactly_the_agreed_codes():
     expected = {
-        "id_type": ["resident_id", "passport", "hk_mo_permit", "tw_permit", "foreign_pr"],
+        "id_type": ["resident_id", "passport", "hk_mo_permit", "tw_permit", "foreign_pr", "other"],
         "sex": ["1", "2", "0", "9"],
         "marital_status": ["10", "20", "21", "22", "23", "30", "40", "90"],
         "household_type": ["family", "collective"],

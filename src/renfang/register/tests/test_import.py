@@ -148,7 +148,7 @@ def test_old_15_digit_full_width_and_lowercase_numbers_are_normalised(
     reference: None, tmp_path: Path
 ) -> None:
     old = "310104800101123"  # the 15-digit form of ZHANG
-    x_number = with_check_digit("11010519491231070")
+    x_number = with_check_digit("11010519491231002")
     assert x_number.endswith("X")
     woman = {"sex": "2", "birth_date": "1949-12-31", "hukou_division": "110105", "name": "王芳"}
     path = write(

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db.models import Count
 
 from renfang.people.models import Person
+from renfang.sources.models import Source, SourceRecord
 from renfang.synth.tests.conftest import read
 
 FILES = ("areas.csv", "houses.csv", "register.csv")
@@ -147,9 +149,19 @@ def test_demo_if_empty_leaves_a_register_with_people_alone() -> None:
 def test_demo_loads_a_small_district() -> None:
     stdout = io.StringIO()
     call_command("demo", "--people", "300", "--seed", "5", verbosity=0, stdout=stdout)
-    assert Person.objects.count() == 300
+    # The register's 300 people, and the people only departments know (none, when every
+    # department record is linked to someone of the register).
+    people = Person.objects.count()
+    assert people >= 300
     output = stdout.getvalue()
     assert "300" in output
+    # The department sources, each with its extract imported.
+    sources = dict(Source.objects.annotate(held=Count("records")).values_list("code", "held"))
+    for code in ("police", "civil_affairs", "family_planning", "hrss", "health", "education",
+                 "residence_permit"):  # fmt: skip
+        assert sources.get(code, 0) > 0, code
+    # Every department record belongs to a person.
+    assert not SourceRecord.objects.filter(person=None).exists()
     # Run again with --if-empty: nothing more is loaded.
     call_command("demo", "--if-empty", verbosity=0, stdout=io.StringIO())
-    assert Person.objects.count() == 300
+    assert Person.objects.count() == people

@@ -33,7 +33,10 @@ def test_babies_are_born_into_the_register(district: District) -> None:
     babies = [rows for rows in district.people.values() if rows[0]["birth_date"] > last_year]
     assert babies
     for rows in babies:
-        assert rows[0]["residence_from"] == rows[0]["birth_date"]
+        assert rows[0]["residence_from"] >= rows[0]["birth_date"]
+    # Most are born into a household already here; some came with their family later.
+    born_here = [rows for rows in babies if rows[0]["residence_from"] == rows[0]["birth_date"]]
+    assert len(born_here) > 0.8 * len(babies)
 
 
 def test_people_leave_and_their_last_spell_is_closed(district: District) -> None:

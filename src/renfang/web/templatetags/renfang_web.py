@@ -57,3 +57,9 @@ def user_access(context: template.Context) -> Access:
     request: HttpRequest | None = context.get("request")
     user = getattr(request, "user", None) or context.get("user")
     return access_for(user) if user is not None else NO_ACCESS
+
+
+@register.filter
+def get_item(mapping: dict[str, Any], key: str) -> Any:
+    """``mapping[key]`` in a template (``{{ labels|get_item:field }}``); empty when missing."""
+    return mapping.get(key, "") if isinstance(mapping, dict) else ""

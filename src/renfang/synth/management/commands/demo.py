@@ -17,13 +17,16 @@ from django.utils.translation import gettext as _
 from renfang.areas.models import Area
 from renfang.houses.models import House
 from renfang.people.models import Person, Residence
+from renfang.sources.models import Source
+from renfang.synth.extracts.write import EXTRACTS, read_sources
 from renfang.synth.management.commands.synth import generate, people_count, seed_number
 
 
 class Command(BaseCommand):
     help = (
         "Load a demo district: code sets, Shanghai's areas, and a synthetic district of "
-        "--people people (synth → areas load → houses load → register import)."
+        "--people people (synth → areas load → houses load → register import), with its "
+        "department sources (sources add → import each extract → resolve)."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -55,6 +58,7 @@ class Command(BaseCommand):
                     seed=options["seed"],
                     out=out,
                     progress=verbosity >= 1,
+                    extracts=True,
                 ),
             )
             for label, command, action, name in (
@@ -64,6 +68,7 @@ class Command(BaseCommand):
             ):
                 path = str(out / name)
                 self._step(label, partial(self._call, command, action, path, verbosity=verbosity))
+            self._sources(out / EXTRACTS, verbosity)
         self.stdout.write(
             _(
                 "Demo district loaded in %(seconds).1f s: %(areas)s areas, %(houses)s houses, "
@@ -76,6 +81,36 @@ class Command(BaseCommand):
                 "people": f"{Person.objects.count():,}",
                 "residences": f"{Residence.objects.count():,}",
             }
+        )
+
+    def _sources(self, extracts: Path, verbosity: int) -> None:
+        """The district's department systems: each registered with its mapping (or given
+        its mapping anew), its extract imported; then every record linked to a person, so
+        the pages show sources, unmapped codes, a review queue and conflicts."""
+        progress = [] if verbosity >= 1 else ["--no-progress"]
+        for source in read_sources(extracts):
+            mapping = str(extracts / source.mapping)
+            if Source.objects.filter(code=source.code).exists():
+                register = partial(self._call, "sources", "mapping", source.code, mapping)
+            else:
+                register = partial(
+                    self._call, "sources", "add", source.code, "--name", source.name,
+                    "--mapping", mapping,
+                )  # fmt: skip
+            self._step(
+                _("source %(code)s (%(name)s)") % {"code": source.code, "name": source.name},
+                partial(register, verbosity=verbosity),
+            )
+            self._step(
+                _("extract of %(code)s") % {"code": source.code},
+                partial(
+                    self._call, "import", source.code, str(extracts / source.file), *progress,
+                    verbosity=verbosity,
+                ),
+            )  # fmt: skip
+        self._step(
+            _("identity resolution"),
+            partial(self._call, "resolve", *progress, verbosity=verbosity),
         )
 
     def _call(self, *args: str, verbosity: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import time
 from argparse import ArgumentParser, ArgumentTypeError
@@ -12,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from renfang.synth.district import DistrictGenerator, Summary
+from renfang.synth.extracts.write import EXTRACTS, write_extracts
 from renfang.synth.places import XUHUI, district_codes
 
 MAX_PEOPLE = 10_000_000
@@ -79,12 +81,30 @@ def generate(
     as_of: datetime.date = datetime.date(2025, 12, 31),
     grids: int = 0,
     progress: bool = False,
+    extracts: bool = False,
 ) -> Summary:
-    """Write the three files of a synthetic district into ``out`` (which must exist)."""
+    """Write the three files of a synthetic district into ``out`` (which must exist); with
+    ``extracts``, also the department extracts of the same district in ``out/extracts``."""
     generator = DistrictGenerator(
         people=people, seed=seed, district=district, as_of=as_of, grids=grids
     )
-    return generator.write(out, progress=progress)
+    if not extracts:
+        return generator.write(out, progress=progress)
+    households = out / ".households.partial"
+    try:
+        summary = generator.write(out, progress=progress, households=households)
+        written = write_extracts(
+            out,
+            households,
+            seed=seed,
+            as_of=as_of,
+            district=district,
+            people=summary.people,
+            progress=progress,
+        )
+    finally:
+        households.unlink(missing_ok=True)
+    return dataclasses.replace(summary, extracts=written)
 
 
 class Command(BaseCommand):
@@ -123,6 +143,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force", action="store_true", help="write into a directory that is not empty"
         )
+        parser.add_argument(
+            "--extracts",
+            action="store_true",
+            help=(
+                f"also write department extracts of the same people into OUT/{EXTRACTS}/: "
+                "files, mappings, sources.txt and truth.csv"
+            ),
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         district: str = options["district"]
@@ -142,6 +170,7 @@ class Command(BaseCommand):
             as_of=options["as_of"],
             grids=options["grids"],
             progress=options["verbosity"] >= 1,
+            extracts=options["extracts"],
         )
         seconds = time.monotonic() - started
         self.stdout.write(
@@ -158,6 +187,22 @@ class Command(BaseCommand):
                 "seconds": seconds,
             }
         )
+        if summary.extracts is not None:
+            extracts = summary.extracts
+            self.stdout.write(
+                _(
+                    "Department extracts in %(out)s: %(records)s records of %(persons)s "
+                    "distinct people (%(duplicates)s recorded twice in one source)."
+                )
+                % {
+                    "out": out / EXTRACTS,
+                    "records": f"{sum(extracts.records.values()):,}",
+                    "persons": f"{extracts.persons:,}",
+                    "duplicates": f"{sum(extracts.duplicates.values()):,}",
+                }
+            )
+            for code, count in extracts.records.items():
+                self.stdout.write(f"  {code}: {count:,}")
         if options["verbosity"] >= 2:
             for status, count in summary.by_status.items():
                 self.stdout.write(f"  {status}: {count:,}")

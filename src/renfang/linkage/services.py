@@ -1,0 +1,328 @@
+"""Writes of linkage that people decide: a review pair settled, two persons merged, a person
+split. Each pins the links it makes (rules ``review``, ``merge``, ``split``) so that
+``renfang resolve`` never undoes them, keeps the history (``PersonMerge``), refreshes the
+golden records of the persons concerned and is audited in the same transaction.
+
+A merged-away person keeps its row with ``merged_into`` set: its id keeps answering with the
+survivor (``selectors.person_resolve_merged``).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from typing import Any
+
+from django.contrib.auth.models import User as AuthUser
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from renfang.audit.models import Action
+from renfang.audit.services import SYSTEM, PendingEvent, User, audit_record_many
+from renfang.linkage.facts import facts_move
+from renfang.linkage.models import MergeKind, PersonMerge, ReviewPair, ReviewStatus
+from renfang.linkage.normalize import id_key
+from renfang.people.models import IdType, Person
+from renfang.sources.models import LinkRule, SourceRecord
+
+
+class LinkageError(ValueError):
+    """A merge, split or decision that cannot be done; the message says why."""
+
+
+def _username(user: User | None) -> str:
+    if user is None:
+        return SYSTEM
+    return str(getattr(user, "username", "") or "")
+
+
+def _event(
+    user: User | None, record_type: str, record_id: int, detail: dict[str, Any]
+) -> PendingEvent:
+    return PendingEvent(
+        action=Action.WRITE,
+        user=user,
+        username=SYSTEM if user is None else "",
+        record_type=record_type,
+        record_id=str(record_id),
+        detail=detail,
+    )
+
+
+def _golden_refresh(person_ids: list[int], user: User | None) -> None:
+    from renfang.people.golden import golden_refresh  # noqa: PLC0415 (people imports linkage)
+
+    golden_refresh(person_ids, actor=user)
+
+
+def _pin(
+    records: Sequence[int],
+    person: Person,
+    rule: str,
+    detail: dict[str, Any],
+    now: datetime.datetime,
+) -> None:
+    SourceRecord.objects.filter(pk__in=list(records)).update(
+        person=person, link_rule=rule, link_detail=detail, linked_at=now
+    )
+
+
+def _by(user: User | None) -> AuthUser | None:
+    """The user to name as who decided (None: the system)."""
+    return user if isinstance(user, AuthUser) else None
+
+
+def _locked(person_id: int) -> Person:
+    return Person.objects.select_for_update().get(pk=person_id)
+
+
+def person_merge(
+    survivor: Person,
+    merged: Person,
+    *,
+    user: User | None,
+    reason: str,
+    rule: str = LinkRule.MERGE,
+) -> PersonMerge:
+    """Make ``merged`` part of ``survivor``: its source records and facts go to the survivor,
+    it keeps answering with the survivor's id. The records of both are pinned (``rule``)."""
+    if not reason.strip():
+        raise LinkageError(_("A merge needs a reason."))
+    now = timezone.now()
+    with transaction.atomic():
+        first, second = sorted((survivor.pk, merged.pk))
+        locked = {first: _locked(first), second: _locked(second)}
+        survivor, merged = locked[survivor.pk], locked[merged.pk]
+        if survivor.pk == merged.pk:
+            raise LinkageError(_("A person cannot be merged into itself."))
+        if merged.merged_into_id is not None:
+            raise LinkageError(
+                _("Person %(merged)s was already merged into person %(survivor)s.")
+                % {"merged": merged.pk, "survivor": merged.merged_into_id}
+            )
+        if survivor.merged_into_id is not None:
+            raise LinkageError(
+                _("Person %(person)s was merged into person %(survivor)s: merge into that one.")
+                % {"person": survivor.pk, "survivor": survivor.merged_into_id}
+            )
+        moved = sorted(merged.source_records.values_list("pk", flat=True))
+        kept = sorted(survivor.source_records.values_list("pk", flat=True))
+        detail = {"rule": str(rule), "by": _username(user), "reason": reason, "merged": merged.pk}
+        _pin([*moved, *kept], survivor, rule, detail, now)
+        Person.objects.filter(merged_into=merged).update(merged_into=survivor)
+        merged.merged_into = survivor
+        merged.save(update_fields=["merged_into", "updated_at"])
+        facts_move([(merged.pk, survivor.pk)])
+        record = PersonMerge.objects.create(
+            kind=MergeKind.MERGE,
+            survivor=survivor,
+            merged=merged,
+            records=moved,
+            by=_by(user),
+            at=now,
+            reason=reason,
+        )
+        audit_record_many(
+            [
+                _event(
+                    user,
+                    "person",
+                    merged.pk,
+                    {
+                        "changes": [{"field": "merged_into", "old": None, "new": survivor.pk}],
+                        "records": moved,
+                        "reason": reason,
+                        "source": str(rule),
+                    },
+                ),
+                _event(
+                    user,
+                    "person",
+                    survivor.pk,
+                    {"merged": merged.pk, "records": moved, "reason": reason, "source": str(rule)},
+                ),
+            ]
+        )
+        _golden_refresh([survivor.pk], user)
+    return record
+
+
+def _first_mapped(records: list[SourceRecord], field: str) -> str:
+    for record in records:
+        value = (record.mapped or {}).get(field)
+        if value:
+            return str(value)
+    return ""
+
+
+def _new_person_for(records: list[SourceRecord]) -> Person:
+    """A person for records split off, from what the records say (golden rewrites it)."""
+    number = ""
+    for record in records:
+        key = id_key(str(record.mapped.get("id_type", "")), str(record.mapped.get("id_number", "")))
+        if key.valid_resident_id:
+            taken = Person.objects.filter(
+                id_type=IdType.RESIDENT_ID, id_number=key.number, merged_into__isnull=True
+            ).exists()
+            number = "" if taken else key.number
+            break
+    birth = _first_mapped(records, "birth_date")
+    try:
+        birth_date = datetime.date.fromisoformat(birth) if birth else None
+    except ValueError:
+        birth_date = None
+    sex = _first_mapped(records, "sex")
+    return Person.objects.create(
+        id_type=IdType.RESIDENT_ID if number else "",
+        id_number=number,
+        name=_first_mapped(records, "name")[:100],
+        sex=sex[:1] if sex else "0",
+        birth_date=birth_date,
+    )
+
+
+def person_split(
+    person: Person,
+    record_ids: Sequence[int],
+    *,
+    user: User | None,
+    reason: str,
+    rule: str = LinkRule.SPLIT,
+) -> Person:
+    """Move the source records ``record_ids`` of ``person`` to a new person. The records on
+    both sides are pinned (``rule``): the next ``renfang resolve`` keeps them apart."""
+    if not reason.strip():
+        raise LinkageError(_("A split needs a reason."))
+    wanted = sorted(set(record_ids))
+    if not wanted:
+        raise LinkageError(_("Choose the records to split off."))
+    now = timezone.now()
+    with transaction.atomic():
+        person = _locked(person.pk)
+        if person.merged_into_id is not None:
+            raise LinkageError(
+                _("Person %(person)s was merged into person %(survivor)s: split that one.")
+                % {"person": person.pk, "survivor": person.merged_into_id}
+            )
+        records = list(person.source_records.order_by("pk"))
+        own = {record.pk for record in records}
+        strangers = [pk for pk in wanted if pk not in own]
+        if strangers:
+            raise LinkageError(
+                _("Records %(records)s are not records of person %(person)s.")
+                % {"records": ", ".join(map(str, strangers)), "person": person.pk}
+            )
+        if len(wanted) == len(own):
+            raise LinkageError(_("A split must leave the person at least one record."))
+        moving = [record for record in records if record.pk in set(wanted)]
+        staying = sorted(own - set(wanted))
+        new_person = _new_person_for(moving)
+        detail = {"rule": str(rule), "by": _username(user), "reason": reason}
+        _pin(wanted, new_person, rule, {**detail, "from": person.pk}, now)
+        _pin(staying, person, rule, {**detail, "split_off": new_person.pk}, now)
+        PersonMerge.objects.create(
+            kind=MergeKind.SPLIT,
+            survivor=person,
+            merged=new_person,
+            records=wanted,
+            by=_by(user),
+            at=now,
+            reason=reason,
+        )
+        audit_record_many(
+            [
+                _event(
+                    user,
+                    "person",
+                    new_person.pk,
+                    {
+                        "split_from": person.pk,
+                        "records": wanted,
+                        "reason": reason,
+                        "source": str(rule),
+                    },
+                ),
+                _event(
+                    user,
+                    "person",
+                    person.pk,
+                    {
+                        "split_off": new_person.pk,
+                        "records": wanted,
+                        "reason": reason,
+                        "source": str(rule),
+                    },
+                ),
+            ]
+        )
+        # One at a time: the person split from keeps its ID number, the new one sees it held.
+        _golden_refresh([person.pk], user)
+        _golden_refresh([new_person.pk], user)
+    return new_person
+
+
+def review_decide(pair: ReviewPair, *, same: bool, user: User | None, note: str = "") -> ReviewPair:
+    """Settle a review pair. ``same``: the two records' persons become one (the one with
+    more records survives). Not the same: if they are one person now, the right record is
+    split off. Either way the decision is kept and every later run respects it."""
+    now = timezone.now()
+    with transaction.atomic():
+        pair = (
+            ReviewPair.objects.select_for_update().select_related("left", "right").get(pk=pair.pk)
+        )
+        if pair.status != ReviewStatus.OPEN:
+            raise LinkageError(
+                _("This pair was already decided (%(status)s).")
+                % {"status": pair.get_status_display()}
+            )
+        left, right = pair.left, pair.right
+        reason = note.strip() or _("review pair %(pair)s") % {"pair": pair.pk}
+        if same:
+            _decide_same(left, right, user=user, reason=reason, now=now)
+        elif left.person_id is not None and left.person_id == right.person_id:
+            person = Person.objects.get(pk=left.person_id)
+            person_split(person, [right.pk], user=user, reason=reason, rule=LinkRule.REVIEW)
+        pair.status = ReviewStatus.SAME if same else ReviewStatus.DIFFERENT
+        pair.decided_by = _by(user)
+        pair.decided_at = now
+        pair.note = note.strip()[:300]
+        pair.save(update_fields=["status", "decided_by", "decided_at", "note"])
+        audit_record_many(
+            [
+                _event(
+                    user,
+                    "review_pair",
+                    pair.pk,
+                    {
+                        "decision": pair.status,
+                        "records": [left.pk, right.pk],
+                        "note": pair.note,
+                    },
+                )
+            ]
+        )
+    return pair
+
+
+def _decide_same(
+    left: SourceRecord,
+    right: SourceRecord,
+    *,
+    user: User | None,
+    reason: str,
+    now: datetime.datetime,
+) -> None:
+    if left.person_id is None or right.person_id is None or left.person_id == right.person_id:
+        person_id = left.person_id or right.person_id
+        if person_id is None:
+            raise LinkageError(_("Run renfang resolve first: these records have no person."))
+        person = Person.objects.get(pk=person_id)
+        detail = {"rule": LinkRule.REVIEW.value, "by": _username(user), "reason": reason}
+        _pin([left.pk, right.pk], person, LinkRule.REVIEW, detail, now)
+        return
+    persons = list(Person.objects.filter(pk__in=[left.person_id, right.person_id]))
+    counts = {person.pk: person.source_records.count() for person in persons}
+    survivor = min(persons, key=lambda p: (-counts[p.pk], p.pk))
+    merged = next(p for p in persons if p.pk != survivor.pk)
+    person_merge(survivor, merged, user=user, reason=reason, rule=LinkRule.REVIEW)

@@ -1,0 +1,228 @@
+"""What people decide about links: merges, splits and review decisions, with their history,
+and how every later ``renfang resolve`` keeps them."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.contrib.auth.models import User
+
+from renfang.audit.models import AuditEvent
+from renfang.linkage.models import PersonMerge, ReviewPair, ReviewStatus
+from renfang.linkage.resolve import resolve
+from renfang.linkage.selectors import person_resolve_merged
+from renfang.linkage.services import LinkageError, person_merge, person_split, review_decide
+from renfang.linkage.tests.conftest import CHEN_HUA, LI_NA, Make, person_of, rule_of, zhang
+from renfang.people.models import AttributeKind, Person, PersonAttribute
+from renfang.sources.models import SourceRecord
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def officer(db: None) -> User:
+    return User.objects.create_user("officer", password="x")
+
+
+@pytest.fixture
+def resolved(record: Make) -> None:
+    """Zhang known to three departments, Li to two, Chen to one; resolved."""
+    zhang(record, "police", "p-zhang")
+    zhang(record, "health", "h-zhang")
+    zhang(record, "civil_affairs", "c-zhang", id_number="", name="張偉")
+    for source in ("police", "health"):
+        record(
+            source,
+            f"{source[0]}-li",
+            id_type="resident_id",
+            id_number=LI_NA,
+            name="李娜",
+            sex="2",
+            birth_date="1985-03-15",
+        )
+    record(
+        "police",
+        "p-chen",
+        id_type="resident_id",
+        id_number=CHEN_HUA,
+        name="陈华",
+        sex="1",
+        birth_date="1970-02-02",
+    )
+    resolve()
+
+
+def _person(source: str, record_id: str) -> Person:
+    return Person.objects.get(pk=person_of(source, record_id))
+
+
+def test_a_merge_moves_records_and_facts_and_keeps_answering_for_the_old_id(
+    resolved: None, officer: User
+) -> None:
+    survivor, merged = _person("police", "p-li"), _person("police", "p-chen")
+    phone = PersonAttribute.objects.create(
+        person=merged,
+        kind=AttributeKind.PHONE,
+        value="13900000000",
+        valid_from=datetime.date(2020, 1, 1),
+    )
+
+    merge = person_merge(survivor, merged, user=officer, reason="one woman, two names")
+
+    assert person_of("police", "p-chen") == survivor.pk
+    assert rule_of("police", "p-chen") == rule_of("police", "p-li") == "merge"
+    merged.refresh_from_db()
+    assert merged.merged_into_id == survivor.pk
+    assert person_resolve_merged(merged.pk) == survivor.pk
+    assert person_resolve_merged(survivor.pk) == survivor.pk
+    phone.refresh_from_db()
+    assert phone.person_id == survivor.pk
+    assert (merge.kind, merge.by, merge.reason) == ("merge", officer, "one woman, two names")
+    assert merge.records == [SourceRecord.objects.get(record_id="p-chen").pk]
+    assert AuditEvent.objects.filter(
+        record_type="person", record_id=str(merged.pk), username="officer"
+    ).exists()
+
+
+def test_a_merge_sticks_across_runs(resolved: None, officer: User) -> None:
+    survivor, merged = _person("police", "p-li"), _person("police", "p-chen")
+    person_merge(survivor, merged, user=officer, reason="the same woman")
+
+    run = resolve()
+
+    assert person_of("police", "p-chen") == person_of("health", "h-li") == survivor.pk
+    assert run.changed_links == 0
+    assert run.model["counts"]["pinned"] == 3
+
+
+def test_a_merge_of_a_person_into_itself_or_of_a_merged_person_is_refused(
+    resolved: None, officer: User
+) -> None:
+    li, chen, zhang_ = (
+        _person("police", "p-li"),
+        _person("police", "p-chen"),
+        _person("police", "p-zhang"),
+    )
+    with pytest.raises(LinkageError, match="into itself"):
+        person_merge(li, li, user=officer, reason="oops")
+    person_merge(li, chen, user=officer, reason="same")
+    with pytest.raises(LinkageError, match=f"already merged into person {li.pk}"):
+        person_merge(zhang_, chen, user=officer, reason="again")
+    with pytest.raises(LinkageError, match=f"merged into person {li.pk}"):
+        person_merge(chen, zhang_, user=officer, reason="into a merged one")
+    with pytest.raises(LinkageError, match="reason"):
+        person_merge(zhang_, li, user=officer, reason=" ")
+    assert PersonMerge.objects.count() == 1
+
+
+def test_a_split_makes_a_new_person_that_the_next_run_keeps(resolved: None, officer: User) -> None:
+    zhang_ = _person("police", "p-zhang")
+    civil = SourceRecord.objects.get(record_id="c-zhang")
+
+    new = person_split(zhang_, [civil.pk], user=officer, reason="a namesake")
+
+    assert person_of("civil_affairs", "c-zhang") == new.pk
+    assert new.pk != zhang_.pk
+    assert rule_of("civil_affairs", "c-zhang") == rule_of("police", "p-zhang") == "split"
+    split = PersonMerge.objects.get(kind="split")
+    assert (split.survivor_id, split.merged_id, split.records) == (zhang_.pk, new.pk, [civil.pk])
+
+    run = resolve()
+
+    assert person_of("civil_affairs", "c-zhang") == new.pk
+    assert person_of("police", "p-zhang") == person_of("health", "h-zhang") == zhang_.pk
+    assert run.changed_links == 0
+
+
+def test_a_split_keeps_apart_even_records_with_the_same_id(
+    resolved: None, officer: User, record: Make
+) -> None:
+    zhang_ = _person("police", "p-zhang")
+    health = SourceRecord.objects.get(record_id="h-zhang")
+    new = person_split(zhang_, [health.pk], user=officer, reason="ID shared by mistake")
+
+    zhang(record, "education", "e-zhang")  # a new record with the same ID
+    resolve()
+
+    assert person_of("health", "h-zhang") == new.pk
+    assert person_of("police", "p-zhang") == zhang_.pk
+    assert person_of("education", "e-zhang") in {zhang_.pk, new.pk}
+
+
+def test_a_split_that_makes_no_sense_is_refused(resolved: None, officer: User) -> None:
+    zhang_ = _person("police", "p-zhang")
+    everything = list(zhang_.source_records.values_list("pk", flat=True))
+    li_record = SourceRecord.objects.get(record_id="p-li").pk
+
+    with pytest.raises(LinkageError, match="at least one record"):
+        person_split(zhang_, everything, user=officer, reason="all")
+    with pytest.raises(LinkageError, match="not records of person"):
+        person_split(zhang_, [li_record], user=officer, reason="not his")
+    with pytest.raises(LinkageError, match="Choose"):
+        person_split(zhang_, [], user=officer, reason="nothing")
+    assert not PersonMerge.objects.exists()
+
+
+def _pair(left: str, right: str) -> ReviewPair:
+    ids = sorted(
+        SourceRecord.objects.filter(record_id__in=[left, right]).values_list("pk", flat=True)
+    )
+    return ReviewPair.objects.create(
+        left_id=ids[0], right_id=ids[1], probability=0.8, match_weight=2.0, weights={}
+    )
+
+
+def test_deciding_same_makes_one_person_and_sticks(resolved: None, officer: User) -> None:
+    pair = _pair("p-li", "p-chen")
+
+    decided = review_decide(pair, same=True, user=officer, note="checked at the door")
+
+    assert decided.status == ReviewStatus.SAME
+    assert (decided.decided_by, decided.note) == (officer, "checked at the door")
+    assert person_of("police", "p-li") == person_of("police", "p-chen")
+    assert rule_of("police", "p-chen") == "review"
+    resolve()
+    assert person_of("police", "p-li") == person_of("police", "p-chen")
+    assert ReviewPair.objects.get().status == ReviewStatus.SAME
+
+
+def test_deciding_different_splits_a_linked_pair_and_sticks(resolved: None, officer: User) -> None:
+    pair = _pair("p-zhang", "c-zhang")
+    assert person_of("police", "p-zhang") == person_of("civil_affairs", "c-zhang")
+
+    review_decide(pair, same=False, user=officer, note="another 张伟")
+
+    assert person_of("police", "p-zhang") != person_of("civil_affairs", "c-zhang")
+    assert rule_of("civil_affairs", "c-zhang") == "review"
+    resolve()
+    assert person_of("police", "p-zhang") != person_of("civil_affairs", "c-zhang")
+    assert ReviewPair.objects.get().status == ReviewStatus.DIFFERENT
+
+
+def test_pairs_kept_apart_stay_apart_whatever_the_weights(
+    record: Make, officer: User, settings: pytest.FixtureRequest
+) -> None:
+    zhang(record, "police", "p-zhang")
+    zhang(record, "health", "h-zhang")
+    zhang(record, "civil_affairs", "c-zhang", id_number="", name="张玮", birth_date="1980-01-02")
+    settings.RENFANG_LINK_THRESHOLD = 1.0  # type: ignore[attr-defined]
+    resolve()
+    pair = ReviewPair.objects.get()
+    review_decide(pair, same=False, user=officer)
+
+    settings.RENFANG_LINK_THRESHOLD = 0.5  # type: ignore[attr-defined]
+    resolve()
+
+    assert person_of("civil_affairs", "c-zhang") != person_of("police", "p-zhang")
+    assert ReviewPair.objects.get().status == ReviewStatus.DIFFERENT
+
+
+def test_a_decided_pair_cannot_be_decided_again(resolved: None, officer: User) -> None:
+    pair = _pair("p-li", "p-chen")
+    review_decide(pair, same=False, user=officer)
+
+    with pytest.raises(LinkageError, match="already decided"):
+        review_decide(pair, same=True, user=officer)
+    assert person_of("police", "p-li") != person_of("police", "p-chen")
+    assert AuditEvent.objects.filter(record_type="review_pair").count() == 1

@@ -1,0 +1,251 @@
+"""The register import as a source: one ``register`` record per person, linked to the person
+it wrote; re-imports change nothing; an identity field another source is authoritative for is
+not overwritten; persons other sources know get their golden records refreshed."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from renfang.audit.models import AuditEvent
+from renfang.houses.models import House
+from renfang.people.golden import golden_refresh
+from renfang.people.models import Conflict, IdentityRevision, Person, PersonAttribute
+from renfang.people.tests.golden_records import record
+from renfang.register.importer import register_import
+from renfang.register.source import REGISTER_MAPPING
+from renfang.register.tests.test_import import LI, TODAY, ZHANG, li_rows, row, write
+from renfang.sources.mapping import parse_mapping
+from renfang.sources.models import (
+    LinkRule,
+    Source,
+    SourceImport,
+    SourceRecord,
+    SourceRecordVersion,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def reference(db: None) -> None:
+    """Code sets, Shanghai's areas and the two houses the rows of test_import.py live in."""
+    call_command("codes", "load", verbosity=0)
+    call_command("areas", "load-builtin", verbosity=0)
+    for code, committee in (
+        ("310104003001000001", "310104003001"),
+        ("310104004001000001", "310104004001"),
+    ):
+        House.objects.create(
+            house_code=code,
+            area_id=committee,
+            road="天平路",
+            number="1",
+            address="天平路1号",
+            kind="flat",
+        )
+
+
+def register_records() -> dict[str, SourceRecord]:
+    return {
+        r.record_id: r
+        for r in SourceRecord.objects.filter(source__code="register").select_related("person")
+    }
+
+
+def test_each_person_of_the_file_becomes_a_register_record_linked_to_them(tmp_path: Path) -> None:
+    path = write(tmp_path / "r.csv", [row(), *li_rows()])
+
+    summary = register_import(path=path, today=TODAY)
+
+    source = Source.objects.get(code="register")
+    mapping = source.current_mapping()
+    assert mapping is not None and mapping.text == REGISTER_MAPPING
+    records = register_records()
+    assert set(records) == {f"resident_id:{ZHANG}", f"resident_id:{LI}"}
+    zhang = records[f"resident_id:{ZHANG}"]
+    assert zhang.person == Person.objects.get(id_number=ZHANG)
+    assert (zhang.link_rule, zhang.link_detail) == (LinkRule.ID_NUMBER, {"rule": "register"})
+    assert zhang.mapped == {
+        "id_type": "resident_id",
+        "id_number": ZHANG,
+        "name": "张伟",
+        "sex": "1",
+        "birth_date": "1980-01-01",
+        "nationality": "CHN",
+        "hukou_division": "310104003",
+        "hukou_type": "family",
+        "residence_division": "310104003001",
+        "residence_house_code": "310104003001000001",
+        "residence_from": "2015-03-01",
+        "phone": "13812345678",
+    }
+    li = records[f"resident_id:{LI}"]
+    # Li's latest spell: the second row; the raw row has every column of the file.
+    assert li.mapped["residence_division"] == "310104004001"
+    assert "hukou_type" not in li.mapped and "phone" not in li.mapped
+    (version,) = SourceRecordVersion.objects.filter(record=li)
+    assert version.raw["residence_from"] == "2021-01-01"
+    assert version.raw["residence_to"] == "" and set(version.raw) == set(row())
+    done = SourceImport.objects.get(source=source)
+    assert (done.status, done.file_name, done.records, done.new) == ("done", "r.csv", 2, 2)
+    assert (summary.records_new, summary.records_changed) == (2, 0)
+
+
+def test_the_register_mapping_is_a_valid_mapping():
+    parse_mapping(REGISTER_MAPPING)
+
+
+def test_importing_the_same_file_twice_stores_no_new_version(tmp_path: Path) -> None:
+    path = write(tmp_path / "r.csv", [row(), *li_rows()])
+    register_import(path=path, today=TODAY)
+
+    summary = register_import(path=path, today=TODAY)
+
+    assert (summary.records_new, summary.records_changed, summary.golden_refreshed) == (0, 0, 0)
+    assert SourceRecordVersion.objects.count() == 2
+    assert SourceRecord.objects.filter(version=1).count() == 2
+    assert list(SourceImport.objects.order_by("pk").values_list("new", "unchanged")) == [
+        (2, 0),
+        (0, 2),
+    ]
+
+
+def test_a_changed_person_makes_a_new_version_of_their_record(tmp_path: Path) -> None:
+    register_import(path=write(tmp_path / "a.csv", [row()]), today=TODAY)
+
+    summary = register_import(
+        path=write(tmp_path / "b.csv", [row(phone="13900000000")]), today=TODAY
+    )
+
+    (zhang,) = register_records().values()
+    assert (zhang.version, zhang.mapped["phone"]) == (2, "13900000000")
+    assert summary.records_changed == 1
+
+
+def police_knows_zhang(name: str = "张伟", **mapped: str) -> Person:
+    """Zhang, imported from the register, also known to the police (linked by resolve)."""
+    zhang = Person.objects.get(id_number=ZHANG)
+    values = {"id_type": "resident_id", "id_number": ZHANG, "name": name, "sex": "1"}
+    record(zhang, "police", day=1, **{**values, **mapped})
+    golden_refresh([zhang.pk])
+    zhang.refresh_from_db()
+    return zhang
+
+
+def test_a_name_the_police_give_is_not_overwritten_by_the_register_twice(tmp_path: Path) -> None:
+    register_import(path=write(tmp_path / "a.csv", [row(name="张玮")]), today=TODAY)
+    zhang = police_knows_zhang("张伟")
+    assert zhang.name == "张伟"
+    revisions = IdentityRevision.objects.count()
+
+    path = write(tmp_path / "b.csv", [row(name="张玮"), *li_rows()])
+    first = register_import(path=path, today=TODAY)
+    events = AuditEvent.objects.count()
+    second = register_import(path=path, today=TODAY)
+
+    zhang.refresh_from_db()
+    assert zhang.name == "张伟"
+    assert IdentityRevision.objects.count() == revisions
+    assert (first.people_changed, second.people_changed, second.identity_kept) == (0, 0, 1)
+    assert AuditEvent.objects.count() == events + 1  # the import's own event
+    conflict = Conflict.objects.get(person=zhang, field="name")
+    assert (conflict.golden_source, conflict.other_source, conflict.other_value) == (
+        "police",
+        "register",
+        "张玮",
+    )
+
+
+def test_a_field_the_register_gives_is_still_corrected_by_it(tmp_path: Path) -> None:
+    register_import(path=write(tmp_path / "a.csv", [row()]), today=TODAY)
+    police_knows_zhang()  # the police know no nationality: the register gives it
+
+    summary = register_import(path=write(tmp_path / "b.csv", [row(name="张玮")]), today=TODAY)
+
+    zhang = Person.objects.get(id_number=ZHANG)
+    assert zhang.name == "张伟" and summary.identity_kept == 1
+    assert zhang.golden["nationality"]["source"] == "register"
+
+
+def test_the_register_record_finds_its_person_after_the_police_corrected_the_id(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path / "a.csv", [row()])
+    register_import(path=path, today=TODAY)
+    zhang = Person.objects.get(id_number=ZHANG)
+    zhang.id_number = "310104198001011230"  # as a golden record from the police would
+    zhang.save()
+
+    summary = register_import(
+        path=write(tmp_path / "b.csv", [row(phone="13900000000")]), today=TODAY
+    )
+
+    assert summary.people_created == 0 and Person.objects.count() == 1
+    assert zhang.attributes.get(valid_to__isnull=True, kind="phone").value == "13900000000"
+
+
+def test_persons_other_sources_know_get_their_golden_records_refreshed(tmp_path: Path) -> None:
+    register_import(path=write(tmp_path / "a.csv", [row(phone=""), *li_rows()]), today=TODAY)
+    zhang = Person.objects.get(id_number=ZHANG)
+    record(zhang, "health", day=1, phone="13700000000", marital_status="20")
+    golden_refresh([zhang.pk])
+    assert Person.objects.get(pk=zhang.pk).golden["phone"]["source"] == "health"
+
+    summary = register_import(
+        path=write(tmp_path / "b.csv", [row(phone="13812345678"), *li_rows()]), today=TODAY
+    )
+
+    zhang.refresh_from_db()
+    assert summary.golden_refreshed == 1  # Zhang, not Li (only the register knows Li)
+    assert zhang.golden["phone"]["source"] == "register"
+    phones = PersonAttribute.objects.filter(person=zhang, kind="phone", valid_to__isnull=True)
+    assert list(phones.values_list("value", flat=True)) == ["13812345678"]
+
+
+def test_two_persons_of_the_file_that_were_merged_are_written_once(tmp_path: Path) -> None:
+    register_import(path=write(tmp_path / "a.csv", [row(), *li_rows()]), today=TODAY)
+    zhang, li = Person.objects.get(id_number=ZHANG), Person.objects.get(id_number=LI)
+    SourceRecord.objects.filter(person=li).update(person=zhang, link_rule=LinkRule.MERGE)
+    li.merged_into = zhang
+    li.save()
+
+    summary = register_import(path=write(tmp_path / "a.csv", [row(), *li_rows()]), today=TODAY)
+
+    assert (summary.people_merged, summary.people_created) == (1, 0)
+    assert zhang.residences.count() == 1
+
+
+def test_a_record_a_reviewer_moved_keeps_its_person(tmp_path: Path) -> None:
+    path = write(tmp_path / "a.csv", [row()])
+    register_import(path=path, today=TODAY)
+    other = Person.objects.create(name="张伟", sex="1", birth_date=datetime.date(1980, 1, 1))
+    SourceRecord.objects.filter(source__code="register").update(
+        person=other, link_rule=LinkRule.SPLIT
+    )
+
+    register_import(path=write(tmp_path / "b.csv", [row(phone="13900000000")]), today=TODAY)
+
+    (moved,) = register_records().values()
+    assert (moved.person, moved.link_rule) == (other, LinkRule.SPLIT)
+    # The register's facts follow the record.
+    assert other.attributes.get(kind="phone").value == "13900000000"
+
+
+def test_a_phone_the_register_adds_is_in_its_record_even_when_the_facts_had_it(
+    tmp_path: Path,
+) -> None:
+    register_import(path=write(tmp_path / "a.csv", [row(phone="")]), today=TODAY)
+    zhang = Person.objects.get(id_number=ZHANG)
+    record(zhang, "health", day=1, phone="13812345678")
+    golden_refresh([zhang.pk])  # the phone fact, from health
+
+    summary = register_import(path=write(tmp_path / "b.csv", [row()]), today=TODAY)
+
+    (register,) = register_records().values()
+    assert (summary.people_changed, summary.records_changed) == (0, 1)
+    assert (register.version, register.mapped["phone"]) == (2, "13812345678")
+    assert Person.objects.get(pk=zhang.pk).golden["phone"]["source"] == "register"

@@ -1,0 +1,85 @@
+"""Registering sources and versioning their mappings."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from renfang.audit.context import os_user
+from renfang.audit.models import Action
+from renfang.audit.services import SYSTEM, User, audit_record
+from renfang.sources.mapping import parse_mapping
+from renfang.sources.models import Mapping, Source
+
+_CODE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+
+
+class SourceError(ValueError):
+    """A source that cannot be added or changed as asked; the message says why."""
+
+
+def actor_name(actor: User | None) -> str:
+    if actor is not None and actor.is_authenticated:
+        return str(actor.get_username())
+    return os_user() or SYSTEM
+
+
+def audit_write(
+    actor: User | None, record_type: str, record_id: str | int, detail: dict[str, Any]
+) -> None:
+    audit_record(
+        Action.WRITE,
+        user=actor,
+        username=SYSTEM if actor is None else "",
+        record_type=record_type,
+        record_id=record_id,
+        detail={**detail, "os_user": os_user()} if actor is None else detail,
+    )
+
+
+def source_add(code: str, name: str, mapping_text: str, *, actor: User | None) -> Source:
+    """Register a department system with its first mapping. Raises MappingError for a mapping
+    that cannot be used, SourceError for a code that is taken or malformed."""
+    code, name = code.strip(), name.strip()
+    if not _CODE.fullmatch(code):
+        raise SourceError(
+            _(
+                "source code %(code)r: lowercase letters, digits, _ and -, starting with a letter, "
+                "at most 40"
+            )
+            % {"code": code}
+        )
+    if not name:
+        raise SourceError(_("a source needs a name"))
+    if len(name) > 200:
+        raise SourceError(_("a source name has at most 200 characters"))
+    parse_mapping(mapping_text)
+    with transaction.atomic():
+        if Source.objects.filter(code=code).exists():
+            raise SourceError(_("there is already a source %(code)s") % {"code": code})
+        source = Source.objects.create(code=code, name=name)
+        Mapping.objects.create(
+            source=source, version=1, text=mapping_text, created_by=actor_name(actor)
+        )
+        audit_write(actor, "source", code, {"action": "source added", "name": name, "mapping": 1})
+    return source
+
+
+def mapping_update(source: Source, text: str, *, actor: User | None) -> Mapping:
+    """A new version of the source's mapping; the current one when the text is unchanged.
+    Raises MappingError for a mapping that cannot be used (nothing is saved)."""
+    parse_mapping(text)
+    with transaction.atomic():
+        Source.objects.select_for_update().filter(pk=source.pk).first()
+        current = source.current_mapping()
+        if current is not None and current.text.strip() == text.strip():
+            return current
+        version = current.version + 1 if current is not None else 1
+        mapping = Mapping.objects.create(
+            source=source, version=version, text=text, created_by=actor_name(actor)
+        )
+        audit_write(actor, "source", source.code, {"action": "mapping changed", "mapping": version})
+    return mapping
