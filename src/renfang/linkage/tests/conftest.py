@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from renfang.people.idnumbers import with_check_digit
 from renfang.sources.models import Source, SourceRecord
@@ -78,3 +79,10 @@ def zhang(make: Make, source: str, record_id: str, **changes: Any) -> SourceReco
     }
     values.update(changes)
     return make(source, record_id, **values)
+
+
+@pytest.fixture(autouse=True)
+def _english() -> Iterator[None]:
+    """The tests read refusals in English; the catalogue would show them in Chinese."""
+    with translation.override("en"):
+        yield
