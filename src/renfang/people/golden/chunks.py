@@ -159,7 +159,6 @@ def read_chunk(chunk: list[int], context: Context, report: GoldenReport) -> Chun
         registered = {row[1] for row in rows if row[2] == context.register_id}
         department = live - registered
         live_ids, department_ids = sorted(live), sorted(department)
-        own = {person.identity["id_number"] for person in people}
         stored = Stored(
             attributes=_grouped(
                 PersonAttribute, ["id", "valid_from", "valid_to", "kind", "value"], live_ids
@@ -190,7 +189,7 @@ def read_chunk(chunk: list[int], context: Context, report: GoldenReport) -> Chun
             department=department,
             stored=stored,
             houses=houses,
-            held=holders(sorted(numbers - own)),
+            held=holders(sorted(numbers)),  # own too: another person of the chunk may want it
         )
 
 

@@ -19,6 +19,8 @@ from typing import Any
 from django.core.checks import Error, Tags, Warning, register
 from django.db import DatabaseError
 
+from renfang.sources.mapping.fields import FIELDS
+
 POLICY_FILE = Path(__file__).resolve().parents[1] / "data" / "golden.toml"
 
 # "Every source not named before it, the most recently received record first."
@@ -26,29 +28,8 @@ ANY_SOURCE = "*"
 
 # The fields of a golden record: the mapped fields of a source record (common to every
 # source) except the two halves of a split name, which count as ``name``.
-GOLDEN_FIELDS = (
-    "id_type",
-    "id_number",
-    "name",
-    "sex",
-    "birth_date",
-    "nationality",
-    "ethnicity",
-    "hukou_division",
-    "hukou_type",
-    "hukou_address",
-    "residence_division",
-    "residence_house_code",
-    "residence_address",
-    "residence_from",
-    "residence_to",
-    "phone",
-    "marital_status",
-    "education",
-    "employment",
-    "tags",
-)
 SPLIT_NAME_FIELDS = ("family_name", "given_name")
+GOLDEN_FIELDS: tuple[str, ...] = tuple(field for field in FIELDS if field not in SPLIT_NAME_FIELDS)
 # The sources every district has or is expected to add (issue 4): a policy naming one of them
 # before it is registered is normal; any other unknown code is probably a typing error.
 EXPECTED_SOURCES = frozenset(
