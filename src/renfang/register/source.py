@@ -132,19 +132,36 @@ def stored_records(
     by_id = {record_id(key): key for key in people}
     wanted = list(by_id)
     for offset in range(0, len(wanted), _CHUNK):
-        for pk, rid, person_id, source_id, mapped in bulk.select_in(
-            SourceRecord,
-            ["id", "record_id", "person_id", "source_id", "mapped"],
-            "record_id",
-            wanted[offset : offset + _CHUNK],
-        ):
-            if source_id != source.pk:
-                continue
+        for pk, rid, person_id, mapped in _stored_chunk(source, wanted[offset : offset + _CHUNK]):
             key = by_id[rid]
             stored = json.loads(mapped) if isinstance(mapped, str) else mapped
             same = stored == _mapped(_row(key, people[key], house_codes))
             found[key] = RegisterRecord(pk, person_id, same)
     return found
+
+
+def _stored_chunk(source: Source, record_ids: list[str]) -> list[tuple[Any, ...]]:
+    """(pk, record_id, person_id, mapped) of the source's records among ``record_ids``; a raw
+    query on SQLite too (the ORM's rows cost a third of an unchanged re-import there)."""
+    if bulk.is_postgresql():
+        return [
+            (pk, rid, person_id, mapped)
+            for pk, rid, person_id, source_id, mapped in bulk.select_in(
+                SourceRecord,
+                ["id", "record_id", "person_id", "source_id", "mapped"],
+                "record_id",
+                record_ids,
+            )
+            if source_id == source.pk
+        ]
+    marks = ", ".join(["%s"] * len(record_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, record_id, person_id, mapped "  # noqa: S608
+            f'FROM "{bulk.table(SourceRecord)}" WHERE source_id = %s AND record_id IN ({marks})',
+            [source.pk, *record_ids],
+        )
+        return list(cursor.fetchall())
 
 
 def incoming_records(

@@ -13,6 +13,7 @@ import datetime
 import importlib
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 
 from renfang.people.idnumbers import normalize, upgrade_15
@@ -22,10 +23,23 @@ _PHONE_SEPARATORS = re.compile(r"[\s\-()（）]")
 _PHONE_PREFIX = re.compile(r"^(\+86|0086)")
 # The middle dot of minority names and the look-alikes people type for it.
 _NAME_NOISE = re.compile(r"[\s·•‧・．.\u00b7\u2027\u30fb\uff65]")
-_DIVISION_FIELDS = frozenset({"hukou_division", "residence_division"})
 # GB/T 2261.1: 0 not known, 9 not stated: say nothing against a known sex.
 _UNKNOWN_SEX = frozenset({"0", "9"})
+
+
 # opencc-python-reimplemented has no type information: imported as a plain module.
+# Code sets whose two-digit codes nest (marital status, education): "20" married (GB/T
+# 2261.2) covers 21 first marriage, 22 remarried, 23 remarried to the former spouse; "20"
+# university (GB/T 4658) covers 21, 22…
+def _within(general: str, specific: str) -> bool:
+    """Whether ``specific`` is one of the codes that ``general`` (an "X0" code) covers."""
+    return (
+        len(general) == len(specific) == 2  # noqa: PLR2004 (two-digit codes)
+        and general[1] == "0"
+        and general[0] == specific[0]
+    )
+
+
 _T2S = importlib.import_module("opencc").OpenCC("t2s")
 
 
@@ -68,15 +82,30 @@ def agree(field: str, first: str, second: str) -> bool:
     """Whether two values of a field say the same (are no conflict)."""
     if first == second:
         return True
-    if field == "name":
-        return _name_key(first) == _name_key(second)
-    if field in _DIVISION_FIELDS:
-        return first.startswith(second) or second.startswith(first)
-    if field == "sex" and (first in _UNKNOWN_SEX or second in _UNKNOWN_SEX):
-        return True
-    if field == "id_number":
-        return normalize(first) == normalize(second)
+    same = _AGREEMENT.get(field)
+    if same is not None:
+        return same(first, second)
     return first.strip().casefold() == second.strip().casefold()
+
+
+def _nested(first: str, second: str) -> bool:
+    return _within(first, second) or _within(second, first)
+
+
+def _prefix(first: str, second: str) -> bool:
+    return first.startswith(second) or second.startswith(first)
+
+
+# How two different values of a field may still agree.
+_AGREEMENT: dict[str, Callable[[str, str], bool]] = {
+    "name": lambda first, second: _name_key(first) == _name_key(second),
+    "id_number": lambda first, second: normalize(first) == normalize(second),
+    "sex": lambda first, second: first in _UNKNOWN_SEX or second in _UNKNOWN_SEX,
+    "hukou_division": _prefix,
+    "residence_division": _prefix,
+    "marital_status": _nested,
+    "education": _nested,
+}
 
 
 def parse_day(value: str) -> datetime.date | None:

@@ -270,3 +270,16 @@ def test_another_kind_of_document_is_no_conflict_but_a_bad_id_number_is():
     assert conflicts_of(someone) == [
         ("id_number", zhang()["id_number"], "register", typo, "police", "open")
     ]
+
+
+def test_a_code_that_says_more_of_the_same_is_no_conflict():
+    someone = person()
+    record(someone, "civil_affairs", day=1, marital_status="20", education="20")  # married
+    record(someone, "family_planning", day=2, marital_status="22")  # remarried: married too
+    record(someone, "health", day=3, marital_status="10", education="21")  # never married
+
+    golden_refresh([someone.pk])
+
+    assert conflicts_of(someone) == [
+        ("marital_status", "20", "civil_affairs", "10", "health", "open")
+    ]
