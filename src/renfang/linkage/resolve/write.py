@@ -93,6 +93,8 @@ def persons_create(outcome: Assignment, now: datetime.datetime) -> list[int]:
             ],
             rows(),
         )
+    if bulk.is_postgresql() and len(new) >= 100_000:
+        bulk.analyze(Person)
     return ids
 
 
@@ -210,7 +212,8 @@ def _links_postgresql(
         if on_batch is not None:
             on_batch(count)
         cursor.execute("ANALYZE linkage_links")
-        with _rebuilt_later(cursor, table, mass=_is_mass(cursor, table, count)):
+        mass = _is_mass(cursor, table, count)
+        with _rebuilt_later(cursor, table, mass=mass):
             cursor.execute(
                 f'UPDATE "{table}" r SET person_id = n.person_id, link_rule = n.link_rule, '  # noqa: S608
                 f"link_detail = n.link_detail, linked_at = %s "
@@ -218,6 +221,10 @@ def _links_postgresql(
                 [stamp, _PINNED],
             )
         cursor.execute("DROP TABLE linkage_links")
+    if mass:
+        # The planner's statistics still say what was there before (no links at all, on a
+        # first run): the golden refresh's lookups by person would scan the whole table.
+        bulk.analyze(SourceRecord)
     return count
 
 
