@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "renfang.register",
     "renfang.sources",
     "renfang.linkage",
+    "renfang.exchange",
     "renfang.synth",
     "renfang.web",
     "ninja",  # the API docs page serves Swagger UI from ninja's own static files

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from renfang.audit.models import Action
 from renfang.audit.services import SYSTEM, PendingEvent, User, audit_record_many
+from renfang.exchange.events import merge_event, publish, split_event
 from renfang.linkage.facts import facts_move
 from renfang.linkage.models import MergeKind, PersonMerge, ReviewPair, ReviewStatus
 from renfang.linkage.normalize import id_key
@@ -144,6 +145,7 @@ def person_merge(
                 ),
             ]
         )
+        publish([merge_event(survivor.pk, merged.pk, str(rule))])
         _golden_refresh([survivor.pk], user)
     return record
 
@@ -259,6 +261,7 @@ def person_split(
         # One at a time: the person split from keeps its ID number, the new one sees it held.
         _golden_refresh([person.pk], user)
         _golden_refresh([new_person.pk], user)
+        publish([split_event(new_person.pk, person.pk, str(rule))])
     return new_person
 
 

@@ -54,6 +54,7 @@ from renfang.audit.services import (
 from renfang.codes.selectors import active_codes
 from renfang.core import bulk
 from renfang.core.csvimport import ImportRejected, RowError, check_header
+from renfang.exchange.events import PersonChange, publish_person_changes
 from renfang.houses.models import House
 from renfang.people.categories import is_overseas
 from renfang.people.golden import golden_refresh
@@ -206,6 +207,9 @@ def register_import(
         clock = time.monotonic()
         _audit(plan, summary, source=f"register import {path.name}", file=path.name, actor=actor)
         summary.stages["audit"] = time.monotonic() - clock
+        clock = time.monotonic()
+        _publish(plan, today)
+        summary.stages["feed"] = time.monotonic() - clock
         clock = time.monotonic()
         if refresh:
             summary.golden_refreshed = golden_refresh(refresh, actor=actor).persons
@@ -1048,6 +1052,23 @@ def _house_codes(plan: _Plan) -> dict[int, str]:
             )
         )
     return codes
+
+
+def _publish(plan: _Plan, today: datetime.date) -> None:
+    """The change feed's events of the persons this import wrote (exchange.events)."""
+    house_codes = _house_codes(plan)
+
+    def changes() -> Iterator[PersonChange]:
+        for person_id in sorted(plan.changes):
+            lines = _change_lines(plan.changes[person_id], house_codes)
+            yield PersonChange(person_id=person_id, changes=lines, source=REGISTER_SOURCE)
+        for person_id, person in zip(plan.new_ids, plan.new_people, strict=True):
+            detail = json.loads(_new_person_detail(person, house_codes, REGISTER_SOURCE))
+            yield PersonChange(
+                person_id=person_id, changes=detail["changes"], source=REGISTER_SOURCE, new=True
+            )
+
+    publish_person_changes(changes(), today=today)
 
 
 def _audit(

@@ -36,6 +36,7 @@ from renfang.audit.context import os_user
 from renfang.audit.models import Action
 from renfang.audit.services import SYSTEM, PendingEvent, User, audit_record_stream
 from renfang.core import bulk
+from renfang.exchange.events import merge_event, publish
 from renfang.linkage.models import ResolveRun, ReviewPair, ReviewStatus
 from renfang.linkage.resolve import assign, duck, groups, model, pairs, records, write
 
@@ -308,6 +309,10 @@ def _write(
         changed_persons = (
             written.changed_persons | set(new_ids) | {s for _, s, _ in outcome.merges}
         ) - merged_ids
+        if outcome.merges:
+            publish(
+                merge_event(survivor, merged, "resolve") for merged, survivor, _ in outcome.merges
+            )
         with clock.stage("golden"):
             _golden_refresh(sorted(changed_persons), progress=progress, actor=actor, today=today)
         counts.update(

@@ -37,6 +37,7 @@ from renfang.audit.services import (
     write_event,
 )
 from renfang.core import bulk
+from renfang.exchange.events import PersonChange, publish_person_changes
 from renfang.people.golden import facts
 from renfang.people.golden.chunks import (
     ChunkRead,
@@ -269,6 +270,19 @@ def _write(writes: ChunkWrites, context: Context, report: GoldenReport) -> None:
     if audited:
         with report.stage("audit"):
             audit_record_stream(_events(audited, context.actor))
+        with report.stage("feed"):
+            publish_person_changes(
+                (
+                    PersonChange(
+                        person_id=pid,
+                        changes=changes,
+                        source=AUDIT_SOURCE,
+                        new=all(line.get("old") is None for line in changes),
+                    )
+                    for pid, changes in sorted(audited.items())
+                ),
+                today=context.today,
+            )
 
 
 def _events(changes: dict[int, list[dict[str, Any]]], actor: User | None) -> Iterator[PendingEvent]:

@@ -1,0 +1,328 @@
+"""Writing the change feed: the events of golden-record changes, in the caller's transaction.
+
+Every writer of a person or a house (the golden refresh, the register import, merges and
+splits, a house's use) hands its changes here, in the form its audit event already has
+(``audit.services.field_change`` lines), in the same transaction: the change, its audit event
+and its feed events commit together or not at all (ARCHITECTURE.md, invariant 1).
+
+A person's changes become events by what they say (``classify``): a residence that starts
+where there was none is an arrival (a birth, when the person is new and under a year old), one
+that replaces another is a move, one that ends is a departure; a death date is a death; every
+other field is a change. Sequence numbers come from ``EventHead``, locked until commit.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from renfang.core import bulk
+from renfang.exchange.models import Event, EventHead, EventType
+from renfang.people.categories import category
+from renfang.people.models import Hukou, Person, Residence
+
+_CHUNK = 5000
+_BIRTH_DAYS = 366  # a new person younger than this is a birth, not an arrival
+
+_COLUMNS = [
+    "seq",
+    "at",
+    "type",
+    "person_id",
+    "house_code",
+    "division",
+    "division_before",
+    "sex",
+    "age",
+    "category",
+    "changes",
+    "source",
+]
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+
+
+@dataclass(frozen=True)
+class PersonChange:
+    """What one write did to one person: its audit lines, and what caused it."""
+
+    person_id: int
+    changes: Sequence[dict[str, Any]]
+    source: str
+    new: bool = False  # the person was first recorded by this write
+
+
+@dataclass(frozen=True)
+class PendingFeedEvent:
+    """An event before it has its sequence number (and, for persons, its snapshot)."""
+
+    type: str
+    changes: Sequence[dict[str, Any]]
+    source: str
+    person_id: int | None = None
+    house_code: str = ""
+    division: str = ""
+    division_before: str = ""
+    new: bool = False  # the person's first event
+    # Filled from the person as the write left them (``_snapshots``).
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- classifying
+
+
+def _place(value: Any) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) else None
+
+
+def _division(value: dict[str, Any] | None) -> str:
+    return str(value.get("division") or "") if value else ""
+
+
+def _is_open(value: dict[str, Any] | None, today: datetime.date) -> bool:
+    if value is None:
+        return False
+    end = value.get("to")
+    return not end or str(end) >= today.isoformat()
+
+
+def _movement(
+    residence: Sequence[dict[str, Any]], today: datetime.date
+) -> tuple[str, str, str] | None:
+    """What residence lines say happened: (type, division, division before), or None. A
+    writer may say a move in one line (old place, new place) or in two (the old spell closed,
+    a new one opened); a departure closes the open spell, an arrival opens one."""
+    arrived: str | None = None
+    left: str | None = None
+    moved: tuple[str, str] | None = None
+    for line in residence:
+        old, new = _place(line.get("old")), _place(line.get("new"))
+        if old is None and _is_open(new, today):
+            arrived = _division(new)
+        elif old is not None and new is not None and _is_open(new, today):
+            if (_division(old), old.get("house")) != (_division(new), new.get("house")):
+                moved = (_division(new), _division(old))
+        elif _is_open(old, today) or (old is not None and new is None):
+            left = _division(old) or _division(new)
+    if moved is not None:
+        return (EventType.MOVED, *moved)
+    if arrived is not None and left is not None:
+        return (EventType.MOVED, arrived, left)
+    if arrived is not None:
+        return (EventType.ARRIVED, arrived, "")
+    if left is not None:
+        return (EventType.LEFT, "", left)
+    return None
+
+
+def classify(change: PersonChange, today: datetime.date) -> list[PendingFeedEvent]:
+    """The events one person's change makes (see the module's docstring)."""
+    residence = [line for line in change.changes if line.get("field") == "residence"]
+    died = [line for line in change.changes if line.get("field") == "death_date" and line["new"]]
+    rest = [line for line in change.changes if line not in residence and line not in died]
+    base = {"person_id": change.person_id, "source": change.source}
+    events: list[PendingFeedEvent] = []
+    movement = _movement(residence, today)
+    if change.new:
+        # A new person: one event with everything first known of them.
+        kind = EventType.ARRIVED if movement and movement[0] == EventType.ARRIVED else None
+        events.append(
+            PendingFeedEvent(
+                type=kind or EventType.CHANGED,
+                changes=list(change.changes),
+                division=movement[1] if movement else "",
+                new=True,
+                **base,  # type: ignore[arg-type]
+            )
+        )
+    else:
+        if movement is not None:
+            events.append(
+                PendingFeedEvent(
+                    type=movement[0],
+                    changes=residence,
+                    division=movement[1],
+                    division_before=movement[2],
+                    **base,  # type: ignore[arg-type]
+                )
+            )
+        elif residence:
+            rest = residence + rest  # a residence corrected in place: a change like any other
+        if rest:
+            events.append(PendingFeedEvent(type=EventType.CHANGED, changes=rest, **base))  # type: ignore[arg-type]
+    if died:
+        events.append(PendingFeedEvent(type=EventType.DIED, changes=died, **base))  # type: ignore[arg-type]
+    return events
+
+
+def merge_event(survivor: int, merged: int, source: str) -> PendingFeedEvent:
+    """Person ``merged`` is now part of ``survivor`` (its id answers with the survivor's)."""
+    return PendingFeedEvent(
+        type=EventType.MERGED,
+        person_id=survivor,
+        changes=[{"field": "merged_from", "old": None, "new": merged}],
+        source=source,
+    )
+
+
+def split_event(new_person: int, split_from: int, source: str) -> PendingFeedEvent:
+    """Records of ``split_from`` are a person of their own now, ``new_person``."""
+    return PendingFeedEvent(
+        type=EventType.SPLIT,
+        person_id=new_person,
+        changes=[{"field": "split_from", "old": None, "new": split_from}],
+        source=source,
+    )
+
+
+# ---------------------------------------------------------------- snapshots
+
+
+def _age(birth: datetime.date | None, on: datetime.date) -> int | None:
+    if birth is None:
+        return None
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def _open_divisions(
+    model: type[Residence] | type[Hukou], ids: Sequence[int], today: datetime.date
+) -> dict[int, str]:
+    """Each person's division on ``today`` (the latest fact that holds on it)."""
+    found: dict[int, tuple[datetime.date, str]] = {}
+    for person_id, start, end, division in bulk.select_in(
+        model, ["person_id", "valid_from", "valid_to", "division"], "person", ids
+    ):
+        if not division or (end is not None and end < today):
+            continue
+        if start is not None and start > today:
+            continue
+        key = start or datetime.date.min
+        if person_id not in found or key >= found[person_id][0]:
+            found[person_id] = (key, division)
+    return {person_id: division for person_id, (_, division) in found.items()}
+
+
+def _snapshots(events: list[PendingFeedEvent], today: datetime.date) -> Iterator[PendingFeedEvent]:
+    """The events with the person's sex, age, category and area as the write left them."""
+    ids = sorted({event.person_id for event in events if event.person_id is not None})
+    people: dict[int, tuple[str, datetime.date | None, str, str]] = {}
+    residences: dict[int, str] = {}
+    hukous: dict[int, str] = {}
+    for offset in range(0, len(ids), _CHUNK):
+        chunk = ids[offset : offset + _CHUNK]
+        for pk, sex, birth, id_type, nationality in bulk.select_in(
+            Person, ["id", "sex", "birth_date", "id_type", "nationality"], "id", chunk
+        ):
+            people[pk] = (sex, birth, id_type, nationality)
+        residences.update(_open_divisions(Residence, chunk, today))
+        hukous.update(_open_divisions(Hukou, chunk, today))
+    for event in events:
+        if event.person_id is None or event.person_id not in people:
+            yield event
+            continue
+        sex, birth, id_type, nationality = people[event.person_id]
+        hukou = hukous.get(event.person_id)
+        kind = event.type
+        if (
+            kind == EventType.ARRIVED
+            and event.new
+            and birth is not None
+            and (today - birth).days < _BIRTH_DAYS
+        ):
+            kind = EventType.BORN
+        division = event.division
+        if not division and kind not in (EventType.LEFT, EventType.DIED):
+            division = residences.get(event.person_id) or hukou or ""
+        if kind == EventType.DIED and not event.division_before:
+            division = residences.get(event.person_id) or hukou or ""
+        yield PendingFeedEvent(
+            type=kind,
+            changes=event.changes,
+            source=event.source,
+            person_id=event.person_id,
+            division=division,
+            division_before=event.division_before,
+            facts={
+                "sex": sex or "",
+                "age": _age(birth, today),
+                "category": category(
+                    id_type=id_type, nationality=nationality, hukou_division=hukou
+                ).value,
+            },
+        )
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _reserve(count: int) -> int:
+    """The first of ``count`` new sequence numbers; the head stays locked until commit, so the
+    next writer waits and numbers follow commit order without a gap."""
+    head = EventHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        EventHead.objects.get_or_create(pk=1, defaults={"last_seq": 0})
+        head = EventHead.objects.select_for_update().get(pk=1)
+    first = head.last_seq + 1
+    EventHead.objects.filter(pk=1).update(last_seq=head.last_seq + count)
+    return first
+
+
+def _write(events: Iterable[PendingFeedEvent], at: datetime.datetime) -> int:
+    pending = list(events)
+    if not pending:
+        return 0
+    first = _reserve(len(pending))
+    stamp = bulk.db_value(Event, "at", at)
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        for offset, event in enumerate(pending):
+            yield (
+                first + offset,
+                stamp,
+                event.type,
+                event.person_id,
+                event.house_code,
+                event.division,
+                event.division_before,
+                event.facts.get("sex", ""),
+                event.facts.get("age"),
+                event.facts.get("category", ""),
+                _JSON(list(event.changes)),
+                event.source[:60],
+            )
+
+    return bulk.insert(Event, _COLUMNS, rows())
+
+
+def publish_person_changes(
+    changes: Iterable[PersonChange],
+    *,
+    at: datetime.datetime | None = None,
+    today: datetime.date | None = None,
+) -> int:
+    """The events of these persons' changes, in the caller's transaction (which must be
+    open: an event without its change, or a change without its event, must not commit).
+    Returns how many events were written."""
+    assert transaction.get_connection().in_atomic_block, "publish inside the write's transaction"
+    now = at or timezone.now()
+    today = today or timezone.localdate(now)
+    pending = [event for change in changes if change.changes for event in classify(change, today)]
+    return _write(_snapshots(pending, today), now)
+
+
+def publish(
+    events: Iterable[PendingFeedEvent],
+    *,
+    at: datetime.datetime | None = None,
+    today: datetime.date | None = None,
+) -> int:
+    """Events made by the caller (merges, splits, houses), in the caller's transaction;
+    person events get their snapshot here."""
+    assert transaction.get_connection().in_atomic_block, "publish inside the write's transaction"
+    now = at or timezone.now()
+    return _write(_snapshots(list(events), today or timezone.localdate(now)), now)
