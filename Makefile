@@ -19,6 +19,9 @@ run: $(VENV)/.installed
 	$(BIN)/renfang migrate --noinput
 	$(BIN)/renfang demo --if-empty
 	$(BIN)/renfang demo_users
+	@# The webhook worker (ADR 0016) runs beside the web server and stops when it stops.
+	$(BIN)/renfang worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/renfang runserver --insecure --noreload $(HOST):$(PORT)
 
 test: $(VENV)/.installed lint

@@ -207,6 +207,7 @@ SOURCE_FIELD_GRANTS: dict[str, str] = {
     "given_name": PersonField.NAME,
     "sex": PersonField.SEX,
     "birth_date": PersonField.BIRTH_DATE,
+    "death_date": PersonField.BIRTH_DATE,  # a death date goes with the birth date
     "nationality": PersonField.NATIONALITY,
     "ethnicity": PersonField.ETHNICITY,
     "hukou_division": PersonField.HUKOU,
@@ -251,9 +252,11 @@ def shown_source_value(
     return value
 
 
-# Runs of characters that look like an ID number (18 or old 15 digits) or a mobile phone
-# number, inside free text: a record id made of an ID number, a problem's message.
-_ID_IN_TEXT = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+# Runs of characters that may be an ID number, inside free text (a record id made of an ID
+# number, a problem's message): any run of 14 or more digits and X, so that a number with a
+# digit too many or too few (16, 17, 19 digits: the very values an import reports) is masked
+# too; and mobile phone numbers.
+_ID_IN_TEXT = re.compile(r"\d[\dXxＸｘ]{13,}")
 _PHONE_IN_TEXT = re.compile(r"(?<!\d)(?:\+?86)?1\d{10}(?!\d)")
 
 
@@ -273,3 +276,21 @@ def shown_text(access: Access, text: str) -> str:
         return shown_phone(access, match.group(0))
 
     return _PHONE_IN_TEXT.sub(phone, _ID_IN_TEXT.sub(id_number, text))
+
+
+def shown_problem_value(access: Access, field: str, value: str) -> str:
+    """A value a source sent, as an import problem or an unmapped code quotes it: shown as the
+    field's mapped values are (an ID number that could not be read is still an ID number:
+    masked; a field the reader is not granted: hidden, ""), and any identifier in it masked
+    as in free text."""
+    shown = shown_source_value(access, field, value)
+    return "" if shown is None else shown_text(access, shown)
+
+
+def shown_problem_reason(access: Access, field: str, value: str, reason: str) -> str:
+    """A problem's reason, which quotes the value: the value in it shown as
+    ``shown_problem_value`` shows it, and any identifier masked."""
+    if value and value in reason:
+        hidden = shown_problem_value(access, field, value) or "*" * len(value)
+        reason = reason.replace(value, hidden)
+    return shown_text(access, reason)

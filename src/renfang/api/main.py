@@ -25,6 +25,8 @@ from renfang.api.me import router as me_router
 from renfang.api.search import router as search_router
 from renfang.areas.api import router as areas_router
 from renfang.codes.api import router as codes_router
+from renfang.exchange.api import feed_router
+from renfang.exchange.api import router as subscriptions_router
 from renfang.houses.api import router as houses_router
 from renfang.linkage.api import people_router as linkage_people_router
 from renfang.linkage.api import router as review_router
@@ -150,3 +152,5 @@ api.add_router("/sources", sources_router)
 api.add_router("/unmapped-codes", unmapped_router)
 api.add_router("/review-pairs", review_router)
 api.add_router("/conflicts", conflicts_router)
+api.add_router("/feed", feed_router)
+api.add_router("/subscriptions", subscriptions_router)

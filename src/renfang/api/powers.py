@@ -12,7 +12,10 @@ from renfang.api.errors import ApiError, ErrorCode
 from renfang.audit.models import Action
 from renfang.audit.services import audit_record
 
-POWERS = frozenset({"manages_sources", "resolves_identities", "settles_conflicts"})
+# administers_users: subscriptions and webhooks of the exchange, besides users and tokens.
+POWERS = frozenset(
+    {"manages_sources", "resolves_identities", "settles_conflicts", "administers_users"}
+)
 
 
 def access_with_power(user: AbstractBaseUser, power: str, *, operation: str) -> Access:

@@ -124,7 +124,14 @@ def classify(change: PersonChange, today: datetime.date) -> list[PendingFeedEven
     """The events one person's change makes (see the module's docstring)."""
     residence = [line for line in change.changes if line.get("field") == "residence"]
     died = [line for line in change.changes if line.get("field") == "death_date" and line["new"]]
-    rest = [line for line in change.changes if line not in residence and line not in died]
+    # The residence a death ends goes out with the death, not as a departure.
+    ended = [line for line in residence if _ended_by_death(line, died)] if died else []
+    residence = [line for line in residence if line not in ended]
+    rest = [
+        line
+        for line in change.changes
+        if line not in residence and line not in died and line not in ended
+    ]
     base = {"person_id": change.person_id, "source": change.source}
     events: list[PendingFeedEvent] = []
     movement = _movement(residence, today)
@@ -156,8 +163,27 @@ def classify(change: PersonChange, today: datetime.date) -> list[PendingFeedEven
         if rest:
             events.append(PendingFeedEvent(type=EventType.CHANGED, changes=rest, **base))  # type: ignore[arg-type]
     if died:
-        events.append(PendingFeedEvent(type=EventType.DIED, changes=died, **base))  # type: ignore[arg-type]
+        where = next((_division(_place(line.get("old"))) for line in ended), "")
+        events.append(
+            PendingFeedEvent(
+                type=EventType.DIED,
+                changes=died + ended,
+                division=where,
+                **base,  # type: ignore[arg-type]
+            )
+        )
     return events
+
+
+def _ended_by_death(line: dict[str, Any], died: Sequence[dict[str, Any]]) -> bool:
+    """A residence line that ends a spell on (or is retracted after) the day of death."""
+    old, new = _place(line.get("old")), _place(line.get("new"))
+    if old is None:
+        # A new person's first residence, lived in until death.
+        return new is not None and bool(new.get("to")) and new.get("to") == died[0]["new"]
+    if old.get("to"):
+        return False
+    return new is None or new.get("to") == died[0]["new"]
 
 
 def merge_event(survivor: int, merged: int, source: str) -> PendingFeedEvent:
@@ -236,9 +262,8 @@ def _snapshots(events: list[PendingFeedEvent], today: datetime.date) -> Iterator
         ):
             kind = EventType.BORN
         division = event.division
-        if not division and kind not in (EventType.LEFT, EventType.DIED):
-            division = residences.get(event.person_id) or hukou or ""
-        if kind == EventType.DIED and not event.division_before:
+        if not division and kind != EventType.LEFT:
+            # A death that ended no residence: where the person lived or was registered.
             division = residences.get(event.person_id) or hukou or ""
         yield PendingFeedEvent(
             type=kind,

@@ -170,6 +170,9 @@ class Delivery(models.Model):
         Event, verbose_name=_("event"), on_delete=models.PROTECT, related_name="deliveries"
     )
     webhook_id = models.CharField(_("webhook id"), max_length=40, unique=True)
+    # The body as first built (the event as the subscription showed it then), sent unchanged
+    # on every attempt: a receiver may compare a duplicate byte for byte.
+    payload = models.TextField(_("body"), blank=True)
     status = models.CharField(
         _("status"),
         max_length=10,

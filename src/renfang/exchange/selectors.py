@@ -11,9 +11,10 @@ subscription and grant are unchanged).
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import Q, QuerySet
 
@@ -147,7 +148,22 @@ def _sees(view: View, name: str) -> bool:
     return granted is not None and granted in view.fields
 
 
-def shown(event: Event, view: View, sensitive: frozenset[str]) -> dict[str, Any] | None:
+class FeedRow(NamedTuple):
+    """An event as ``feed_events`` reads it: the columns ``shown`` needs, without building a
+    model instance per row (a third of a feed page's time at a million events)."""
+
+    seq: int
+    at: datetime.datetime
+    type: str
+    person_id: int | None
+    house_code: str
+    division: str
+    division_before: str
+    changes: list[dict[str, Any]]
+    source: str
+
+
+def shown(event: Event | FeedRow, view: View, sensitive: frozenset[str]) -> dict[str, Any] | None:
     """The event as the subscriber receives it, or None when nothing of it is theirs to see
     (a change of fields outside its grant)."""
     lines = []
@@ -195,7 +211,10 @@ def feed_events(view: View, after: int = 0, limit: int = 100) -> tuple[list[dict
     # Read ahead in pages: some events of the right type and area show nothing (a change of
     # fields outside the grant) and are skipped without costing the subscriber a round trip.
     while len(shown_events) < limit:
-        page = list(events_for(view, last)[: max(limit * 2, 100)])
+        wanted = max(limit - len(shown_events), 50)
+        page = [
+            FeedRow(*row) for row in events_for(view, last).values_list(*FeedRow._fields)[:wanted]
+        ]
         if not page:
             break
         for event in page:

@@ -11,7 +11,8 @@ opens the new one, so the history is kept; an empty ``use`` says nothing about t
 
 Each house created or changed is an audit event (each field with its old and new value, the
 use closed or opened), and the load itself one more; they are written into the audit chain at
-the end of the load, so the chain's head is locked only for its last moments.
+the end of the load, so the chain's head is locked only for its last moments. A use that
+changes is also a ``house.changed`` event of the change feed, written in the same transaction.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ from renfang.audit.services import (
 from renfang.codes.selectors import active_codes
 from renfang.core.bulk import db_value, insert, select_in
 from renfang.core.csvimport import ImportRejected, RowError, check_header
+from renfang.exchange.events import PendingFeedEvent, publish
+from renfang.exchange.models import EventType
 from renfang.houses.models import House, HouseUse, standard_address
 from renfang.houses.rows import (
     ATTRIBUTES,
@@ -103,6 +106,7 @@ class _Plan:
     # The audit: each new house's detail as canonical text, each changed one's changes.
     audited: list[tuple[str, str]] = field(default_factory=list)
     changes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by house code
+    areas: dict[str, str] = field(default_factory=dict)  # loaded house code → its area
 
 
 def _address(values: dict[str, Any]) -> str:
@@ -257,6 +261,7 @@ def _plan_chunk(
             continue
         values = loaded | row.values
         values["address"] = _address(values)
+        plan.areas[row.house_code] = str(values["area_id"])
         if values != loaded:
             plan.changed_houses.append(House(house_code=row.house_code, **values))
             plan.changes[row.house_code] = _house_changes(loaded, values)
@@ -265,6 +270,26 @@ def _plan_chunk(
         if row.use:
             _plan_use(row, loaded["id"], latest_uses.get(loaded["id"]), plan, errors)
     return plan
+
+
+def _use_events(plan: _Plan, source: str) -> list[PendingFeedEvent]:
+    """A ``house.changed`` event for each loaded house whose use changed (the use closed and
+    the one opened, as ``house_use`` lines), in the load's transaction. A new house is no
+    change: the first load of a million houses publishes nothing."""
+    events = []
+    for house_code, changes in plan.changes.items():
+        lines = [{**line, "field": "house_use"} for line in changes if line["field"] == "use"]
+        if lines:
+            events.append(
+                PendingFeedEvent(
+                    type=EventType.HOUSE_CHANGED,
+                    house_code=house_code,
+                    division=plan.areas.get(house_code, ""),
+                    changes=lines,
+                    source=source,
+                )
+            )
+    return events
 
 
 def _apply(plan: _Plan, recorded_at: Any) -> None:
@@ -329,6 +354,7 @@ class _Loader:
         plan = _plan_chunk(chunk, self.created_at, errors, self.source)
         if not errors:  # after an error, only look for more errors
             _apply(plan, self.recorded_at)
+            publish(_use_events(plan, self.source))
             if is_recording():
                 self.audited += plan.audited
                 self.audited += [

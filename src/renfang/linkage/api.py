@@ -26,7 +26,11 @@ from renfang.api.schemas import TEXT_PATTERN
 from renfang.audit.models import Action
 from renfang.audit.services import audit_record
 from renfang.linkage.models import MergeKind, PersonMerge, ReviewPair, ReviewStatus
-from renfang.linkage.selectors import review_pair_get_for_user, review_pairs_for_user
+from renfang.linkage.selectors import (
+    pair_weight,
+    review_pair_get_for_user,
+    review_pairs_for_user,
+)
 from renfang.linkage.services import LinkageError, person_merge, person_split, review_decide
 from renfang.people.models import Person
 from renfang.people.selectors import people_visible_to, person_get_for_user
@@ -152,17 +156,6 @@ def _summary(pair: ReviewPair, shower: ValueShower, visible: set[int]) -> dict[s
     }
 
 
-def _weight(weights: dict[str, Any], field: str) -> tuple[float | None, str]:
-    entry = weights.get(field)
-    if isinstance(entry, dict):
-        weight = entry.get("weight")
-        level = str(entry.get("level") or "")
-        return (float(weight) if isinstance(weight, int | float) else None), level
-    if isinstance(entry, int | float):
-        return float(entry), ""
-    return None, ""
-
-
 def _pair_out(user: AbstractBaseUser, pair: ReviewPair, access: Access) -> PairOut:
     left, right = pair.left.mapped, pair.right.mapped
     shower = ValueShower(access, [left, right])
@@ -171,7 +164,7 @@ def _pair_out(user: AbstractBaseUser, pair: ReviewPair, access: Access) -> PairO
     for field in field_order({*left, *right, *weights}):
         if field in {*left, *right} and not shower.sees(field):
             continue
-        weight, level = _weight(weights, field)
+        weight, level = pair_weight(weights, field)
         fields.append(
             PairFieldOut(
                 field=field,
@@ -224,8 +217,9 @@ def _merge_out(merge: PersonMerge) -> MergeOut:
     response={200: PairPageOut, **error_responses(401, 403, 422)},
 )
 def review_pairs_list(request: HttpRequest, query: Query[PairsQuery]) -> PairPageOut:
-    """Pairs of records that might be one person, in your area (either record's person in
-    it), most probable first; `status` picks open (to review), same or different pairs."""
+    """Pairs of records that might be one person, in your area (both records' persons in
+    it: a pair straddling two areas is for a level that sees both), most probable first;
+    `status` picks open (to review), same or different pairs."""
     user = acting_user(request)
     access = access_with_power(user, POWER, operation="review_pairs_list")
     pairs = review_pairs_for_user(user, status=query.status).select_related(

@@ -1,16 +1,22 @@
 """Moving what is known about a person to another one, for merges (by a person or by
 ``renfang resolve``): every time-valid fact and revision follows the records, retracted ones
-too (they are history). Conflicts are dropped instead: the golden refresh recomputes them for
-the survivor."""
+too (they are history). Conflicts follow too, with their status: a conflict a street officer
+settled, with a note, stays settled on the survivor. Population spells do not move: they are
+derived from the residence and hukou facts, and the survivor's are rebuilt from all of its
+facts (``spells_rebuild_for``), or the person would count twice in the figures."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 
 from django.db import connection, models
 
 from renfang.core import bulk
-from renfang.people.models import Conflict, Person
+from renfang.people.categories import is_overseas
+from renfang.people.golden.writes import spells_rebuild
+from renfang.people.models import Conflict, ConflictStatus, Person
+from renfang.stats.models import PopulationSpell
 
 _CHUNK = 5000
 
@@ -21,7 +27,13 @@ def _fact_columns() -> list[tuple[str, str]]:
     from renfang.linkage.models import PersonMerge  # noqa: PLC0415
     from renfang.sources.models import SourceRecord  # noqa: PLC0415
 
-    skipped: set[type[models.Model]] = {Person, PersonMerge, SourceRecord, Conflict}
+    skipped: set[type[models.Model]] = {
+        Person,
+        PersonMerge,
+        SourceRecord,
+        Conflict,
+        PopulationSpell,
+    }
     found: list[tuple[str, str]] = []
     for relation in Person._meta.related_objects:
         model = relation.related_model
@@ -34,12 +46,14 @@ def _fact_columns() -> list[tuple[str, str]]:
 
 
 def facts_move(moves: Sequence[tuple[int, int]]) -> None:
-    """Point the facts of each ``(merged, survivor)`` person at the survivor."""
+    """Point the facts of each ``(merged, survivor)`` person at the survivor; drop the merged
+    persons' population spells (the caller rebuilds the survivors')."""
     if not moves:
         return
     merged_ids = [merged for merged, _ in moves]
     for offset in range(0, len(merged_ids), _CHUNK):
-        Conflict.objects.filter(person_id__in=merged_ids[offset : offset + _CHUNK]).delete()
+        PopulationSpell.objects.filter(person_id__in=merged_ids[offset : offset + _CHUNK]).delete()
+    _conflicts_move(moves)
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         for table, column in _fact_columns():
@@ -56,3 +70,60 @@ def facts_move(moves: Sequence[tuple[int, int]]) -> None:
                     f"WHERE {quote(column)} = %s",
                     [(survivor, merged) for merged, survivor in moves],
                 )
+
+
+# Which of two conflicts about the same field and record to keep: the one people decided.
+_DECIDED: dict[str, int] = {
+    ConflictStatus.SETTLED.value: 2,
+    ConflictStatus.VISIT.value: 1,
+    ConflictStatus.OPEN.value: 0,
+}
+
+
+def _conflicts_move(moves: Sequence[tuple[int, int]]) -> None:
+    """The merged persons' conflicts go to the survivor as they are (status, note, who
+    settled). Where the survivor already has one about the same field and record, one is
+    kept: the more decided (settled, then sent for a visit), the survivor's on a tie. The
+    survivor's golden refresh then settles or reopens them as the values say."""
+    survivor_of = dict(moves)
+    people = sorted({*survivor_of, *survivor_of.values()})
+    rows: list[tuple[int, int, str, int, str]] = []
+    for offset in range(0, len(people), _CHUNK):
+        rows.extend(
+            Conflict.objects.filter(person_id__in=people[offset : offset + _CHUNK]).values_list(
+                "pk", "person_id", "field", "other_record_id", "status"
+            )
+        )
+    by_key: dict[tuple[int, str, int], list[tuple[int, int, str]]] = defaultdict(list)
+    for pk, person_id, field, other_record, status in rows:
+        owner = survivor_of.get(person_id, person_id)
+        by_key[(owner, field, other_record)].append((pk, person_id, status))
+    dropped: list[int] = []
+    moved: dict[int, list[int]] = defaultdict(list)
+    for (owner, _field, _record), found in by_key.items():
+        keep = max(found, key=lambda row: (_DECIDED.get(row[2], 0), row[1] == owner, -row[0]))
+        dropped.extend(pk for pk, _, _ in found if pk != keep[0])
+        if keep[1] != owner:
+            moved[owner].append(keep[0])
+    _delete(Conflict, dropped)
+    for owner, pks in moved.items():
+        for offset in range(0, len(pks), _CHUNK):
+            Conflict.objects.filter(pk__in=pks[offset : offset + _CHUNK]).update(person_id=owner)
+
+
+def _delete(model: type[models.Model], pks: list[int]) -> None:
+    for offset in range(0, len(pks), _CHUNK):
+        model._default_manager.filter(pk__in=pks[offset : offset + _CHUNK]).delete()
+
+
+def spells_rebuild_for(person_ids: Iterable[int]) -> int:
+    """Rebuild the population spells of these persons from their residence and hukou facts
+    (after a merge brought another person's facts, or a split); returns the spells written."""
+    overseas: dict[int, bool] = {}
+    ids = sorted(set(person_ids))
+    for offset in range(0, len(ids), _CHUNK):
+        for pk, id_type, nationality in Person.objects.filter(
+            pk__in=ids[offset : offset + _CHUNK], merged_into__isnull=True
+        ).values_list("pk", "id_type", "nationality"):
+            overseas[pk] = is_overseas(id_type or "", nationality or "")
+    return spells_rebuild(overseas) if overseas else 0

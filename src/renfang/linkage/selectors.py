@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import Any
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -21,11 +22,19 @@ _MAX_CHAIN = 100  # merges of merges: far more than ever happen
 
 
 def _visible_q(user: User) -> Q:
-    """Pairs either of whose records belongs to a person the user may see."""
+    """Pairs both of whose records belong to persons the user may see (a record not linked
+    to anyone yet says nothing against it, but one side must be linked). A pair that
+    straddles two areas is for a level that sees both (the street, the district): a street
+    officer must not see, or merge into one of theirs, a record of another street's person."""
     visible = people_visible_to(user)
-    return Q(Exists(visible.filter(pk=OuterRef("left__person_id")))) | Q(
+    left_ok = Q(left__person_id__isnull=True) | Q(
+        Exists(visible.filter(pk=OuterRef("left__person_id")))
+    )
+    right_ok = Q(right__person_id__isnull=True) | Q(
         Exists(visible.filter(pk=OuterRef("right__person_id")))
     )
+    linked = Q(left__person_id__isnull=False) | Q(right__person_id__isnull=False)
+    return left_ok & right_ok & linked
 
 
 def review_pairs_for_user(user: User, status: str | None = "open") -> QuerySet[ReviewPair]:
@@ -63,6 +72,20 @@ def review_pair_get_for_user(user: User, pk: int) -> ReviewPair:
         detail={"persons": [pair.left.person_id, pair.right.person_id]},
     )
     return pair
+
+
+def pair_weight(weights: dict[str, Any], field: str) -> tuple[float | None, str]:
+    """The match weight and comparison level a review pair's comparison of ``field`` reached,
+    from the pair's ``weights`` (``{field: {"weight", "level"}}``, or a bare weight as early
+    runs wrote them); (None, "") when the pair has none for it."""
+    entry = weights.get(field)
+    if isinstance(entry, dict):
+        weight = entry.get("weight")
+        level = str(entry.get("level") or "")
+        return (float(weight) if isinstance(weight, int | float) else None), level
+    if isinstance(entry, int | float):
+        return float(entry), ""
+    return None, ""
 
 
 def person_resolve_merged(person_id: int) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import User as AuthUser
 from django.db import transaction
@@ -21,10 +21,13 @@ from django.utils.translation import gettext as _
 from renfang.audit.models import Action
 from renfang.audit.services import SYSTEM, PendingEvent, User, audit_record_many
 from renfang.exchange.events import merge_event, publish, split_event
-from renfang.linkage.facts import facts_move
+from renfang.linkage.facts import facts_move, spells_rebuild_for
 from renfang.linkage.models import MergeKind, PersonMerge, ReviewPair, ReviewStatus
 from renfang.linkage.normalize import id_key
 from renfang.people.models import IdType, Person
+
+if TYPE_CHECKING:
+    from renfang.people.golden import GoldenReport
 from renfang.sources.models import LinkRule, SourceRecord
 
 
@@ -55,6 +58,52 @@ def _golden_refresh(person_ids: list[int], user: User | None) -> None:
     from renfang.people.golden import golden_refresh  # noqa: PLC0415 (people imports linkage)
 
     golden_refresh(person_ids, actor=user)
+
+
+def golden_records_refresh(
+    person_ids: Sequence[int] | None, *, progress: bool = False, user: User | None
+) -> GoldenReport:
+    """Recompute the golden records of these persons (None: every person not merged away),
+    e.g. after the district changed its policy: imports and ``renfang resolve`` refresh only
+    the persons whose records changed. A merged-away id stands for its survivor; an unknown id
+    refuses the whole run. One transaction; the run is audited, each changed person too."""
+    from renfang.linkage.selectors import person_resolve_merged  # noqa: PLC0415
+    from renfang.people.golden import golden_refresh  # noqa: PLC0415 (people imports linkage)
+
+    if person_ids is None:
+        ids = list(
+            Person.objects.filter(merged_into__isnull=True)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+    else:
+        wanted = sorted(set(person_ids))
+        known = set(Person.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+        unknown = [pk for pk in wanted if pk not in known]
+        if unknown:
+            raise LinkageError(
+                _("No person with the number %(ids)s.") % {"ids": ", ".join(map(str, unknown))}
+            )
+        ids = sorted({person_resolve_merged(pk) for pk in wanted})
+    with transaction.atomic():
+        report = golden_refresh(ids, progress=progress, actor=user)
+        audit_record_many(
+            [
+                PendingEvent(
+                    action=Action.WRITE,
+                    user=user,
+                    username=SYSTEM if user is None else "",
+                    record_type="golden_refresh",
+                    detail={
+                        "persons": report.persons,
+                        "all": person_ids is None,
+                        "changed": report.changed,
+                        "audited": report.audited,
+                    },
+                )
+            ]
+        )
+    return report
 
 
 def _pin(
@@ -147,6 +196,7 @@ def person_merge(
         )
         publish([merge_event(survivor.pk, merged.pk, str(rule))])
         _golden_refresh([survivor.pk], user)
+        spells_rebuild_for([survivor.pk])
     return record
 
 
@@ -191,9 +241,12 @@ def person_split(
     user: User | None,
     reason: str,
     rule: str = LinkRule.SPLIT,
+    pin_staying: Sequence[int] | None = None,
 ) -> Person:
-    """Move the source records ``record_ids`` of ``person`` to a new person. The records on
-    both sides are pinned (``rule``): the next ``renfang resolve`` keeps them apart."""
+    """Move the source records ``record_ids`` of ``person`` to a new person. The records
+    moved are pinned (``rule``) to it, and the staying records ``pin_staying`` (None: all of
+    them) to ``person``: the next ``renfang resolve`` keeps them apart. Staying records left
+    unpinned are for that run to link again, to whichever side they belong."""
     if not reason.strip():
         raise LinkageError(_("A split needs a reason."))
     wanted = sorted(set(record_ids))
@@ -219,6 +272,8 @@ def person_split(
             raise LinkageError(_("A split must leave the person at least one record."))
         moving = [record for record in records if record.pk in set(wanted)]
         staying = sorted(own - set(wanted))
+        if pin_staying is not None:
+            staying = sorted(own.intersection(pin_staying) - set(wanted))
         new_person = _new_person_for(moving)
         detail = {"rule": str(rule), "by": _username(user), "reason": reason}
         _pin(wanted, new_person, rule, {**detail, "from": person.pk}, now)
@@ -261,6 +316,7 @@ def person_split(
         # One at a time: the person split from keeps its ID number, the new one sees it held.
         _golden_refresh([person.pk], user)
         _golden_refresh([new_person.pk], user)
+        spells_rebuild_for([person.pk, new_person.pk])
         publish([split_event(new_person.pk, person.pk, str(rule))])
     return new_person
 
@@ -268,7 +324,8 @@ def person_split(
 def review_decide(pair: ReviewPair, *, same: bool, user: User | None, note: str = "") -> ReviewPair:
     """Settle a review pair. ``same``: the two records' persons become one (the one with
     more records survives). Not the same: if they are one person now, the right record is
-    split off. Either way the decision is kept and every later run respects it."""
+    split off to a new person (the two records pinned apart, nothing else). Either way the
+    decision is kept and every later run respects it."""
     now = timezone.now()
     with transaction.atomic():
         pair = (
@@ -284,8 +341,17 @@ def review_decide(pair: ReviewPair, *, same: bool, user: User | None, note: str 
         if same:
             _decide_same(left, right, user=user, reason=reason, now=now)
         elif left.person_id is not None and left.person_id == right.person_id:
+            # Only the two records are pinned, each to its own person; the person's other
+            # records are left for the next run to link to the side they belong to.
             person = Person.objects.get(pk=left.person_id)
-            person_split(person, [right.pk], user=user, reason=reason, rule=LinkRule.REVIEW)
+            person_split(
+                person,
+                [right.pk],
+                user=user,
+                reason=reason,
+                rule=LinkRule.REVIEW,
+                pin_staying=[left.pk],
+            )
         pair.status = ReviewStatus.SAME if same else ReviewStatus.DIFFERENT
         pair.decided_by = _by(user)
         pair.decided_at = now
@@ -320,9 +386,23 @@ def _decide_same(
         person_id = left.person_id or right.person_id
         if person_id is None:
             raise LinkageError(_("Run renfang resolve first: these records have no person."))
-        person = Person.objects.get(pk=person_id)
+        person = _locked(person_id)
+        linked = [r.pk for r in (left, right) if r.person_id is None]
         detail = {"rule": LinkRule.REVIEW.value, "by": _username(user), "reason": reason}
         _pin([left.pk, right.pk], person, LinkRule.REVIEW, detail, now)
+        if linked:
+            # A record joins the person: audited, and the golden record takes it in.
+            audit_record_many(
+                [
+                    _event(
+                        user,
+                        "person",
+                        person.pk,
+                        {"linked": linked, "reason": reason, "source": LinkRule.REVIEW.value},
+                    )
+                ]
+            )
+            _golden_refresh([person.pk], user)
         return
     persons = list(Person.objects.filter(pk__in=[left.person_id, right.person_id]))
     counts = {person.pk: person.source_records.count() for person in persons}

@@ -31,6 +31,8 @@ class Person(models.Model):
     name = models.CharField(_("name"), max_length=100, db_index=True)
     sex = models.CharField(_("sex"), max_length=1)  # GB/T 2261.1
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    # Set by the golden record from the sources authoritative for deaths (data/golden.toml).
+    death_date = models.DateField(_("death date"), null=True, blank=True)
     ethnicity = models.CharField(_("ethnicity"), max_length=2, blank=True)  # GB 3304
     nationality = models.CharField(_("nationality"), max_length=3, default="CHN")  # GB/T 2659
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

@@ -12,18 +12,25 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Field, Query, Router, Schema
+from django.utils.translation import gettext as _
+from ninja import Body, Field, Query, Router, Schema
 from ninja.params import P, PathEx
 
-from renfang.accounts.access import Access, shown_text
+from renfang.accounts.access import (
+    Access,
+    shown_problem_reason,
+    shown_problem_value,
+    shown_text,
+)
 from renfang.api.auth import acting_user
-from renfang.api.errors import error_responses, not_found
+from renfang.api.errors import ApiError, ErrorCode, error_responses, not_found
 from renfang.api.pagination import PageOut, PageQuery, paginate, paginate_list
 from renfang.api.powers import access_with_power
 from renfang.audit.models import Action
 from renfang.audit.services import audit_record
 from renfang.sources.models import Source, SourceImport, UnmappedCode
 from renfang.sources.selectors import imports_list, sources_list, unmapped_codes_list
+from renfang.sources.services.publish import NotPublisher, PublishRefused, record_publish
 
 router = Router(tags=["sources"])
 unmapped_router = Router(tags=["sources"])
@@ -119,6 +126,26 @@ class UnmappedCodePageOut(PageOut):
     results: list[UnmappedCodeOut]
 
 
+class UnmappedCodeSentOut(Schema):
+    field: str
+    value: str
+
+
+class PublishedOut(Schema):
+    record_id: str
+    status: str = Field(
+        description="new, changed, or unchanged (the record as it was: nothing was written)."
+    )
+    person: int | None = Field(description="The person the record is linked to.")
+    link_rule: str = Field(
+        description="id (the person holding its resident ID) or singleton (a new person, "
+        "until the next resolve), or the link the record had."
+    )
+    unmapped: list[UnmappedCodeSentOut] = Field(
+        description="Codes in the record that no code table knows: kept, and reported."
+    )
+
+
 class UnmappedQuery(PageQuery):
     source: str | None = Field(
         default=None, pattern=r"^[-a-zA-Z0-9_]{1,40}$", description="Only this source's codes."
@@ -193,15 +220,24 @@ def _import_detail(source_import: SourceImport, access: Access) -> ImportDetailO
                 record_id=shown_text(access, str(p.get("record_id") or "")),
                 line=str(p.get("line") or ""),
                 field=str(p.get("field") or ""),
-                value=shown_text(access, str(p.get("value") or "")),
-                reason=shown_text(access, str(p.get("reason") or "")),
+                value=shown_problem_value(
+                    access, str(p.get("field") or ""), str(p.get("value") or "")
+                ),
+                reason=shown_problem_reason(
+                    access,
+                    str(p.get("field") or ""),
+                    str(p.get("value") or ""),
+                    str(p.get("reason") or ""),
+                ),
             )
             for p in problems
         ],
         unmapped=[
             ReportedCodeOut(
                 field=str(u.get("field") or ""),
-                value=str(u.get("value") or ""),
+                value=shown_problem_value(
+                    access, str(u.get("field") or ""), str(u.get("value") or "")
+                ),
                 records=_count(u.get("records")),
             )
             for u in unmapped
@@ -209,12 +245,12 @@ def _import_detail(source_import: SourceImport, access: Access) -> ImportDetailO
     )
 
 
-def _unmapped_out(code: UnmappedCode) -> UnmappedCodeOut:
+def _unmapped_out(code: UnmappedCode, access: Access) -> UnmappedCodeOut:
     return UnmappedCodeOut(
         source=code.source.code,
         source_name=code.source.name,
         field=code.field,
-        value=code.value,
+        value=shown_problem_value(access, code.field, code.value),
         records=code.records,
         first_seen=code.first_seen,
         last_seen=code.last_seen,
@@ -229,14 +265,19 @@ def _source_or_404(code: str) -> Source:
 
 
 def _unmapped_page(
-    request: HttpRequest, codes: QuerySet[UnmappedCode] | list[UnmappedCode], query: PageQuery
+    request: HttpRequest,
+    codes: QuerySet[UnmappedCode] | list[UnmappedCode],
+    query: PageQuery,
+    access: Access,
 ) -> UnmappedCodePageOut:
     paged = (
         paginate(codes.select_related("source"), query)
         if isinstance(codes, QuerySet)
         else paginate_list(codes, query)
     )
-    return UnmappedCodePageOut(**paged.meta(), results=[_unmapped_out(c) for c in paged.rows])
+    return UnmappedCodePageOut(
+        **paged.meta(), results=[_unmapped_out(c, access) for c in paged.rows]
+    )
 
 
 # --- operations ----------------------------------------------------------------------------
@@ -299,7 +340,7 @@ def source_unmapped_codes_list(
 ) -> UnmappedCodePageOut:
     """The values this source sent that no code table knows, most records first."""
     user = acting_user(request)
-    access_with_power(user, POWER, operation="source_unmapped_codes_list")
+    access = access_with_power(user, POWER, operation="source_unmapped_codes_list")
     source = _source_or_404(code)
     audit_record(
         Action.READ,
@@ -308,7 +349,7 @@ def source_unmapped_codes_list(
         record_id=source.code,
         detail={"list": "unmapped codes"},
     )
-    return _unmapped_page(request, unmapped_codes_list(source), query)
+    return _unmapped_page(request, unmapped_codes_list(source), query, access)
 
 
 @unmapped_router.get(
@@ -324,7 +365,7 @@ def unmapped_codes_list_op(
     """Values that sources sent and no code table knows (source, field, value, records);
     `source` keeps one source's."""
     user = acting_user(request)
-    access_with_power(user, POWER, operation="unmapped_codes_list")
+    access = access_with_power(user, POWER, operation="unmapped_codes_list")
     source = None
     if query.source:
         source = Source.objects.filter(code=query.source).first()
@@ -336,4 +377,46 @@ def unmapped_codes_list_op(
         record_type="source",
         detail={"list": "unmapped codes", "source": source.code if source else ""},
     )
-    return _unmapped_page(request, unmapped_codes_list(source), query)
+    return _unmapped_page(request, unmapped_codes_list(source), query, access)
+
+
+@router.post(
+    "/{code}/records",
+    operation_id="source_record_publish",
+    summary="Publish one record of a source",
+    response={200: PublishedOut, **error_responses(401, 403, 404, 422)},
+)
+def source_record_publish(
+    request: HttpRequest, code: SourceCode, values: Body[dict[str, Any]]
+) -> PublishedOut:
+    """One record of the source, as one line of a JSON Lines import of it (its columns and
+    their values; the source's mapping reads them). It is stored (a new record or a new
+    version of it), linked to a person (the one holding its valid resident ID, else a new
+    person until the next identity resolution), and the person's golden record is refreshed:
+    what changed goes out as events to the subscribers. Sending the same record again changes
+    nothing. A value that cannot be read is refused (422, naming the field and the reason)
+    and nothing is saved. Only the source's publishers may send (403 for anyone else)."""
+    user = acting_user(request)
+    source = Source.objects.filter(code=code).first()
+    if source is None:
+        raise not_found()
+    try:
+        published = record_publish(source, values, actor=user)
+    except NotPublisher as refused:
+        raise ApiError(
+            403, ErrorCode.PERMISSION_DENIED, refused.problems[0][1], refused.problems
+        ) from refused
+    except PublishRefused as refused:
+        raise ApiError(
+            422,
+            ErrorCode.VALIDATION_ERROR,
+            _("The record is not valid; see fields. Nothing was saved."),
+            refused.problems,
+        ) from refused
+    return PublishedOut(
+        record_id=published.record_id,
+        status=published.status,
+        person=published.person_id,
+        link_rule=published.link_rule,
+        unmapped=[UnmappedCodeSentOut(field=f, value=v) for f, v in published.unmapped],
+    )

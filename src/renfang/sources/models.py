@@ -8,6 +8,7 @@ re-import that changes a record makes a new version of it, one that does not cha
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -20,6 +21,14 @@ class Source(models.Model):
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=200)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # The department systems' accounts that may publish records of this source one at a time
+    # (``POST /api/sources/{code}/records``); set by the district administrator.
+    publishers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("publishers"),
+        blank=True,
+        related_name="published_sources",
+    )
 
     class Meta:
         verbose_name = _("source")

@@ -15,6 +15,7 @@ from django.db.models import Q
 from renfang.accounts.access import Access, shown_text
 from renfang.linkage.models import PersonMerge
 from renfang.people.golden import person_provenance
+from renfang.people.golden.values import agree
 from renfang.people.models import Person
 from renfang.people.selectors import people_visible_to
 from renfang.sources.models import SourceRecord
@@ -93,7 +94,8 @@ def provenance_rows(person: Person, access: Access) -> list[ProvenanceRow]:
                         value=shower.text(item.field, _text(other.value)) or "",
                         record_id=shown_text(access, _text(other.record_id)),
                         received_at=other.received_at,
-                        agrees=_text(other.value) == golden,
+                        # As the conflicts judge it: 張偉 agrees with 张伟, 21 with 20.
+                        agrees=agree(item.field, golden, _text(other.value)),
                     )
                     for other in item.others
                 ],

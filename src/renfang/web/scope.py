@@ -57,8 +57,11 @@ def breadcrumb(area: Area, access: Access) -> list[Crumb]:
     ]
 
 
-# The powers of roles.toml that open pages of their own (sources, review queue, conflicts).
-POWERS = frozenset({"manages_sources", "resolves_identities", "settles_conflicts"})
+# The powers of roles.toml that open pages of their own (sources, review queue, conflicts;
+# administers_users: the exchange's subscriptions).
+POWERS = frozenset(
+    {"manages_sources", "resolves_identities", "settles_conflicts", "administers_users"}
+)
 
 
 def access_with_power(user: User, power: str, *, path: str = "") -> Access:

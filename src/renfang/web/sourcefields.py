@@ -23,6 +23,7 @@ SOURCE_FIELDS: dict[str, Promise] = {
     "given_name": _("Given name"),
     "sex": _("Sex"),
     "birth_date": _("Birth date"),
+    "death_date": _("Death date"),
     "nationality": _("Nationality"),
     "ethnicity": _("Ethnicity"),
     "hukou_division": _("Hukou division"),

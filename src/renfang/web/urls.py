@@ -1,6 +1,15 @@
 from django.urls import path
 
-from renfang.web.views import areas, conflicts, houses, identities, people, search, sources
+from renfang.web.views import (
+    areas,
+    conflicts,
+    exchange,
+    houses,
+    identities,
+    people,
+    search,
+    sources,
+)
 
 app_name = "web"
 
@@ -40,4 +49,38 @@ urlpatterns = [
         conflicts.conflict_settle_view,
         name="conflict_settle",
     ),
+    # Subscriptions to the change feed (administers_users); a department's own feeds.
+    path("subscriptions/", exchange.subscriptions_list, name="subscriptions_list"),
+    path(
+        "subscriptions/subscriptions.xlsx",
+        exchange.subscriptions_export,
+        name="subscriptions_export",
+    ),
+    path("subscriptions/new/", exchange.subscription_create_page, name="subscription_create"),
+    path(
+        "subscriptions/<int:subscription_id>/",
+        exchange.subscription_detail,
+        name="subscription_detail",
+    ),
+    path(
+        "subscriptions/<int:subscription_id>/edit/",
+        exchange.subscription_edit,
+        name="subscription_edit",
+    ),
+    path(
+        "subscriptions/<int:subscription_id>/delete/",
+        exchange.subscription_delete_view,
+        name="subscription_delete",
+    ),
+    path(
+        "subscriptions/<int:subscription_id>/webhook/",
+        exchange.subscription_webhook,
+        name="subscription_webhook",
+    ),
+    path(
+        "subscriptions/<int:subscription_id>/dead-letters/<int:delivery_id>/resend/",
+        exchange.dead_letter_resend,
+        name="dead_letter_resend",
+    ),
+    path("feeds/", exchange.my_feeds, name="my_feeds"),
 ]

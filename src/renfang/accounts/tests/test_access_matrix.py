@@ -24,6 +24,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from renfang.accounts.access import access_for
 from renfang.accounts.tests.world import Planted, World, add_moved_person, build_world
 from renfang.audit.models import Action, AuditEvent
+from renfang.exchange.tests.feed_world import plant_feed, subscription_id
 from renfang.web.tests.conftest import client_for
 from renfang.web.tests.sources_world import (
     conflict_id,
@@ -341,6 +342,15 @@ ROUTES += [
         power=_SOURCES,
         no_power=403,
     ),
+    # Publishing a record: only the source's publishers (none in this world), whatever the role.
+    Route(
+        "api:source_record_publish",
+        "list",
+        _static("/api/sources/civil_affairs/records"),
+        method="POST",
+        data=lambda p: {"身份证号": p.person.id_number, "姓名": "冒名"},
+        ok=frozenset({403}),
+    ),
     Route(
         "api:review_pairs_list", "list", _static("/api/review-pairs"), power=_RESOLVES, no_power=403
     ),
@@ -377,6 +387,147 @@ ROUTES += [
         data=lambda p: {"status": "visit", "note": "上门核实"},
         power=_SETTLES,
         no_power=403,
+    ),
+]
+
+# The exchange (issue 5): the feed and its "as of" reads carry people, only ever those of the
+# caller's grant and subscription (only the department reader has one: everyone else is told
+# so, 404). The as-of reads are "list" routes: a person in the reader's area may still be
+# outside its subscription on the day (hukou only, moved away), and a role without a
+# subscription is refused before any person is looked at. Subscriptions and webhooks are the
+# district administrator's (administers_users).
+_ADMINISTERS = "administers_users"
+_SUB = "/api/subscriptions"
+ROUTES += [
+    Route("api:feed_get", "list", _static("/api/feed")),
+    Route(
+        "api:feed_get", "list", _query(_static("/api/feed"), after=lambda p: 1, limit=lambda p: 2)
+    ),
+    Route("api:feed_person_get", "list", lambda p: f"/api/feed/people/{p.person.pk}"),
+    Route(
+        "api:feed_person_get",
+        "list",
+        _query(lambda p: f"/api/feed/people/{p.person.pk}", as_of=lambda p: "2017-06-01"),
+    ),
+    Route("api:feed_area_people_list", "list", lambda p: f"/api/feed/areas/{p.area_code}/people"),
+    Route("api:feed_area_people_list", "list", _static("/api/feed/areas/310104/people")),
+    Route("api:subscriptions_list", "list", _static(_SUB), power=_ADMINISTERS, no_power=403),
+    Route(
+        "api:subscription_create",  # a second one of the name is refused, 422
+        "list",
+        _static(_SUB),
+        method="POST",
+        data=lambda p: {"subscriber": "m_reader", "name": "矩阵", "fields": ["name"]},
+        power=_ADMINISTERS,
+        no_power=403,
+    ),
+    Route(
+        "api:subscription_get",
+        "list",
+        lambda p: f"{_SUB}/{subscription_id()}",
+        power=_ADMINISTERS,
+        no_power=403,
+    ),
+    Route(
+        "api:subscription_update",
+        "list",
+        lambda p: f"{_SUB}/{subscription_id()}",
+        method="PATCH",
+        data=lambda p: {"fields": ["name", "sex"]},
+        power=_ADMINISTERS,
+        no_power=403,
+    ),
+    Route(
+        "api:subscription_delete",
+        "list",
+        _static(f"{_SUB}/987654"),  # a missing one: the planted one stays
+        method="DELETE",
+        power=_ADMINISTERS,
+        no_power=403,
+    ),
+    Route(
+        "api:subscription_webhook_create",
+        "list",
+        lambda p: f"{_SUB}/{subscription_id()}/webhook",
+        method="POST",
+        data=lambda p: {"url": "http://10.0.0.1/hook"},  # a private address: refused
+        power=_ADMINISTERS,
+        no_power=403,
+    ),
+    Route(
+        "api:subscription_webhook_enable",
+        "list",
+        lambda p: f"{_SUB}/{subscription_id()}/webhook/enable",
+        method="POST",
+        power=_ADMINISTERS,
+        no_power=403,
+    ),
+    Route(
+        "api:subscription_webhook_disable",
+        "list",
+        lambda p: f"{_SUB}/{subscription_id()}/webhook/disable",
+        method="POST",
+        power=_ADMINISTERS,
+        no_power=403,
+    ),
+    Route(
+        "api:subscription_dead_letters_list",
+        "list",
+        lambda p: f"{_SUB}/{subscription_id()}/dead-letters",
+        power=_ADMINISTERS,
+        no_power=403,
+    ),
+    Route(
+        "api:subscription_dead_letter_resend",
+        "list",
+        lambda p: f"{_SUB}/{subscription_id()}/dead-letters/987654/resend",
+        method="POST",
+        power=_ADMINISTERS,
+        no_power=403,
+    ),
+    Route("web:my_feeds", "list", _static("/feeds/")),
+    Route("web:subscriptions_list", "list", _static("/subscriptions/"), power=_ADMINISTERS),
+    Route(
+        "web:subscriptions_export",
+        "list",
+        _static("/subscriptions/subscriptions.xlsx"),
+        power=_ADMINISTERS,
+    ),
+    Route("web:subscription_create", "list", _static("/subscriptions/new/"), power=_ADMINISTERS),
+    Route(
+        "web:subscription_detail",
+        "list",
+        lambda p: f"/subscriptions/{subscription_id()}/",
+        power=_ADMINISTERS,
+    ),
+    Route(
+        "web:subscription_edit",
+        "list",
+        lambda p: f"/subscriptions/{subscription_id()}/edit/",
+        power=_ADMINISTERS,
+    ),
+    Route(
+        "web:subscription_delete",
+        "list",
+        _static("/subscriptions/987654/delete/"),  # a missing one: the planted one stays
+        method="POST",
+        power=_ADMINISTERS,
+    ),
+    Route(
+        "web:subscription_webhook",
+        "list",
+        lambda p: f"/subscriptions/{subscription_id()}/webhook/",
+        method="POST",
+        data=lambda p: {"action": "enable"},  # no endpoint yet: a message, nothing changes
+        ok=frozenset({302}),
+        power=_ADMINISTERS,
+    ),
+    Route(
+        "web:dead_letter_resend",
+        "list",
+        _static("/subscriptions/1/dead-letters/987654/resend/"),
+        method="POST",
+        power=_ADMINISTERS,
     ),
 ]
 
@@ -456,6 +607,7 @@ def world(db: None, settings: object) -> World:
     built = build_world()
     add_moved_person(built)
     plant_sources(built)
+    plant_feed(built)
     return built
 
 
@@ -473,6 +625,9 @@ def _request(client: Client, route: Route, planted: Planted) -> object:
     data = route.data(planted) if route.data else {}
     if route.method == "POST" and route.name.startswith("api:"):
         return client.post(url, json.dumps(data), content_type="application/json")
+    if route.method in {"PATCH", "DELETE"}:
+        send = getattr(client, route.method.lower())
+        return send(url, json.dumps(data), content_type="application/json")
     if route.method == "POST":
         return client.post(url, data)
     return client.get(url)

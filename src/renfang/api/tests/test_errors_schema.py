@@ -36,11 +36,31 @@ OPERATIONS = {
     ("get", "/api/sources/{code}"): "source_get",
     ("get", "/api/sources/{code}/unmapped-codes"): "source_unmapped_codes_list",
     ("get", "/api/unmapped-codes"): "unmapped_codes_list",
+    ("post", "/api/sources/{code}/records"): "source_record_publish",
     ("get", "/api/review-pairs"): "review_pairs_list",
     ("get", "/api/review-pairs/{pair_id}"): "review_pair_get",
     ("post", "/api/review-pairs/{pair_id}/decision"): "review_pair_decide",
     ("get", "/api/conflicts"): "conflicts_list",
     ("post", "/api/conflicts/{conflict_id}/settle"): "conflict_settle",
+    ("get", "/api/feed"): "feed_get",
+    ("get", "/api/feed/people/{person_id}"): "feed_person_get",
+    ("get", "/api/feed/areas/{division}/people"): "feed_area_people_list",
+    ("get", "/api/subscriptions"): "subscriptions_list",
+    ("post", "/api/subscriptions"): "subscription_create",
+    ("get", "/api/subscriptions/{subscription_id}"): "subscription_get",
+    ("patch", "/api/subscriptions/{subscription_id}"): "subscription_update",
+    ("delete", "/api/subscriptions/{subscription_id}"): "subscription_delete",
+    ("post", "/api/subscriptions/{subscription_id}/webhook"): "subscription_webhook_create",
+    ("post", "/api/subscriptions/{subscription_id}/webhook/enable"): "subscription_webhook_enable",
+    ("post", "/api/subscriptions/{subscription_id}/webhook/disable"): (
+        "subscription_webhook_disable"
+    ),
+    ("get", "/api/subscriptions/{subscription_id}/dead-letters"): (
+        "subscription_dead_letters_list"
+    ),
+    ("post", "/api/subscriptions/{subscription_id}/dead-letters/{delivery_id}/resend"): (
+        "subscription_dead_letter_resend"
+    ),
 }
 
 

@@ -25,6 +25,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from renfang.accounts.tokens import api_token_create
+from renfang.exchange.tests.feed_world import plant_feed
 from renfang.web.tests.sources_world import plant_sources
 from renfang.wsgi import application
 
@@ -64,6 +65,7 @@ def _known_cases(world: Any, planted: dict[str, Any]) -> dict[str, list[dict[str
     area, street = world.areas["A1"].code, world.areas["A"].code
     people = [{"path_parameters": {"person_id": p.person.pk}} for p in (a1, b1)]
     houses = [{"path_parameters": {"house_code": p.house.house_code}} for p in (a1, b1)]
+    subscription = {"subscription_id": plant_feed(world).pk}
     return {
         "people_list": [
             {"query": {"q": a1.person.name}},
@@ -98,6 +100,10 @@ def _known_cases(world: Any, planted: dict[str, Any]) -> dict[str, list[dict[str
         "source_get": [{"path_parameters": {"code": "civil_affairs"}}],
         "source_unmapped_codes_list": [{"path_parameters": {"code": "civil_affairs"}}],
         "unmapped_codes_list": [{"query": {"source": "civil_affairs"}}, {"query": {}}],
+        # Nobody of the world publishes: every role is refused, whatever the record says.
+        "source_record_publish": [
+            {"path_parameters": {"code": "civil_affairs"}, "body": {"人员编号": "x1"}}
+        ],
         "review_pairs_list": [{"query": {"status": "open"}}],
         "review_pair_get": pairs,
         "review_pair_decide": [{**pairs[1], "body": {"same": False, "note": "不同的人"}}],
@@ -105,6 +111,30 @@ def _known_cases(world: Any, planted: dict[str, Any]) -> dict[str, list[dict[str
         "conflict_settle": [
             {**conflicts[0], "body": {"status": "visit", "note": ""}},
             {**conflicts[1], "body": {"status": "settled", "note": ""}},
+        ],
+        # The exchange: the department reader's feed, its as-of reads, the administrator's
+        # subscriptions and webhooks.
+        "feed_get": [{"query": {}}, {"query": {"after": 1, "limit": 2}}],
+        "feed_person_get": [{**p, "query": {"as_of": "2024-06-30"}} for p in people],
+        "feed_area_people_list": [
+            {"path_parameters": {"division": area}, "query": {"as_of": "2024-06-30"}}
+        ],
+        "subscriptions_list": [{"query": {}}],
+        "subscription_create": [
+            {"body": {"subscriber": "m_reader", "name": "新订阅", "fields": ["name"]}},
+            {"body": {"subscriber": "m_clerk", "name": "x", "areas": ["999"]}},
+        ],
+        "subscription_get": [{"path_parameters": subscription}],
+        "subscription_update": [{"path_parameters": subscription, "body": {"active": True}}],
+        "subscription_delete": [{"path_parameters": {"subscription_id": 987654}}],
+        "subscription_webhook_create": [
+            {"path_parameters": subscription, "body": {"url": "http://10.0.0.1/hook"}}
+        ],
+        "subscription_webhook_enable": [{"path_parameters": subscription}],
+        "subscription_webhook_disable": [{"path_parameters": subscription, "body": {}}],
+        "subscription_dead_letters_list": [{"path_parameters": subscription}],
+        "subscription_dead_letter_resend": [
+            {"path_parameters": {**subscription, "delivery_id": 987654}}
         ],
     }
 

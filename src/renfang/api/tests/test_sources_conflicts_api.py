@@ -48,10 +48,28 @@ def test_one_source_holds_its_mappings_and_imports_with_masked_reports(world, pl
     assert "{身份证号}" in body["mappings"][0]["text"]
     problem = body["imports"][0]["problems"][0]
     assert problem["record_id"] == mask_id_number(a1.id_number)
-    assert mask_phone(b1.phone) in problem["reason"] and b1.phone not in problem["reason"]
+    # The value was sent as a phone: masked as one, in the value and in the reason quoting it.
+    assert problem["value"] == mask_phone(b1.phone + "x")
+    assert mask_phone(b1.phone + "x") in problem["reason"] and b1.phone not in problem["reason"]
     assert body["imports"][0]["unmapped"] == [
         {"field": "marital_status", "value": "丧偶", "records": 1}
     ]
+
+
+def test_an_id_number_sent_as_an_unmapped_code_is_masked(world, planted, bearer):
+    from renfang.sources.models import Source, UnmappedCode  # noqa: PLC0415
+
+    a1 = world.planted["A1"]
+    civil = Source.objects.get(code="civil_affairs")
+    UnmappedCode.objects.create(
+        source=civil, field="marital_status", value=a1.id_number[:17], records=1
+    )
+
+    body = bearer("district_admin").get("/api/sources/civil_affairs/unmapped-codes").json()
+
+    values = [code["value"] for code in body["results"]]
+    assert mask_id_number(a1.id_number[:17]) in values
+    assert a1.id_number[:17] not in str(body)
 
 
 def test_unmapped_codes_of_one_source_and_of_all(world, planted, bearer):

@@ -370,11 +370,8 @@ def _golden_refresh(
     """The golden records of the persons whose records changed (engineer "golden")."""
     if not person_ids:
         return
-    try:
-        from renfang.people.golden import golden_refresh  # noqa: PLC0415
-    except ImportError:  # TODO(golden): drop once renfang.people.golden.golden_refresh exists
-        logger.warning("renfang.people.golden is not there yet: golden records not refreshed")
-        return
+    from renfang.people.golden import golden_refresh  # noqa: PLC0415 (people imports linkage)
+
     golden_refresh(person_ids, progress=progress, actor=actor, today=today)
 
 

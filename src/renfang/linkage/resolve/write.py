@@ -22,7 +22,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 from django.db import connection
 
 from renfang.core import bulk
-from renfang.linkage.facts import facts_move
+from renfang.linkage.facts import facts_move, spells_rebuild_for
 from renfang.linkage.models import MergeKind, PersonMerge, ReviewPair, ReviewStatus
 from renfang.linkage.resolve import duck, model
 from renfang.linkage.resolve.assign import Assignment
@@ -99,7 +99,8 @@ def persons_create(outcome: Assignment, now: datetime.datetime) -> list[int]:
 
 
 def persons_merge(outcome: Assignment, now: datetime.datetime) -> None:
-    """Persons left without records: merged into their survivor, facts and all."""
+    """Persons left without records: merged into their survivor, facts and all (the
+    survivors' population spells rebuilt from them)."""
     if not outcome.merges:
         return
     moves = [(merged, survivor) for merged, survivor, _ in outcome.merges]
@@ -109,6 +110,7 @@ def persons_merge(outcome: Assignment, now: datetime.datetime) -> None:
     for merged, survivor in moves:
         Person.objects.filter(merged_into_id=merged).update(merged_into_id=survivor)
     facts_move(moves)
+    spells_rebuild_for({survivor for _, survivor in moves})
     PersonMerge.objects.bulk_create(
         [
             PersonMerge(
@@ -178,8 +180,9 @@ def _batches(reader: pa.RecordBatchReader) -> Iterator[list[tuple[Any, ...]]]:
 
 
 # When a run changes at least this share of all links (the first run over a district, a big
-# re-import), the person index and the foreign key of source records are rebuilt once rather
-# than kept up row by row: millions of index insertions and key checks cost far more.
+# re-import), the foreign key of source records to persons is dropped for the UPDATE and
+# validated again in one pass: millions of row-by-row key checks (each locking its person)
+# cost far more.
 _MASS_SHARE = 0.5
 _MASS_MINIMUM = 100_000
 
@@ -213,7 +216,7 @@ def _links_postgresql(
             on_batch(count)
         cursor.execute("ANALYZE linkage_links")
         mass = _is_mass(cursor, table, count)
-        with _rebuilt_later(cursor, table, mass=mass):
+        with _key_checked_later(cursor, table, mass=mass):
             cursor.execute(
                 f'UPDATE "{table}" r SET person_id = n.person_id, link_rule = n.link_rule, '  # noqa: S608
                 f"link_detail = n.link_detail, linked_at = %s "
@@ -237,23 +240,19 @@ def _is_mass(cursor: Any, table: str, count: int) -> bool:
 
 
 @contextmanager
-def _rebuilt_later(cursor: Any, table: str, *, mass: bool) -> Iterator[None]:
-    """For a mass update: drop the index and the foreign key on ``person_id`` and put them
-    back afterwards (in the same transaction; the key added NOT VALID, then validated in one
-    pass)."""
+def _key_checked_later(cursor: Any, table: str, *, mass: bool) -> Iterator[None]:
+    """For a mass update: drop the foreign key on ``person_id`` and put it back afterwards (in
+    the same transaction: added NOT VALID, then validated in one pass).
+
+    The index on ``person_id`` stays, although rebuilding it would be cheaper than keeping it
+    up: an index built in a transaction that has updated its table (some updates are HOT once
+    the index is gone) is marked ``indcheckxmin`` and the planner ignores it for the rest of
+    that transaction, so the golden refresh that follows in it would scan the whole table for
+    every chunk of persons (ADR 0014)."""
     if not mass:
         yield
         return
     column = SourceRecord._meta.get_field("person").column
-    cursor.execute(
-        """
-        SELECT i.indexname, i.indexdef FROM pg_indexes i
-        WHERE i.tablename = %s AND i.indexdef LIKE %s AND NOT EXISTS (
-            SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)
-        """,
-        [table, f"%({column})"],
-    )
-    indexes = list(cursor.fetchall())
     cursor.execute(
         """
         SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint c
@@ -266,12 +265,7 @@ def _rebuilt_later(cursor: Any, table: str, *, mass: bool) -> Iterator[None]:
     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     for name, _ in keys:
         cursor.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
-    for name, _ in indexes:
-        cursor.execute(f'DROP INDEX "{name}"')
     yield
-    cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-    for _, definition in indexes:
-        cursor.execute(definition)
     for name, definition in keys:
         cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition} NOT VALID')
         cursor.execute(f'ALTER TABLE "{table}" VALIDATE CONSTRAINT "{name}"')

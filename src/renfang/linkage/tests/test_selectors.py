@@ -83,6 +83,39 @@ def test_one_pair_is_read_with_an_audit_and_outside_the_area_is_not_found(
     ).exists()
 
 
+def test_a_pair_straddling_two_areas_is_only_for_a_level_that_sees_both(
+    queue: ReviewPair,
+    areas: Areas,  # noqa: F811
+) -> None:
+    # The civil affairs record's person lives in the sibling committee, not in 天平.
+    Residence.objects.filter(person_id=person_of(*_where("c-zhang"))).update(
+        division=areas.sibling.code
+    )
+    clerk = make_user("clerk", Role.COMMITTEE_CLERK, area=areas.committee)
+    neighbour = make_user("other", Role.COMMITTEE_CLERK, area=areas.sibling)
+    street = make_user("street", Role.STREET_OFFICER, area=areas.street)
+
+    assert list(review_pairs_for_user(clerk)) == []
+    assert list(review_pairs_for_user(neighbour)) == []
+    assert list(review_pairs_for_user(street)) == [queue]
+    for outsider in (clerk, neighbour):
+        with pytest.raises(ReviewPair.DoesNotExist):
+            review_pair_get_for_user(outsider, queue.pk)
+    assert review_pair_get_for_user(street, queue.pk) == queue
+
+
+def test_a_pair_with_a_record_not_linked_yet_is_the_linked_sides_area(
+    queue: ReviewPair,
+    areas: Areas,  # noqa: F811
+) -> None:
+    SourceRecord.objects.filter(record_id="c-zhang").update(person=None)
+    clerk = make_user("clerk", Role.COMMITTEE_CLERK, area=areas.committee)
+    neighbour = make_user("other", Role.COMMITTEE_CLERK, area=areas.sibling)
+
+    assert list(review_pairs_for_user(clerk)) == [queue]
+    assert list(review_pairs_for_user(neighbour)) == []
+
+
 def _rows(path: Path) -> list[list[str]]:
     with path.open(encoding="utf-8", newline="") as handle:
         return list(csv.reader(handle))

@@ -7,15 +7,27 @@ import datetime
 
 import pytest
 from django.contrib.auth.models import User
+from django.utils import timezone
 
+from renfang.accounts.tests.conftest import Areas, areas  # noqa: F401 (fixture)
 from renfang.audit.models import AuditEvent
 from renfang.linkage.models import PersonMerge, ReviewPair, ReviewStatus
 from renfang.linkage.resolve import resolve
 from renfang.linkage.selectors import person_resolve_merged
 from renfang.linkage.services import LinkageError, person_merge, person_split, review_decide
 from renfang.linkage.tests.conftest import CHEN_HUA, LI_NA, Make, person_of, rule_of, zhang
-from renfang.people.models import AttributeKind, Person, PersonAttribute
-from renfang.sources.models import SourceRecord
+from renfang.people.models import (
+    AttributeKind,
+    Conflict,
+    ConflictStatus,
+    Person,
+    PersonAttribute,
+    Residence,
+)
+from renfang.sources.models import REGISTER_SOURCE, Source, SourceRecord
+from renfang.stats.models import PopulationSpell
+from renfang.stats.selectors import area_figures
+from renfang.stats.services import population_spells_refresh
 
 pytestmark = pytest.mark.django_db
 
@@ -226,3 +238,176 @@ def test_a_decided_pair_cannot_be_decided_again(resolved: None, officer: User) -
         review_decide(pair, same=True, user=officer)
     assert person_of("police", "p-li") != person_of("police", "p-chen")
     assert AuditEvent.objects.filter(record_type="review_pair").count() == 1
+
+
+# ---------------------------------------------------------------- what a merge carries over
+
+
+def _chen_in_two_minds(record: Make) -> None:
+    """Chen: civil affairs says married, health says unmarried (a conflict)."""
+    chen = {"id_type": "resident_id", "id_number": CHEN_HUA, "name": "陈华", "sex": "1"}
+    record("civil_affairs", "c-chen", marital_status="20", **chen)
+    record("health", "h-chen", marital_status="10", **chen)
+
+
+def test_a_merge_keeps_a_settled_conflict_settled_on_the_survivor(
+    resolved: None, officer: User, record: Make
+) -> None:
+    _chen_in_two_minds(record)
+    resolve()
+    chen, li = _person("police", "p-chen"), _person("police", "p-li")
+    health = SourceRecord.objects.get(record_id="h-chen")
+    settled = Conflict.objects.get(person=chen, field="marital_status", other_record=health)
+    Conflict.objects.filter(pk=settled.pk).update(
+        status=ConflictStatus.SETTLED,
+        note="visited: married in 2019, health is out of date",
+        settled_by=officer,
+        settled_at=timezone.now(),
+    )
+
+    person_merge(li, chen, user=officer, reason="one person")
+
+    kept = Conflict.objects.get(field="marital_status", other_record=health)
+    assert kept.person_id == li.pk
+    assert (kept.status, kept.note, kept.settled_by) == (
+        ConflictStatus.SETTLED,
+        "visited: married in 2019, health is out of date",
+        officer,
+    )
+    assert not Conflict.objects.filter(person=chen).exists()
+
+
+def test_merging_conflicts_about_the_same_record_keeps_the_settled_one(
+    resolved: None, officer: User, record: Make
+) -> None:
+    _chen_in_two_minds(record)
+    resolve()
+    chen, li = _person("police", "p-chen"), _person("police", "p-li")
+    health = SourceRecord.objects.get(record_id="h-chen")
+    theirs = Conflict.objects.get(person=chen, field="marital_status", other_record=health)
+    Conflict.objects.filter(pk=theirs.pk).update(status=ConflictStatus.SETTLED, note="visited")
+    # An older conflict of the survivor's about the same record (it was once the survivor's).
+    Conflict.objects.create(
+        person=li,
+        field="marital_status",
+        golden_value="20",
+        golden_source="civil_affairs",
+        other_value="10",
+        other_source="health",
+        other_record=health,
+    )
+
+    person_merge(li, chen, user=officer, reason="one person")
+
+    kept = Conflict.objects.get(field="marital_status", other_record=health)
+    assert (kept.pk, kept.person_id, kept.status) == (theirs.pk, li.pk, ConflictStatus.SETTLED)
+
+
+def _lives_in_tianping(person: Person) -> None:
+    Residence.objects.create(
+        person=person, division="310104003001", valid_from=datetime.date(2020, 1, 1)
+    )
+    population_spells_refresh(person_ids=[person.pk])
+
+
+def _tianping_population() -> int:
+    figures = area_figures(area_code="310104003001", as_of=datetime.date(2024, 1, 1))
+    return int(figures["actual_population"]["total"])
+
+
+def test_stats_count_a_merged_person_once(
+    resolved: None,
+    officer: User,
+    areas: Areas,  # noqa: F811
+) -> None:
+    # Li is in renfang's own register: the golden refresh leaves her residences alone.
+    SourceRecord.objects.create(
+        source=Source.objects.create(code=REGISTER_SOURCE, name="register"),
+        record_id="r-li",
+        mapped={"id_type": "resident_id", "id_number": LI_NA, "name": "李娜"},
+    )
+    resolve()
+    li, chen = _person("police", "p-li"), _person("police", "p-chen")
+    _lives_in_tianping(li)
+    _lives_in_tianping(chen)
+    assert _tianping_population() == 2
+
+    person_merge(li, chen, user=officer, reason="one woman")
+
+    assert _tianping_population() == 1
+    assert not PopulationSpell.objects.filter(person=chen).exists()
+
+
+def test_stats_count_a_person_merged_by_a_review_decision_once(
+    resolved: None,
+    officer: User,
+    areas: Areas,  # noqa: F811
+) -> None:
+    SourceRecord.objects.create(
+        source=Source.objects.create(code=REGISTER_SOURCE, name="register"),
+        record_id="r-li",
+        mapped={"id_type": "resident_id", "id_number": LI_NA, "name": "李娜"},
+    )
+    resolve()
+    _lives_in_tianping(_person("police", "p-li"))
+    _lives_in_tianping(_person("police", "p-chen"))
+
+    review_decide(_pair("r-li", "p-chen"), same=True, user=officer)
+
+    assert _tianping_population() == 1
+
+
+def test_deciding_same_for_a_record_without_a_person_links_it_refreshes_and_audits(
+    resolved: None, officer: User, record: Make
+) -> None:
+    late = record("civil_affairs", "c-li", name="李娜", marital_status="20")  # after the run
+    pair = _pair("p-li", "c-li")
+    li = _person("police", "p-li")
+    assert "marital_status" not in li.golden
+
+    review_decide(pair, same=True, user=officer)
+
+    late.refresh_from_db()
+    assert (late.person_id, late.link_rule) == (li.pk, "review")
+    li.refresh_from_db()
+    assert li.golden["marital_status"]["value"] == "20"
+    event = AuditEvent.objects.get(
+        record_type="person", record_id=str(li.pk), username="officer", detail__linked=[late.pk]
+    )
+    assert event.detail["source"] == "review"
+
+
+def test_keeping_apart_a_pair_of_one_person_pins_only_the_two_records(
+    resolved: None, officer: User, record: Make
+) -> None:
+    zhang_ = _person("police", "p-zhang")
+    pair = _pair("p-zhang", "c-zhang")
+
+    review_decide(pair, same=False, user=officer, note="another 张伟")
+
+    assert rule_of("police", "p-zhang") == rule_of("civil_affairs", "c-zhang") == "review"
+    assert rule_of("health", "h-zhang") == "id"  # not frozen: the next run may move it
+    assert person_of("police", "p-zhang") == person_of("health", "h-zhang") == zhang_.pk
+    apart = person_of("civil_affairs", "c-zhang")
+    assert apart != zhang_.pk
+
+    zhang(record, "education", "e-zhang")  # a new record with Zhang's ID
+    run = resolve()
+
+    assert person_of("police", "p-zhang") == person_of("health", "h-zhang") == zhang_.pk
+    assert person_of("education", "e-zhang") == zhang_.pk
+    assert person_of("civil_affairs", "c-zhang") == apart
+    assert rule_of("health", "h-zhang") == rule_of("education", "e-zhang") == "id"
+    assert run.model["counts"]["pinned"] == 2
+
+
+def test_keeping_apart_two_records_with_one_id_holds_on_the_next_run(
+    resolved: None, officer: User
+) -> None:
+    pair = _pair("p-zhang", "h-zhang")  # one ID number, typed into another person's record
+
+    review_decide(pair, same=False, user=officer, note="the number is his father's")
+    resolve()
+
+    assert person_of("police", "p-zhang") != person_of("health", "h-zhang")
+    assert rule_of("civil_affairs", "c-zhang") != "review"

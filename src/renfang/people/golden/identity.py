@@ -25,11 +25,24 @@ IDENTITY_FIELDS = (
     "birth_date",
     "nationality",
     "ethnicity",
+    "death_date",
 )
+_DATES = frozenset({"birth_date", "death_date"})
 
 
 PERSON_UPDATE = [*IDENTITY_FIELDS, "golden", "updated_at"]
-PERSON_TYPES = ["text", "text", "text", "text", "date", "text", "text", "jsonb", "timestamptz"]
+PERSON_TYPES = [
+    "text",
+    "text",
+    "text",
+    "text",
+    "date",
+    "text",
+    "text",
+    "date",
+    "jsonb",
+    "timestamptz",
+]
 
 
 def golden_key(text: str, *, postgresql: bool) -> str:
@@ -70,8 +83,9 @@ def load_people(chunk: list[int]) -> list[StoredPerson]:
     people = []
     for row in rows:
         identity = dict(zip(IDENTITY_FIELDS, row[2:-1], strict=True))
-        if isinstance(identity["birth_date"], str):  # SQLite gives the text
-            identity["birth_date"] = parse_day(identity["birth_date"])
+        for name in _DATES:
+            if isinstance(identity[name], str):  # SQLite gives the text
+                identity[name] = parse_day(identity[name])
         people.append(
             StoredPerson(pk=row[0], merged_into=row[1], identity=identity, golden=row[-1])
         )
@@ -85,7 +99,7 @@ def new_identity(person: StoredPerson, picks: dict[str, Pick]) -> dict[str, Any]
         pick = picks.get(name)
         if pick is None:
             continue
-        if name == "birth_date":
+        if name in _DATES:
             identity[name] = parse_day(pick.value)
         elif name == "name":
             identity[name] = pick.value[:100]
@@ -187,7 +201,7 @@ def person_row(
     """The row of PERSON_UPDATE for the person."""
     return (
         person.pk,
-        *(identity[name] or ("" if name != "birth_date" else None) for name in IDENTITY_FIELDS),
+        *(identity[name] or (None if name in _DATES else "") for name in IDENTITY_FIELDS),
         golden,
         now,
     )

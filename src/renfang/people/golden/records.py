@@ -31,6 +31,7 @@ _WIDTHS = {
     "employment": 100,
 }
 _WIDTH_ITEMS = tuple(_WIDTHS.items())
+_DAYS = ("birth_date", "death_date")
 
 # JSON text of a string as json.dumps(ensure_ascii=False) writes it: the same escapes as
 # PostgreSQL's jsonb output.
@@ -99,8 +100,9 @@ def record_from(pk: int, source: str, received_at: datetime.datetime, mapped: An
         value = values.get(name)
         if value is not None and len(value) > width:
             del values[name]
-    if "birth_date" in values and parse_day(values["birth_date"]) is None:
-        del values["birth_date"]
+    for name in _DAYS:
+        if name in values and parse_day(values[name]) is None:
+            del values[name]
     unusable: frozenset[str] = frozenset()
     if (
         "id_number" in values

@@ -11,6 +11,7 @@ FIELDS: tuple[str, ...] = (
     "given_name",
     "sex",
     "birth_date",
+    "death_date",
     "nationality",
     "ethnicity",
     "hukou_division",
@@ -39,7 +40,7 @@ CODE_SETS: dict[str, str] = {
     "employment": "employment",
     "tags": "person_tag",
 }
-DATE_FIELDS = frozenset({"birth_date", "residence_from", "residence_to"})
+DATE_FIELDS = frozenset({"birth_date", "death_date", "residence_from", "residence_to"})
 DIVISION_FIELDS = frozenset({"hukou_division", "residence_division"})
 RESIDENT_ID = "resident_id"
 ENCODINGS = ("auto", "utf-8", "gbk", "gb18030")

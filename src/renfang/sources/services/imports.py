@@ -24,6 +24,7 @@ from tqdm import tqdm
 from renfang.audit.services import User
 from renfang.core import bulk
 from renfang.core.csvimport import ImportRejected, RowError
+from renfang.people.golden import golden_refresh
 from renfang.sources.mapping import UNMAPPED, Applied, MappingError, MappingSpec, parse_mapping
 from renfang.sources.models import (
     ImportStatus,
@@ -41,6 +42,7 @@ MAX_PROBLEMS_KEPT = 1000  # in an import's report; every problem stays on its re
 MAX_ERRORS_KEPT = 1000  # reasons a file is refused
 _RECORD_ID_LENGTH = 200  # SourceRecord.record_id
 _VALUE_LENGTH = 200  # UnmappedCode.value
+_LOOKUP_CHUNK = 5000
 
 
 @dataclass
@@ -212,6 +214,7 @@ def source_import(
                 )
                 stored = records_store(source, reading.incoming(), source_import=done)
                 _unmapped_refresh(source, reading.unmapped)
+                refreshed = _golden_refresh(stored.changed, actor=actor, progress=progress)
                 done.status = ImportStatus.DONE
                 done.finished_at = timezone.now()
                 done.records = reading.records
@@ -219,7 +222,7 @@ def source_import(
                 done.changed = len(stored.changed)
                 done.unchanged = stored.unchanged
                 done.flagged = reading.flagged
-                done.report = reading.report(mapping)
+                done.report = {**reading.report(mapping), "golden_refreshed": refreshed}
                 done.save()
                 _audit_import(done, actor)
     except ImportRejected as rejected:
@@ -235,6 +238,23 @@ def source_import(
         )
         raise
     return done
+
+
+def _golden_refresh(changed: list[int], *, actor: User | None, progress: bool) -> int:
+    """The golden records of the persons whose linked records this import changed (a civil
+    affairs file now saying married), in the import's transaction, as the register import
+    does; returns how many persons. New records have no person until ``renfang resolve``,
+    which refreshes the persons it links them to."""
+    persons: set[int] = set()
+    for offset in range(0, len(changed), _LOOKUP_CHUNK):
+        persons.update(
+            SourceRecord.objects.filter(
+                pk__in=changed[offset : offset + _LOOKUP_CHUNK], person__isnull=False
+            ).values_list("person_id", flat=True)
+        )
+    if not persons:
+        return 0
+    return golden_refresh(sorted(persons), actor=actor, progress=progress).persons
 
 
 def _refused(

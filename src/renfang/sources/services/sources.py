@@ -40,6 +40,11 @@ def audit_write(
     )
 
 
+# Words that the pages put where a source's code goes (/sources/unmapped/): a source with such
+# a code could never be opened.
+RESERVED_CODES = frozenset({"unmapped", "new", "export", "records"})
+
+
 def source_add(code: str, name: str, mapping_text: str, *, actor: User | None) -> Source:
     """Register a department system with its first mapping. Raises MappingError for a mapping
     that cannot be used, SourceError for a code that is taken or malformed."""
@@ -50,6 +55,11 @@ def source_add(code: str, name: str, mapping_text: str, *, actor: User | None) -
                 "source code %(code)r: lowercase letters, digits, _ and -, starting with a letter, "
                 "at most 40"
             )
+            % {"code": code}
+        )
+    if code in RESERVED_CODES:
+        raise SourceError(
+            _("source code %(code)s is a word of renfang's own addresses; choose another")
             % {"code": code}
         )
     if not name:

@@ -82,6 +82,22 @@ class _Stored:
     version: int
     mapped: Any
     raw: Any
+    problems: Any
+
+
+def _problem_keys(problems: Any) -> list[tuple[str, str, str]]:
+    """What a record's problems say, for telling a changed record: the field, value and kind
+    of each (not the reason, whose wording follows the language of whoever imported). A new
+    mapping that maps a code or reads a date leaves raw and mapped values as they were but
+    clears the problem: the record must get a new version, or it would stay flagged and its
+    code listed as unmapped for ever."""
+    if not problems:
+        return []
+    return sorted(
+        (str(p.get("field", "")), str(p.get("value", "")), str(p.get("kind", "")))
+        for p in problems
+        if isinstance(p, dict)
+    )
 
 
 def _chunks(items: Iterable[IncomingRecord], size: int) -> Iterator[list[IncomingRecord]]:
@@ -104,7 +120,7 @@ def _stored(source_id: int, record_ids: Sequence[str]) -> dict[str, _Stored]:
     records = bulk.table(SourceRecord)
     versions = bulk.table(SourceRecordVersion)
     select = (
-        f'SELECT r.record_id, r.id, r.version, r.mapped, v.raw FROM "{records}" r '  # noqa: S608
+        f'SELECT r.record_id, r.id, r.version, r.mapped, v.raw, r.problems FROM "{records}" r '  # noqa: S608
         f'LEFT JOIN "{versions}" v ON v.record_id = r.id AND v.version = r.version '
         "WHERE r.source_id = %s AND "
     )
@@ -121,8 +137,8 @@ def _stored(source_id: int, record_ids: Sequence[str]) -> dict[str, _Stored]:
             cursor.execute(select + f"r.record_id IN ({marks})", [source_id, *record_ids])
             rows = cursor.fetchall()
     return {
-        record_id: _Stored(pk, version, _json(mapped), _json(raw))
-        for record_id, pk, version, mapped, raw in rows
+        record_id: _Stored(pk, version, _json(mapped), _json(raw), _json(problems))
+        for record_id, pk, version, mapped, raw, problems in rows
     }
 
 
@@ -170,8 +186,9 @@ def records_store(
     received_at: datetime.datetime | None = None,
 ) -> StoreResult:
     """Store a source's records: a new record id gets a record and its version 1; a record whose
-    raw or mapped values differ from its current version gets version n+1 (its link to a person
-    is left alone); an equal one changes nothing. Record ids must be unique in ``incoming``.
+    raw or mapped values or problems differ from its current version gets version n+1 (its link
+    to a person is left alone); an equal one changes nothing. Record ids must be unique in
+    ``incoming``.
     Bulk: one lookup query and a few bulk writes per few thousand records, in one transaction."""
     at = bulk.db_value(SourceRecord, "received_at", received_at or timezone.now())
     import_id = source_import.pk if source_import is not None else None
@@ -189,7 +206,11 @@ def records_store(
                 found = stored.get(record.record_id)
                 if found is None:
                     new.append(record)
-                elif found.raw != record.raw or found.mapped != record.mapped:
+                elif (
+                    found.raw != record.raw
+                    or found.mapped != record.mapped
+                    or _problem_keys(found.problems) != _problem_keys(record.problems)
+                ):
                     changed.append((found, record))
                 else:
                     result.unchanged += 1

@@ -60,6 +60,10 @@ def test_add_refuses_a_taken_code_a_bad_code_and_a_bad_mapping(
     assert "source code 'Police 2'" in fails(
         "sources", "add", "Police 2", "--name", "x", "--mapping", str(police)
     )
+    # /sources/unmapped/ is the list of unmapped codes: a source so named could not be opened.
+    assert "source code unmapped is a word of renfang's own addresses" in fails(
+        "sources", "add", "unmapped", "--name", "x", "--mapping", str(police)
+    )
     bad = tmp_path / "bad.yaml"
     bad.write_text('record_id: "{id}"\nfields:\n  sex: M\n', encoding="utf-8")
     message = fails("sources", "add", "health", "--name", "卫健", "--mapping", str(bad))

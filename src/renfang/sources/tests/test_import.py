@@ -651,3 +651,62 @@ def test_json_lines_with_a_key_always_empty_are_read(tmp_path: Path) -> None:
 
     assert done.records == 2
     assert SourceRecord.objects.get(record_id="1").mapped == {"id_type": "other", "name": "张伟"}
+
+
+# ---------------------------------------------------------------- golden records follow
+
+
+def test_a_reimport_that_changes_a_linked_record_refreshes_the_persons_golden_record(
+    tmp_path: Path,
+) -> None:
+    from renfang.linkage.resolve import resolve  # noqa: PLC0415 (linkage imports sources)
+
+    civil = source_add("civil_affairs", "民政", POLICE_MAPPING, actor=None)
+    rows = [police_row(婚姻状况="未婚")]
+    source_import(civil, write_csv(tmp_path / "v1.csv", rows), actor=None)
+    resolve()
+    person = Person.objects.get()
+    assert person.golden["marital_status"]["value"] == "10"
+
+    rows[0]["婚姻状况"] = "已婚"
+    done = source_import(civil, write_csv(tmp_path / "v2.csv", rows), actor=None)
+
+    person.refresh_from_db()
+    assert person.golden["marital_status"]["value"] == "20"
+    assert done.report["golden_refreshed"] == 1
+    assert (
+        AuditEvent.objects.filter(
+            record_type="person", record_id=str(person.pk), detail__source="golden record"
+        ).count()
+        == 2
+    )  # created, then the change
+
+
+def test_a_mapping_that_clears_a_code_clears_it_from_the_record_and_the_list(
+    police: Source, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "police.csv", [police_row(婚姻状况="不详")])
+    source_import(police, path, actor=None)
+    assert [u.value for u in unmapped_codes_list(police)] == ["不详"]
+
+    # "不详" (not stated) means nothing: the mapped values stay as they were.
+    mapping_update(police, POLICE_MAPPING.replace('离婚: "40"', '离婚: "40", 不详: ~'), actor=None)
+    again = source_import(police, path, actor=None)
+
+    assert (again.changed, again.unchanged) == (1, 0)
+    record = SourceRecord.objects.get()
+    assert (record.version, record.problems) == (2, [])
+    assert list(unmapped_codes_list(police)) == []
+
+
+def test_a_problem_worded_in_another_language_is_no_change(police: Source, tmp_path: Path) -> None:
+    from django.utils import translation  # noqa: PLC0415
+
+    path = write_csv(tmp_path / "police.csv", [police_row(出生日期="1980年2月30日")])
+    source_import(police, path, actor=None)
+
+    with translation.override("zh-hans"):
+        again = source_import(police, path, actor=None)
+
+    assert (again.changed, again.unchanged) == (0, 1)
+    assert SourceRecord.objects.get().version == 1

@@ -61,13 +61,14 @@ fields:
         "line 4, file.encoding: 'big5' is not one of auto, utf-8, gbk, gb18030",
         "line 5, file.header_row: 'zero' is not a row number (1, 2, …)",
         "line 7, fields.nickname: unknown field 'nickname'; known: "
-        "id_type, id_number, name, family_name, given_name, sex, birth_date, nationality, "
+        "id_type, id_number, name, family_name, given_name, sex, birth_date, death_date, "
+        "nationality, "
         "ethnicity, hukou_division, hukou_type, hukou_address, residence_division, "
         "residence_house_code, residence_address, residence_from, residence_to, phone, "
         "marital_status, education, employment, tags",
         "line 8, fields.name: template '{姓{名}': '{' at position 1 is not closed",
         "line 11, fields.phone.date_format: not allowed on phone, only on birth_date, "
-        "residence_from, residence_to",
+        "death_date, residence_from, residence_to",
         "line 14, fields.birth_date.date_format: '%Y' does not read a whole date "
         "(year, month and day, e.g. %Y%m%d)",
         "line 15, fields.birth_date.codes: not allowed on birth_date, only on id_type, sex, "

@@ -19,6 +19,7 @@ from renfang.accounts.access import access_for
 from renfang.accounts.models import PoliceArea, Role, RoleGrant
 from renfang.areas.models import Area, AreaLevel
 from renfang.audit.models import Action, AuditEvent
+from renfang.exchange.models import Subscription
 from renfang.web.management.commands.demo_users import PASSWORD
 
 ROLES = {
@@ -29,6 +30,9 @@ ROLES = {
     "police": Role.POLICE,
     "civil_affairs": Role.DEPARTMENT_READER,
     "auditor": Role.AUDITOR,
+    "relief_office": Role.DEPARTMENT_READER,
+    "family_planning": Role.DEPARTMENT_READER,
+    "police_bureau": Role.DEPARTMENT_READER,
 }
 
 
@@ -83,6 +87,9 @@ def test_creates_one_user_per_role_and_says_how_to_log_in(xuhui):
         "police": "DEMO-1",
         "civil_affairs": "310104",
         "auditor": "310104",
+        "relief_office": "310104003",
+        "family_planning": "310104",
+        "police_bureau": "310104",
     }
     police_area = PoliceArea.objects.get(code="DEMO-1")
     assert sorted(police_area.committees.values_list("code", flat=True)) == [
@@ -92,6 +99,36 @@ def test_creates_one_user_per_role_and_says_how_to_log_in(xuhui):
     civil = access_for(User.objects.get(username="civil_affairs"))
     assert civil.sees_tag("subsistence_allowance", sensitive=True)
     assert not civil.sees_field("id_number")
+    relief = access_for(User.objects.get(username="relief_office"))
+    assert relief.sees_field("marital_status") and not relief.sees_field("id_number")
+    assert access_for(User.objects.get(username="police_bureau")).sees_field("id_number")
+    assert "/feeds/" in output
+
+
+def test_the_offices_subscribe_once_and_get_their_subscriptions_back(xuhui):
+    run("demo_users")
+    subscriptions = {
+        (s.subscriber.username, s.name): s
+        for s in Subscription.objects.select_related("subscriber")
+    }
+    assert sorted({user for user, _name in subscriptions}) == [
+        "family_planning",
+        "police_bureau",
+        "relief_office",
+    ]
+    police = next(s for (user, _n), s in subscriptions.items() if user == "police_bureau")
+    assert police.event_types == ["person.arrived"]
+    assert police.categories == ["domestic_migrant", "overseas"]
+    women = Subscription.objects.get(subscriber__username="family_planning", sex="2")
+    assert (women.age_min, women.age_max) == (15, 49)
+    women.age_max = 60
+    women.save()
+
+    run("demo_users")
+
+    assert Subscription.objects.count() == len(subscriptions)
+    women.refresh_from_db()
+    assert women.age_max == 49
 
 
 def test_the_admin_has_a_second_factor_whose_key_is_printed(xuhui):

@@ -144,3 +144,21 @@ def test_a_merged_away_person_whose_survivor_is_outside_the_area_is_not_found(wo
     assert AuditEvent.objects.filter(
         user_id=clerk.pk, action=Action.DENIED, record_id=str(gone.pk)
     ).exists()
+
+
+def test_a_value_typed_differently_is_not_shown_as_disagreeing(world, planted):
+    from renfang.sources.models import LinkRule, Source, SourceRecord  # noqa: PLC0415
+
+    a1 = world.planted["A1"]
+    dotted = a1.person.name[0] + "·" + a1.person.name[1:]  # the same name, a dot typed in
+    SourceRecord.objects.create(
+        source=Source.objects.create(code="health", name="卫健"),
+        record_id="WJ-A1",
+        mapped={"name": dotted},
+        person=a1.person,
+        link_rule=LinkRule.ID_NUMBER,
+    )
+
+    name_row = _row(_section(_page(world, "committee_clerk"), "sources"), "provenance-name")
+
+    assert f"<li>卫健: {dotted}</li>" in name_row  # agrees: no class="disagree"

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from renfang.accounts.access import mask_id_number, mask_phone
 from renfang.accounts.tests.world import World, build_world
 from renfang.audit.models import Action, AuditEvent
-from renfang.sources.models import Mapping, Source
+from renfang.sources.models import ImportStatus, Mapping, Source, SourceImport, UnmappedCode
 from renfang.web.tests.conftest import client_for
 from renfang.web.tests.sources_world import POLICE_MAPPING, plant_sources
 
@@ -104,8 +104,44 @@ def test_a_source_page_shows_mapping_versions_imports_with_masked_reports_and_un
     # The problem quotes an ID number and a phone: masked for a masked role.
     assert a1.id_number not in html and b1.phone not in html
     assert mask_id_number(a1.id_number) in html
-    assert mask_phone(b1.phone) in html
+    assert mask_phone(b1.phone + "x") in html  # masked as a phone, the field it was sent as
     assert "丧偶" in html
+
+
+def test_near_id_numbers_in_problems_and_unmapped_codes_are_masked(world, admin):
+    a1 = world.planted["A1"]
+    near = a1.id_number[:17]  # the check digit missing: no resident ID, still a person's
+    civil = Source.objects.get(code="civil_affairs")
+    SourceImport.objects.create(
+        source=civil,
+        file_name="minzheng-2026.csv",
+        status=ImportStatus.DONE,
+        report={
+            "problems": [
+                {
+                    "record_id": "M-7",
+                    "line": 2,
+                    "field": "id_number",
+                    "value": near,
+                    "reason": f"'{near}' is not a resident ID number",
+                    "kind": "unreadable",
+                }
+            ],
+            "unmapped": [{"field": "marital_status", "value": a1.id_number, "records": 1}],
+        },
+    )
+    # An ID number typed into the marital status column.
+    UnmappedCode.objects.create(source=civil, field="marital_status", value=a1.id_number, records=1)
+
+    pages = [admin.get(path) for path in ("/sources/civil_affairs/", "/sources/unmapped/")]
+    export = admin.get("/sources/unmapped.xlsx")
+
+    for page in pages:
+        html = page.content.decode()
+        assert near not in html and a1.id_number not in html
+    assert mask_id_number(near) in pages[0].content.decode()
+    assert mask_id_number(a1.id_number) in pages[1].content.decode()
+    assert a1.id_number not in str(_rows(export))
 
 
 def test_an_unknown_source_is_not_found(admin):

@@ -3,8 +3,9 @@ unsure of, one pair side by side with its match weights and the decision; mergin
 person into this one and splitting records off to a new person.
 
 Only roles that resolve identities (``resolves_identities``) reach these pages, and only for
-pairs and persons of their area: a pair is in the area when either record's person is. Anything
-else answers "not found", audited as denied. The linkage services write and audit.
+pairs and persons of their area: a pair is in the area when both records' persons are (a pair
+straddling two areas is for a level that sees both). Anything else answers "not found", audited
+as denied. The linkage services write and audit.
 """
 
 from __future__ import annotations
@@ -27,7 +28,11 @@ from renfang.accounts.access import Access, shown_text
 from renfang.audit.models import Action
 from renfang.audit.services import audit_record
 from renfang.linkage.models import ReviewPair, ReviewStatus
-from renfang.linkage.selectors import review_pair_get_for_user, review_pairs_for_user
+from renfang.linkage.selectors import (
+    pair_weight,
+    review_pair_get_for_user,
+    review_pairs_for_user,
+)
 from renfang.linkage.services import LinkageError, person_merge, person_split, review_decide
 from renfang.people.models import Person
 from renfang.people.selectors import people_visible_to, person_get_for_user
@@ -197,18 +202,6 @@ def _side(record: SourceRecord, access: Access, visible: set[int]) -> Side:
     )
 
 
-def _weight(weights: dict[str, Any], field: str) -> tuple[float | None, str]:
-    entry = weights.get(field)
-    if isinstance(entry, dict):
-        weight = entry.get("weight")
-        return (float(weight) if isinstance(weight, int | float) else None), str(
-            entry.get("level") or ""
-        )
-    if isinstance(entry, int | float):
-        return float(entry), ""
-    return None, ""
-
-
 def pair_fields(pair: ReviewPair, shower: ValueShower) -> list[FieldRow]:
     """The two records field by field (only fields the user may see), each with its match
     weight and comparison level; comparisons that are not one field (an address made of
@@ -219,7 +212,7 @@ def pair_fields(pair: ReviewPair, shower: ValueShower) -> list[FieldRow]:
     for field in field_order({*left, *right}):
         if not shower.sees(field):
             continue
-        weight, level = _weight(weights, field)
+        weight, level = pair_weight(weights, field)
         left_text = shower.text(field, left.get(field, ""))
         right_text = shower.text(field, right.get(field, ""))
         rows.append(
@@ -236,7 +229,7 @@ def pair_fields(pair: ReviewPair, shower: ValueShower) -> list[FieldRow]:
     for comparison in sorted(set(weights) - {*left, *right}):
         if comparison in {*left, *right}:
             continue
-        weight, level = _weight(weights, comparison)
+        weight, level = pair_weight(weights, comparison)
         rows.append(
             FieldRow(
                 field=comparison,

@@ -9,6 +9,7 @@ numbers in them are masked as everywhere else.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from renfang.accounts.access import Access, shown_text
+from renfang.accounts.access import (
+    Access,
+    shown_problem_reason,
+    shown_problem_value,
+    shown_text,
+)
 from renfang.audit.models import Action
 from renfang.audit.services import audit_record
 from renfang.sources.mapping import MappingError
@@ -170,8 +176,15 @@ def _import_row(source_import: SourceImport, access: Access) -> ImportRow:
                 record_id=shown_text(access, str(p.get("record_id") or "")),
                 line=str(p.get("line") or ""),
                 field=field_label(str(p.get("field") or "")),
-                value=shown_text(access, str(p.get("value") or "")),
-                reason=shown_text(access, str(p.get("reason") or "")),
+                value=shown_problem_value(
+                    access, str(p.get("field") or ""), str(p.get("value") or "")
+                ),
+                reason=shown_problem_reason(
+                    access,
+                    str(p.get("field") or ""),
+                    str(p.get("value") or ""),
+                    str(p.get("reason") or ""),
+                ),
             )
             for p in problems[:PROBLEMS_SHOWN]
         ],
@@ -179,7 +192,9 @@ def _import_row(source_import: SourceImport, access: Access) -> ImportRow:
         unmapped=[
             {
                 "field": field_label(str(u.get("field") or "")),
-                "value": str(u.get("value") or ""),
+                "value": shown_problem_value(
+                    access, str(u.get("field") or ""), str(u.get("value") or "")
+                ),
                 "records": u.get("records") or 0,
             }
             for u in unmapped
@@ -218,7 +233,7 @@ def _source_page(
         "mappings": mappings,
         "current_mapping": current,
         "imports": [_import_row(i, access) for i in imports_list(source)],
-        "unmapped": list(unmapped_codes_list(source)),
+        "unmapped": _shown_codes(unmapped_codes_list(source), access),
         "form": form or MappingForm(initial={"text": current.text if current else ""}),
         "mapping_errors": mapping_errors or [],
         "problems_shown": PROBLEMS_SHOWN,
@@ -279,16 +294,24 @@ def source_mapping_update(request: HttpRequest, code: str) -> HttpResponse:
 # Unmapped codes of every source
 
 
-def _unmapped(request: HttpRequest) -> tuple[list[UnmappedCode], Source | None]:
+def _shown_codes(codes: Iterable[UnmappedCode], access: Access) -> list[UnmappedCode]:
+    """The codes, each with ``shown_value``: its value as the user may see it (an unmapped
+    value may be an identifier typed into the wrong column)."""
+    shown = list(codes)
+    for code in shown:
+        code.shown_value = shown_problem_value(access, code.field, code.value)  # type: ignore[attr-defined]
+    return shown
+
+
+def _unmapped(request: HttpRequest, access: Access) -> tuple[list[UnmappedCode], Source | None]:
     code = request.GET.get("source", "").strip()
     source = Source.objects.filter(code=code).first() if code else None
-    return list(unmapped_codes_list(source)), source
+    return _shown_codes(unmapped_codes_list(source), access), source
 
 
 @login_required
 def unmapped_codes(request: HttpRequest) -> HttpResponse:
-    _access(request)
-    codes, source = _unmapped(request)
+    codes, source = _unmapped(request, _access(request))
     audit_record(
         Action.READ,
         user=request.user,
@@ -309,8 +332,7 @@ def unmapped_codes(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def unmapped_codes_export(request: HttpRequest) -> HttpResponse:
-    _access(request)
-    codes, source = _unmapped(request)
+    codes, source = _unmapped(request, _access(request))
     truncated = len(codes) > EXPORT_LIMIT
     rows = [
         [
@@ -318,7 +340,7 @@ def unmapped_codes_export(request: HttpRequest) -> HttpResponse:
             code.source.name,
             code.field,
             field_label(code.field),
-            code.value,
+            code.shown_value,  # type: ignore[attr-defined]
             code.records,
             timezone.localtime(code.first_seen).replace(tzinfo=None),
             timezone.localtime(code.last_seen).replace(tzinfo=None),

@@ -1,4 +1,5 @@
-"""``renfang sources add|mapping|list|show|check``: department systems and their mappings."""
+"""``renfang sources add|mapping|list|show|check|publishers``: department systems, their
+mappings, and the accounts that may publish their records one at a time."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from renfang.sources.selectors import (
     unmapped_codes_list,
 )
 from renfang.sources.services import SourceError, mapping_update, source_add
+from renfang.sources.services.publish import source_publishers_set
 
 if TYPE_CHECKING:
     from renfang.sources.selectors import ListedSource
@@ -70,12 +72,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(
-            dest="action", required=True, metavar="{add,mapping,list,show,check}"
+            dest="action", required=True, metavar="{add,mapping,list,show,check,publishers}"
         )
         adding = action_parser(actions, "add", help=str(_("register a source with its mapping")))
         adding.add_argument("code", help=str(_("the source's code, e.g. police")))
         adding.add_argument("--name", required=True, help=str(_("the source's name")))
         adding.add_argument("--mapping", required=True, type=Path, help=str(_("mapping YAML")))
+        adding.add_argument(
+            "--publisher",
+            action="append",
+            default=[],
+            metavar="USERNAME",
+            help=str(_("a user who may publish records of the source through the API")),
+        )
         mapping = action_parser(
             actions, "mapping", help=str(_("give a source a new version of its mapping"))
         )
@@ -90,11 +99,23 @@ class Command(BaseCommand):
             actions, "check", help=str(_("check a mapping file without saving anything"))
         )
         checking.add_argument("file", type=Path)
+        publishing = action_parser(
+            actions,
+            "publishers",
+            help=str(_("who may publish records of a source through the API")),
+        )
+        publishing.add_argument("code")
+        publishing.add_argument("--add", action="append", default=[], metavar="USERNAME")
+        publishing.add_argument("--remove", action="append", default=[], metavar="USERNAME")
 
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
         if action == "add":
             self.do_add(options["code"], options["name"], options["mapping"])
+            if options["publisher"]:
+                self.do_publishers(options["code"], options["publisher"], [])
+        elif action == "publishers":
+            self.do_publishers(options["code"], options["add"], options["remove"])
         elif action == "mapping":
             self.do_mapping(options["code"], options["file"])
         elif action == "list":
@@ -115,6 +136,17 @@ class Command(BaseCommand):
         self.stdout.write(
             _("added source %(code)s (%(name)s) with mapping version 1")
             % {"code": source.code, "name": source.name}
+        )
+
+    def do_publishers(self, code: str, add: list[str], remove: list[str]) -> None:
+        source = source_or_error(code)
+        try:
+            names = source_publishers_set(source, add=add, remove=remove, actor=None)
+        except SourceError as error:
+            raise CommandError(str(error)) from error
+        self.stdout.write(
+            _("publishers of %(code)s: %(names)s")
+            % {"code": source.code, "names": ", ".join(names) or "-"}
         )
 
     def do_mapping(self, code: str, path: Path) -> None:

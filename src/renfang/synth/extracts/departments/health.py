@@ -2,7 +2,8 @@
 and the records of many who left. JSON Lines from a web system, keys in pinyin initials (xm
 姓名, xb 性别, csrq 出生日期, zjhm 证件号码…), sex as M/F, ISO dates. Records are opened by
 clinics from what patients say: the most ID errors of all, full-width digits and spaces
-from copy and paste, old 15-digit numbers, and a medical insurance card number for some."""
+from copy and paste, old 15-digit numbers, and a medical insurance card number for some.
+A death certificate fills in swrq 死亡日期 (empty in the extract: it holds the living)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ class Health(Department):
     output = Output("health.jsonl", kind="jsonl")
     columns = (
         "jkdabh", "xm", "xb", "csrq", "zjlx", "zjhm", "lxdh", "xzz", "xzzqh", "hjqh", "mz",
-        "hyzk", "jdrq", "jdjg",
+        "hyzk", "jdrq", "jdjg", "swrq",
     )  # fmt: skip
     quality = Quality(
         missing_id=0.03,
@@ -101,5 +102,6 @@ class Health(Department):
             "hyzk": person.marital if person.age >= 18 else "",
             "jdrq": iso(opened, rng.randint(1, 12), rng.randint(1, 28)),
             "jdjg": rng.choice(_CLINICS),
+            "swrq": "",  # a death date, once a death certificate is issued
         }
         return Record(record_id, person.key, values, kinds)

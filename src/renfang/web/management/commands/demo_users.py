@@ -1,5 +1,6 @@
 """``renfang demo_users``: one demo user per role in the demo district (Xuhui), created or
-reset, and how to log in as each."""
+reset, and how to log in as each; and the department offices of the change feed's worked
+example (synth/feeds.py) with their subscriptions."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from renfang.accounts.services import (
 )
 from renfang.accounts.totp import DEVICE_NAME, confirmed_device, key_text
 from renfang.areas.models import Area, AreaLevel
+from renfang.synth.feeds import OFFICES, subscriptions_ensure
 
 DISTRICT = "310104"  # 徐汇区, the district `renfang demo` loads
 PASSWORD = "renfang-demo"  # a demo password, printed on purpose; never for a real deployment
@@ -99,7 +101,31 @@ def _demo_users() -> list[DemoUser]:
             fields=[str(f) for f in CIVIL_AFFAIRS_FIELDS],
         ),
         DemoUser("auditor", Role.AUDITOR, area=district),
+        *_offices(district, street),
     ]
+
+
+def _offices(district: Area, street: Area) -> list[DemoUser]:
+    """The department offices of the change feed's worked example (synth/feeds.py)."""
+    return [
+        DemoUser(
+            office.username,
+            Role.DEPARTMENT_READER,
+            area=street if office.area == "street" else district,
+            fields=[str(f) for f in office.fields],
+        )
+        for office in OFFICES
+    ]
+
+
+def offices_reset() -> dict[str, AbstractBaseUser]:
+    """Only the department offices and their subscriptions, as ``renfang demo`` needs them
+    for its changes (the other demo users wait for ``renfang demo_users``)."""
+    district, street, *_rest = _demo_places()
+    with transaction.atomic():
+        users = {demo.username: _reset(demo) for demo in _offices(district, street)}
+        subscriptions_ensure(users)
+    return users
 
 
 def _reset(demo: DemoUser) -> AbstractBaseUser:
@@ -164,13 +190,15 @@ class Command(BaseCommand):
         with transaction.atomic():
             demos = _demo_users()
             device = None
+            users: dict[str, AbstractBaseUser] = {}
             for demo in demos:
-                user = _reset(demo)
+                user = users[demo.username] = _reset(demo)
                 how = "password"
                 if demo.username == USERNAME:
                     device = _ensure_device(user)
                     how = f"password + TOTP code (renfang totp code {USERNAME})"
                 rows.append((demo.username, str(Role(demo.role).label), demo.where, how))
+            subscriptions = subscriptions_ensure(users)
         self._table(rows)
         self.stdout.write("")
         self.stdout.write(f"Every demo user's password: {PASSWORD}")
@@ -183,6 +211,11 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Open {options['url']} and log in as clerk / {PASSWORD} (a committee clerk), "
             "or as any user above."
+        )
+        offices = ", ".join(office.username for office in OFFICES)
+        self.stdout.write(
+            f"The department offices {offices} have {len(subscriptions)} subscriptions to the "
+            f"change feed: log in as one of them and open {options['url']}feeds/ to read them."
         )
 
     def _table(self, rows: list[tuple[str, str, str, str]]) -> None:

@@ -1,0 +1,56 @@
+"""Feed events and a subscription for the access matrix's world (accounts/tests/world.py):
+each planted person arrives in their area, with their name, ID number and phone in the
+event's changes, so a test can look for them in every feed response."""
+
+from __future__ import annotations
+
+import datetime
+
+from renfang.accounts.tests.world import World
+from renfang.exchange.models import Event, EventHead, EventType, Subscription
+from renfang.exchange.subscriptions import subscription_create
+
+AT = datetime.datetime(2026, 5, 1, 9, 0, tzinfo=datetime.UTC)
+
+
+def plant_feed(world: World) -> Subscription:
+    """One arrival per planted person, in the committee they belong to; the department
+    reader (granted A1, name, sex and residences) subscribes to everything of its grant."""
+    for seq, planted in enumerate(world.planted.values(), start=1):
+        division = planted.house.area_id if planted.house is not None else planted.area_code
+        Event.objects.create(
+            seq=seq,
+            at=AT + datetime.timedelta(minutes=seq),
+            type=EventType.ARRIVED,
+            person_id=planted.person.pk,
+            house_code=planted.house.house_code if planted.house is not None else "",
+            division=division,
+            sex=planted.person.sex,
+            age=50,
+            category="registered",
+            source="register",
+            changes=[
+                {"field": "name", "old": None, "new": planted.person.name},
+                {"field": "id_number", "old": None, "new": planted.id_number},
+                {"field": "phone", "old": None, "new": planted.phone},
+                {
+                    "field": "residence",
+                    "old": None,
+                    "new": {
+                        "division": division,
+                        "house": planted.house.house_code if planted.house else None,
+                        "address": planted.house.address if planted.house else "",
+                    },
+                },
+            ],
+        )
+    EventHead.objects.update_or_create(id=1, defaults={"last_seq": len(world.planted)})
+    return subscription_create(
+        user=None, subscriber=world.users["department_reader"], name="甲一全部"
+    )
+
+
+def subscription_id() -> int:
+    """The planted subscription's id (987654 when there is none: a route about a missing one)."""
+    found = Subscription.objects.order_by("pk").values_list("pk", flat=True).first()
+    return found or 987654

@@ -1,0 +1,49 @@
+"""``renfang golden refresh [--all | --person ID…]``: recompute golden records, after the
+district changed its policy (data/golden.toml) or to repair them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
+
+from renfang.core.commands import action_parser
+from renfang.linkage.services import LinkageError, golden_records_refresh
+
+
+class Command(BaseCommand):
+    help = str(
+        _(
+            "Recompute the golden records of every person (--all) or of the persons named "
+            "(--person ID…), e.g. after a change of the golden record policy."
+        )
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        actions = parser.add_subparsers(dest="action", required=True, metavar="{refresh}")
+        refreshing = action_parser(
+            actions, "refresh", help=str(_("recompute golden records from the source records"))
+        )
+        which = refreshing.add_mutually_exclusive_group(required=True)
+        which.add_argument("--all", action="store_true", help=str(_("every person")))
+        which.add_argument(
+            "--person",
+            type=int,
+            nargs="+",
+            metavar="ID",
+            help=str(_("these persons (a merged-away id stands for its survivor)")),
+        )
+        refreshing.add_argument(
+            "--no-progress", action="store_true", help=str(_("do not show a progress bar"))
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        progress = not options["no_progress"] and options["verbosity"] >= 1
+        try:
+            report = golden_records_refresh(
+                None if options["all"] else options["person"], progress=progress, user=None
+            )
+        except LinkageError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(_("golden records refreshed: %(report)s") % {"report": report.as_text()})
