@@ -314,7 +314,9 @@ def _write(
                 merge_event(survivor, merged, "resolve") for merged, survivor, _ in outcome.merges
             )
         with clock.stage("golden"):
-            _golden_refresh(sorted(changed_persons), progress=progress, actor=actor, today=today)
+            golden_stages = _golden_refresh(
+                sorted(changed_persons), progress=progress, actor=actor, today=today
+            )
         counts.update(
             {
                 "linked_by_id": int(by_rule.get("id", 0)),
@@ -346,6 +348,7 @@ def _write(
                 "review_threshold": thresholds[1],
                 "counts": counts,
                 "stages": clock.stages,
+                "golden_stages": golden_stages,
             },
         )
         with clock.stage("audit"):
@@ -366,13 +369,16 @@ _PINNED_NAMES = frozenset({"review", "merge", "split"})
 
 def _golden_refresh(
     person_ids: list[int], *, progress: bool, actor: User | None, today: datetime.date
-) -> None:
-    """The golden records of the persons whose records changed (engineer "golden")."""
+) -> dict[str, float]:
+    """The golden records of the persons whose records changed (engineer "golden"); the
+    seconds each of its stages took (the run's record keeps them: the golden records are
+    most of a first run)."""
     if not person_ids:
-        return
+        return {}
     from renfang.people.golden import golden_refresh  # noqa: PLC0415 (people imports linkage)
 
-    golden_refresh(person_ids, progress=progress, actor=actor, today=today)
+    report = golden_refresh(person_ids, progress=progress, actor=actor, today=today)
+    return {stage: round(seconds, 2) for stage, seconds in report.stages.items()}
 
 
 def _audit(

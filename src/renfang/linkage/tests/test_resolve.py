@@ -293,6 +293,9 @@ def test_resolve_is_audited(street: None) -> None:
     assert event.detail["new_persons"] == 8
     created = AuditEvent.objects.filter(record_type="person", detail__source="resolve")
     assert created.count() == 8
+    # What the golden records took, beside the run's own stages: most of a first run.
+    assert {"read", "choose", "plan", "write persons"} <= set(run.model["golden_stages"])
+    assert run.model["stages"]["golden"] >= 0
 
 
 def test_an_empty_register_resolves_to_nothing(db: None) -> None:
