@@ -6,7 +6,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/renfang
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint check-types test-sqlite test-postgres bench bench-small bench-resolve demo messages clean
+.PHONY: run test lint check-types test-sqlite test-postgres bench bench-small bench-resolve bench-exchange demo messages clean
 
 $(VENV)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "renfang needs Python 3.11 or newer")'
@@ -39,12 +39,16 @@ test-postgres: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	bash scripts/bench
+	bash scripts/bench-exchange
 
 bench-small: $(VENV)/.installed
 	BENCH_PEOPLE=100000 BENCH_RESOLVE_PEOPLE=100000 bash scripts/bench
 
 bench-resolve: $(VENV)/.installed
 	BENCH_RESOLVE_ONLY=1 bash scripts/bench
+
+bench-exchange: $(VENV)/.installed
+	bash scripts/bench-exchange
 
 messages: $(VENV)/.installed
 	cd src/renfang && ../../$(BIN)/renfang makemessages -l zh_Hans --no-obsolete && ../../$(BIN)/renfang compilemessages
