@@ -37,6 +37,7 @@ from django.utils import timezone  # noqa: E402
 from renfang.accounts.models import PersonField, Role, RoleGrant  # noqa: E402
 from renfang.areas.models import Area, AreaLevel  # noqa: E402
 from renfang.core import bulk  # noqa: E402
+from renfang.exchange.events import COLUMNS  # noqa: E402
 from renfang.exchange.models import Event, EventHead, EventType, Subscription  # noqa: E402
 from renfang.exchange.selectors import feed_events, view_of  # noqa: E402
 
@@ -53,20 +54,6 @@ MIX = [
     (EventType.BORN, 3),
     (EventType.MERGED, 1),
     (EventType.SPLIT, 1),
-]
-COLUMNS = [
-    "seq",
-    "at",
-    "type",
-    "person_id",
-    "house_code",
-    "division",
-    "division_before",
-    "sex",
-    "age",
-    "category",
-    "changes",
-    "source",
 ]
 SOURCES = ["golden record", "register", "police", "civil_affairs", "health", "family_planning"]
 FIELD_LINES = [

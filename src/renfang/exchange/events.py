@@ -30,7 +30,7 @@ from renfang.people.models import Hukou, Person, Residence
 _CHUNK = 5000
 _BIRTH_DAYS = 366  # a new person younger than this is a birth, not an arrival
 
-_COLUMNS = [
+COLUMNS = [  # of Event, in the order the writer gives them (scripts/bench_feed.py too)
     "seq",
     "at",
     "type",
@@ -321,7 +321,7 @@ def _write(events: Iterable[PendingFeedEvent], at: datetime.datetime) -> int:
                 event.source[:60],
             )
 
-    return bulk.insert(Event, _COLUMNS, rows())
+    return bulk.insert(Event, COLUMNS, rows())
 
 
 def publish_person_changes(

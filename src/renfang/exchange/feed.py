@@ -23,7 +23,7 @@ from renfang.accounts.access import Access, shown_id_number, shown_phone
 from renfang.accounts.models import PersonField
 from renfang.codes.selectors import division_name
 from renfang.core.models import valid_on_q
-from renfang.exchange.selectors import View, events_for, sensitive_tags, shown
+from renfang.exchange.selectors import View
 from renfang.people.categories import OVERSEAS_ID_TYPES, category
 from renfang.people.models import (
     AttributeKind,
@@ -37,29 +37,6 @@ from renfang.people.selectors import people_visible_to
 
 # Residence divisions are committee codes; a grid's (longer) code is matched through houses.
 _COMMITTEE_CODE_LENGTH = 12
-
-
-def latest_feed_events(view: View, limit: int = 50) -> list[dict[str, Any]]:
-    """The subscription's last ``limit`` events as it receives them, newest first (the
-    subscription's page: "what does this department get")."""
-    sensitive = sensitive_tags()
-    found: list[dict[str, Any]] = []
-    before: int | None = None
-    while len(found) < limit:
-        events = events_for(view, 0)
-        if before is not None:
-            events = events.filter(seq__lt=before)
-        page = list(events.order_by("-seq")[: max(limit * 2, 100)])
-        if not page:
-            break
-        for event in page:
-            before = event.seq
-            item = shown(event, view, sensitive)
-            if item is not None:
-                found.append(item)
-                if len(found) >= limit:
-                    break
-    return found
 
 
 def view_access(view: View) -> Access:
@@ -250,7 +227,6 @@ def person_on(
 __all__ = [
     "PersonOn",
     "PlaceOn",
-    "latest_feed_events",
     "people_as_of",
     "person_on",
     "view_access",

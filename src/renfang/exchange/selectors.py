@@ -12,7 +12,7 @@ subscription and grant are unchanged).
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -201,27 +201,55 @@ def sensitive_tags() -> frozenset[str]:
     )
 
 
+def _rows(events: QuerySet[Event], count: int) -> list[FeedRow]:
+    return [FeedRow(*row) for row in events.values_list(*FeedRow._fields)[:count]]
+
+
+def _collect(
+    view: View, page_after: Callable[[int | None, int], list[FeedRow]], limit: int
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Up to ``limit`` events as the subscriber receives them, reading pages of rows
+    (``page_after(cursor, wanted)``: the rows after the last one looked at) until enough are
+    shown: some events of the right type and area show nothing (a change of fields outside
+    the grant) and are skipped without costing the reader a round trip. Returns them and the
+    last sequence number looked at (None: nothing was)."""
+    sensitive = sensitive_tags()
+    found: list[dict[str, Any]] = []
+    cursor: int | None = None
+    while len(found) < limit:
+        page = page_after(cursor, max(limit - len(found), 50))
+        if not page:
+            break
+        for event in page:
+            cursor = event.seq
+            item = shown(event, view, sensitive)
+            if item is not None:
+                found.append(item)
+                if len(found) >= limit:
+                    break
+    return found, cursor
+
+
 def feed_events(view: View, after: int = 0, limit: int = 100) -> tuple[list[dict[str, Any]], int]:
     """Up to ``limit`` events the subscriber may see after ``after``, and the sequence number
     to ask after next time (the last event looked at, shown or not: a subscriber never reads
     the same hidden events twice)."""
-    sensitive = sensitive_tags()
-    shown_events: list[dict[str, Any]] = []
-    last = after
-    # Read ahead in pages: some events of the right type and area show nothing (a change of
-    # fields outside the grant) and are skipped without costing the subscriber a round trip.
-    while len(shown_events) < limit:
-        wanted = max(limit - len(shown_events), 50)
-        page = [
-            FeedRow(*row) for row in events_for(view, last).values_list(*FeedRow._fields)[:wanted]
-        ]
-        if not page:
-            break
-        for event in page:
-            last = event.seq
-            item = shown(event, view, sensitive)
-            if item is not None:
-                shown_events.append(item)
-                if len(shown_events) >= limit:
-                    break
-    return shown_events, last
+
+    def page_after(cursor: int | None, wanted: int) -> list[FeedRow]:
+        return _rows(events_for(view, after if cursor is None else cursor), wanted)
+
+    found, last = _collect(view, page_after, limit)
+    return found, after if last is None else last
+
+
+def latest_feed_events(view: View, limit: int = 50) -> list[dict[str, Any]]:
+    """The subscription's last ``limit`` events as it receives them, newest first (the
+    subscription's page: "what does this department get")."""
+
+    def page_before(cursor: int | None, wanted: int) -> list[FeedRow]:
+        events = events_for(view, 0)
+        if cursor is not None:
+            events = events.filter(seq__lt=cursor)
+        return _rows(events.order_by("-seq"), wanted)
+
+    return _collect(view, page_before, limit)[0]

@@ -8,16 +8,22 @@ import datetime
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
 from renfang.audit.models import AuditEvent
-from renfang.houses.models import House
 from renfang.people.golden import golden_refresh
 from renfang.people.models import Conflict, IdentityRevision, Person, PersonAttribute
 from renfang.people.tests.golden_records import record
 from renfang.register.importer import register_import
 from renfang.register.source import REGISTER_MAPPING
-from renfang.register.tests.test_import import LI, TODAY, ZHANG, li_rows, row, write
+from renfang.register.tests.test_import import (
+    LI,
+    TODAY,
+    ZHANG,
+    li_rows,
+    reference,  # noqa: F401 (the fixture: code sets, areas and the rows' two houses)
+    row,
+    write,
+)
 from renfang.sources.mapping import parse_mapping
 from renfang.sources.models import (
     LinkRule,
@@ -27,26 +33,7 @@ from renfang.sources.models import (
     SourceRecordVersion,
 )
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def reference(db: None) -> None:
-    """Code sets, Shanghai's areas and the two houses the rows of test_import.py live in."""
-    call_command("codes", "load", verbosity=0)
-    call_command("areas", "load-builtin", verbosity=0)
-    for code, committee in (
-        ("310104003001000001", "310104003001"),
-        ("310104004001000001", "310104004001"),
-    ):
-        House.objects.create(
-            house_code=code,
-            area_id=committee,
-            road="天平路",
-            number="1",
-            address="天平路1号",
-            kind="flat",
-        )
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("reference")]
 
 
 def register_records() -> dict[str, SourceRecord]:

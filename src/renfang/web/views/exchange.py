@@ -27,7 +27,6 @@ from django.views.decorators.http import require_POST
 from renfang.accounts.models import PersonField, Role
 from renfang.audit.models import Action
 from renfang.audit.services import audit_record
-from renfang.exchange.feed import latest_feed_events
 from renfang.exchange.models import (
     Delivery,
     DeliveryStatus,
@@ -35,7 +34,7 @@ from renfang.exchange.models import (
     Subscription,
     WebhookEndpoint,
 )
-from renfang.exchange.selectors import view_of
+from renfang.exchange.selectors import latest_feed_events, view_of
 from renfang.exchange.subscriptions import (
     FIELDS,
     SubscriptionInvalid,
