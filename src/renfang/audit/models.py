@@ -18,6 +18,10 @@ class Action(models.TextChoices):
     DENIED = "denied", _("denied")
     ADMIN = "admin", _("user administration")
     PURGE = "purge", _("purge")
+    # Issue 11: an exact-number search or a detail read of a record that is not there (or not
+    # the user's) is an identification attempt; a user over the bound raises an alert.
+    IDENTIFY = "identify", _("identification attempt")
+    ALERT = "alert", _("alert")
 
 
 class Channel(models.TextChoices):
