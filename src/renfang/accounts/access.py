@@ -44,6 +44,8 @@ class Access:
     manages_sources: bool = False
     resolves_identities: bool = False
     settles_conflicts: bool = False
+    # The security officer's power (ADR 0020): approves grants, grants the auditor role.
+    approves_grants: bool = False
 
     @property
     def reads_people(self) -> bool:
@@ -101,12 +103,15 @@ def access_for(user: User) -> Access:
     full_identifiers: bool | None = None
     may_unmask: bool | None = None
     powers: dict[str, bool] | None = None
-    flags = dict.fromkeys(("reads_audit", "administers_users", "needs_2fa"), False)
+    flags = dict.fromkeys(
+        ("reads_audit", "administers_users", "needs_2fa", "approves_grants"), False
+    )
     for grant in grants:
         policy = policies[grant.role]
         flags["reads_audit"] |= policy.reads_audit
         flags["administers_users"] |= policy.administers_users
         flags["needs_2fa"] |= policy.needs_second_factor
+        flags["approves_grants"] |= policy.approves_grants
         if not policy.reads_people:
             continue
         prefixes.update(_grant_prefixes(grant))
@@ -155,6 +160,7 @@ def access_for(user: User) -> Access:
         manages_sources=bool(powers and powers["manages_sources"]),
         resolves_identities=bool(powers and powers["resolves_identities"]),
         settles_conflicts=bool(powers and powers["settles_conflicts"]),
+        approves_grants=flags["approves_grants"],
     )
     setattr(user, _CACHE_ATTRIBUTE, access)
     return access

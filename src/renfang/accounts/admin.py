@@ -17,9 +17,10 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -27,12 +28,15 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from renfang.accounts.access import access_for
 from renfang.accounts.forms import PoliceAreaForm, RoleGrantForm, RoleGrantFormSet
-from renfang.accounts.models import ApiToken, PoliceArea, Role, RoleGrant
+from renfang.accounts.models import ApiToken, GrantRequest, PoliceArea, Role, RoleGrant
 from renfang.accounts.services import (
+    BEYOND_LABELS,
+    grant_request_approve,
+    grant_request_refuse,
+    may_manage_account,
     police_area_changes_record,
     police_area_snapshot,
-    role_grant,
-    role_grant_update,
+    role_grant_propose,
     role_revoke,
     user_changes_record,
     user_password_changed_record,
@@ -50,6 +54,22 @@ def administers_users(request: HttpRequest) -> bool:
     if not (user.is_authenticated and user.is_active):
         return False
     return bool(getattr(user, "is_superuser", False)) or access_for(user).administers_users
+
+
+def approves_grants(request: HttpRequest) -> bool:
+    """The security officer (ADR 0020)."""
+    user = request.user
+    return bool(user.is_authenticated and user.is_active and access_for(user).approves_grants)
+
+
+def sees_users(request: HttpRequest) -> bool:
+    """Administrators, and the security officer (who looks after the accounts holding more
+    than an administrator may give, and decides the grant requests)."""
+    return administers_users(request) or approves_grants(request)
+
+
+def _validation_text(error: ValidationError) -> str:
+    return " ".join(str(m) for m in error.messages)
 
 
 class UserAdministration:
@@ -72,6 +92,21 @@ class UserAdministration:
 
 
 class RoleGrantInline(UserAdministration, admin.TabularInline):  # type: ignore[type-arg]
+    """A user's roles. The security officer edits them too (only the auditor and security
+    officer roles: the services refuse it the others, with a message on the form)."""
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return sees_users(request)
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return sees_users(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return sees_users(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return sees_users(request)
+
     model = RoleGrant
     form = RoleGrantForm
     formset = RoleGrantFormSet
@@ -144,17 +179,66 @@ class RenfangUserAdmin(UserAdministration, DjangoUserAdmin):  # type: ignore[typ
 
     # --- who may change what -----------------------------------------------------------
 
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return sees_users(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return sees_users(request)
+
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # A district administrator may not take over a superuser's account.
         if obj is not None and obj.is_superuser and not request.user.is_superuser:
             return False
-        return administers_users(request)
+        if administers_users(request):
+            return True
+        # The security officer: the accounts holding more than an administrator may give.
+        if approves_grants(request):
+            return obj is None or may_manage_account(request.user, obj)
+        return False
+
+    def get_formset_kwargs(
+        self, request: HttpRequest, obj: Any, inline: Any, prefix: str
+    ) -> dict[str, Any]:
+        kwargs: dict[str, Any] = super().get_formset_kwargs(request, obj, inline, prefix)
+        if inline.model is RoleGrant:
+            kwargs["actor"] = request.user
+        return kwargs
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        # The forms check the grant rules and show them on the form; should a rule still
+        # refuse on save (a race with another administrator), nothing is saved (the view is
+        # one transaction) and the page says why, instead of a server error.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ValidationError as error:
+            self.message_user(request, _validation_text(error), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # The audit log names users: deactivate an account instead of deleting it.
         return False
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        if obj is not None and not may_manage_account(request.user, obj):
+            # A user holding (or waiting for) more than this administrator may give: its
+            # password, second factor and active flag are the security officer's (ADR 0020).
+            return (
+                "username",
+                "first_name",
+                "last_name",
+                "email",
+                "is_active",
+                "is_staff",
+                "is_superuser",
+                "last_login",
+                "date_joined",
+            )
         if request.user.is_superuser:
             return ("last_login", "date_joined")
         # Staff status follows the roles; superusers are made only by superusers.
@@ -197,6 +281,9 @@ class RenfangUserAdmin(UserAdministration, DjangoUserAdmin):  # type: ignore[typ
     def user_change_password(
         self, request: HttpRequest, id: str, form_url: str = ""
     ) -> HttpResponse:  # noqa: A002 (Django's name)
+        target = User._default_manager.filter(pk=id).first()
+        if target is not None and not may_manage_account(request.user, target):
+            raise PermissionDenied
         stored = User._default_manager.filter(pk=id).values_list("password", flat=True).first()
         response = super().user_change_password(request, id, form_url)
         user = User._default_manager.filter(pk=id).first()
@@ -221,10 +308,25 @@ class RenfangUserAdmin(UserAdministration, DjangoUserAdmin):  # type: ignore[typ
     @admin.action(description=gettext_lazy("Reset the second factor (a lost phone)"))
     def reset_second_factor(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         reset = 0
+        refused = 0
         for user in queryset:
-            if user.is_superuser and not request.user.is_superuser:
+            if not may_manage_account(request.user, user):
+                refused += 1
                 continue
             reset += bool(user_second_factor_reset(user=user, reset_by=request.user))
+        if refused:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d user holds more than you may grant: their security officer "
+                    "resets it.",
+                    "%(count)d users hold more than you may grant: their security officer "
+                    "resets it.",
+                    refused,
+                )
+                % {"count": refused},
+                messages.WARNING,
+            )
         self.message_user(
             request,
             ngettext(
@@ -246,6 +348,7 @@ def _role_formset_save(request: HttpRequest, user: Any, formset: BaseInlineFormS
     changed_objects: list[tuple[RoleGrant, list[str]]] = []
     for form in deleted:
         role_revoke(grant=RoleGrant.objects.get(pk=form.instance.pk), revoked_by=actor)
+    requested: list[GrantRequest] = []
     for form in formset.forms:
         if form in formset.deleted_forms or not form.has_changed():
             continue
@@ -258,15 +361,30 @@ def _role_formset_save(request: HttpRequest, user: Any, formset: BaseInlineFormS
             "police_area": data.get("police_area"),
             "fields": data.get("fields") or [],
         }
-        if form.instance.pk is not None:
-            grant = role_grant_update(
-                grant=RoleGrant.objects.get(pk=form.instance.pk),
-                changed_by=actor,
-                **values,
-            )
-            changed_objects.append((grant, list(form.changed_data)))
+        replaces = (
+            RoleGrant.objects.get(pk=form.instance.pk) if form.instance.pk is not None else None
+        )
+        done = role_grant_propose(user=user, requested_by=actor, replaces=replaces, **values)
+        if isinstance(done, GrantRequest):
+            requested.append(done)
+        elif replaces is not None:
+            changed_objects.append((done, list(form.changed_data)))
         else:
-            new_objects.append(role_grant(user=user, granted_by=actor, **values))
+            new_objects.append(done)
+    for pending in requested:
+        messages.warning(
+            request,
+            _(
+                "The role “%(role)s” for %(user)s waits for a security officer's approval "
+                "(request %(id)s: %(why)s); until then it has no effect."
+            )
+            % {
+                "role": Role(pending.role).label,
+                "user": user.get_username(),
+                "id": pending.pk,
+                "why": "; ".join(str(BEYOND_LABELS[b]) for b in pending.reasons),
+            },
+        )
     # What Django's admin reads to write its own change message.
     formset.new_objects = new_objects
     formset.changed_objects = changed_objects
@@ -376,3 +494,110 @@ class ApiTokenAdmin(UserAdministration, admin.ModelAdmin):  # type: ignore[type-
             % {"count": revoked},
             messages.SUCCESS,
         )
+
+
+@admin.register(GrantRequest)
+class GrantRequestAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Grants waiting for a security officer, and the recent decisions (ADR 0020). Made by
+    the user admin's role form; decided here (or with ``renfang grants``); never edited."""
+
+    list_display = (
+        "id",
+        "user",
+        "role",
+        "where",
+        "field_list",
+        "why",
+        "requested_by",
+        "requested_at",
+        "state",
+        "decided_by",
+        "decided_at",
+    )
+    list_filter = ("state", "role")
+    search_fields = ("user__username", "requested_by__username")
+    list_select_related = ("user", "requested_by", "decided_by")
+    readonly_fields = (
+        "user",
+        "role",
+        "area",
+        "police_area",
+        "fields",
+        "replaces",
+        "reasons",
+        "requested_by",
+        "requested_at",
+        "state",
+        "decided_by",
+        "decided_at",
+        "note",
+    )
+    fields = readonly_fields
+    actions = ("approve", "refuse")
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return sees_users(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return sees_users(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        return actions if approves_grants(request) else {}
+
+    @admin.display(description=gettext_lazy("where"))
+    def where(self, grant_request: GrantRequest) -> str:
+        return str(grant_request.police_area_id or grant_request.area_id or "")
+
+    @admin.display(description=gettext_lazy("granted fields"))
+    def field_list(self, grant_request: GrantRequest) -> str:
+        return ", ".join(str(f) for f in grant_request.fields or [])
+
+    @admin.display(description=gettext_lazy("why it needs approval"))
+    def why(self, grant_request: GrantRequest) -> str:
+        return "; ".join(str(BEYOND_LABELS.get(b, b)) for b in grant_request.reasons or [])
+
+    def _decide(
+        self, request: HttpRequest, queryset: QuerySet[GrantRequest], approve: bool
+    ) -> None:
+        done = 0
+        for grant_request in queryset:
+            try:
+                if approve:
+                    grant_request_approve(request=grant_request, approved_by=request.user)
+                else:
+                    grant_request_refuse(request=grant_request, refused_by=request.user)
+            except ValidationError as error:
+                self.message_user(
+                    request, f"#{grant_request.pk}: {_validation_text(error)}", messages.ERROR
+                )
+            else:
+                done += 1
+        if approve:
+            text = ngettext(
+                "%(count)d grant approved. Its user's password was reset: set a new one "
+                "(Users, Change password) and hand it over in person.",
+                "%(count)d grants approved. Their users' passwords were reset: set new ones "
+                "(Users, Change password) and hand them over in person.",
+                done,
+            )
+        else:
+            text = ngettext("%(count)d grant refused.", "%(count)d grants refused.", done)
+        self.message_user(request, text % {"count": done}, messages.SUCCESS)
+
+    @admin.action(description=gettext_lazy("Approve the selected grants"))
+    def approve(self, request: HttpRequest, queryset: QuerySet[GrantRequest]) -> None:
+        self._decide(request, queryset, approve=True)
+
+    @admin.action(description=gettext_lazy("Refuse the selected grants"))
+    def refuse(self, request: HttpRequest, queryset: QuerySet[GrantRequest]) -> None:
+        self._decide(request, queryset, approve=False)

@@ -13,8 +13,10 @@ from django.utils.translation import gettext_lazy as _
 
 from renfang.accounts.models import PoliceArea, RoleGrant
 from renfang.accounts.services import (
+    Actor,
     grantable_fields,
     role_grant_check,
+    role_grant_refusal,
     separation_of_duties_check,
 )
 from renfang.areas.models import Area, AreaLevel
@@ -75,21 +77,44 @@ class RoleGrantForm(forms.ModelForm):  # type: ignore[type-arg]
 
 class RoleGrantFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
     """Checks each grant, and the user's roles together (separation of duties), as they
-    will stand after the save."""
+    will stand after the save; and who may grant or revoke them (``actor``, ADR 0020), so
+    that every refusal is a message on the form."""
 
-    def clean(self) -> None:
+    def __init__(self, *args: Any, actor: Actor = None, **kwargs: Any) -> None:
+        self.actor = actor
+        super().__init__(*args, **kwargs)
+
+    def _refusal(self, form: forms.BaseForm, role: str, *, revoking: bool = False) -> None:
+        if self.actor is None:
+            return
+        try:
+            role_grant_refusal(actor=self.actor, user=self.instance, role=role, revoking=revoking)
+        except ValidationError as error:
+            form.add_error(None, error)
+
+    def clean(self) -> None:  # noqa: C901 (one pass over the forms)
         super().clean()
         user: AbstractBaseUser = self.instance
         roles: list[str] = []
         seen: set[tuple[object, ...]] = set()
         for form in self.forms:
             data = getattr(form, "cleaned_data", None)
-            if not data or (self.can_delete and data.get("DELETE")):
+            # What the grant is now (the instance already holds the form's new values).
+            stored = str(form.initial.get("role") or "") if form.instance.pk is not None else ""
+            if data and self.can_delete and data.get("DELETE"):
+                if stored:
+                    self._refusal(form, stored, revoking=True)
+                continue
+            if not data:
                 continue
             role = str(data.get("role") or "")
             if not role:
                 continue
             roles.append(role)
+            if form.has_changed():
+                self._refusal(form, role)
+                if stored and stored != role:
+                    self._refusal(form, stored, revoking=True)
             try:
                 # The area and the fields of each grant; the roles together are checked below.
                 data["fields"] = role_grant_check(

@@ -15,6 +15,7 @@ class Role(models.TextChoices):
     POLICE = "police", _("community police officer")  # 社区民警
     DEPARTMENT_READER = "department_reader", _("department reader")  # 部门用户
     AUDITOR = "auditor", _("auditor")  # 审计员
+    SECURITY_OFFICER = "security_officer", _("security officer")  # 安全管理员
 
 
 class PersonField(models.TextChoices):
@@ -98,6 +99,83 @@ class RoleGrant(models.Model):
     def __str__(self) -> str:
         where = self.police_area or self.area
         return f"{self.get_role_display()} @ {where}"
+
+
+class GrantRequest(models.Model):
+    """A grant wider than its granter's own powers (or of the auditor or security officer
+    role), waiting for a security officer (ADR 0020). It has no effect until approved: only
+    ``RoleGrant`` rows give powers, and approving one makes (or changes) that row."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("waiting for approval")
+        APPROVED = "approved", _("approved")
+        REFUSED = "refused", _("refused")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="grant_requests",
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    area = models.ForeignKey(
+        "areas.Area",
+        verbose_name=_("area"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="grant_requests",
+    )
+    police_area = models.ForeignKey(
+        PoliceArea,
+        verbose_name=_("police area"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="grant_requests",
+    )
+    fields = models.JSONField(_("granted fields"), default=list, blank=True)
+    # The grant it would change (an existing role widened), or none (a new role).
+    replaces = models.ForeignKey(
+        RoleGrant,
+        verbose_name=_("replaces"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reasons = models.JSONField(_("why it needs approval"), default=list, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.PENDING, db_index=True
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("grant request")
+        verbose_name_plural = _("grant requests")
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self) -> str:
+        where = self.police_area_id or self.area_id
+        return f"#{self.pk} {Role(self.role).label} @ {where}"
 
 
 class ApiToken(models.Model):

@@ -46,6 +46,22 @@ class RolePolicy:
     manages_sources: bool
     resolves_identities: bool
     settles_conflicts: bool
+    approves_grants: bool = False
+
+
+def _approves_grants(
+    entry: dict[str, object], flags: dict[str, bool], role: str, source: str
+) -> bool:
+    approves = entry.get("approves_grants", False)
+    if not isinstance(approves, bool):
+        raise PolicyError(f"{source}: [{role}] approves_grants must be true or false")
+    if approves and (flags["reads_people"] or flags["reads_audit"] or flags["administers_users"]):
+        # Separation of duties (ADR 0020): who approves grants holds no other power.
+        raise PolicyError(
+            f"{source}: [{role}] approves_grants may not go with reads_people, "
+            "reads_audit or administers_users"
+        )
+    return approves
 
 
 def parse_policy(text: str, source: str = "roles.toml") -> dict[str, RolePolicy]:
@@ -64,6 +80,7 @@ def parse_policy(text: str, source: str = "roles.toml") -> dict[str, RolePolicy]
             if not isinstance(value, bool):
                 raise PolicyError(f"{source}: [{role}] {key} must be true or false")
             flags[key] = value
+        approves = _approves_grants(entry, flags, role, source)
         tags = entry.get("sensitive_tags")
         levels = entry.get("area_levels")
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
@@ -81,7 +98,11 @@ def parse_policy(text: str, source: str = "roles.toml") -> dict[str, RolePolicy]
             if flags[power] and not flags["reads_people"]:
                 raise PolicyError(f"{source}: [{role}] {power} needs reads_people = true")
         policies[role] = RolePolicy(
-            role=role, sensitive_tags=frozenset(tags), area_levels=frozenset(levels), **flags
+            role=role,
+            sensitive_tags=frozenset(tags),
+            area_levels=frozenset(levels),
+            approves_grants=approves,
+            **flags,
         )
     unknown = set(data) - set(Role.values)
     if unknown:

@@ -77,6 +77,13 @@ def clerk(areas: Areas) -> User:
 
 
 @pytest.fixture
+def collector(areas: Areas) -> User:
+    """A collector: no sensitive tags, masked numbers; within a district administrator's own
+    powers, so the administrator manages the account (ADR 0020)."""
+    return make_user("collector", Role.COLLECTOR, area=areas.committee)
+
+
+@pytest.fixture
 def auditor(areas: Areas) -> User:
     return make_user("auditor", Role.AUDITOR, area=areas.district)
 

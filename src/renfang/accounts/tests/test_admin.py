@@ -143,18 +143,18 @@ def test_a_role_given_in_the_admin_is_audited(admin_client_of: Client, areas: Ar
 
     response = admin_client_of.post(
         f"{USERS}{newcomer.pk}/change/",
-        change_form(newcomer, [{"role": Role.COMMITTEE_CLERK, "area": areas.committee.code}]),
+        change_form(newcomer, [{"role": Role.COLLECTOR, "area": areas.committee.code}]),
     )
 
     assert response.status_code == 302
     grant = RoleGrant.objects.get(user=newcomer)
-    assert (grant.role, grant.area_id) == (Role.COMMITTEE_CLERK, areas.committee.code)
+    assert (grant.role, grant.area_id) == (Role.COLLECTOR, areas.committee.code)
     event = AuditEvent.objects.get(
         action=Action.ADMIN, record_id=str(newcomer.pk), detail__field="role"
     )
     assert event.username == "qu_admin"
     assert event.channel == "page"
-    assert event.detail["new"]["role"] == Role.COMMITTEE_CLERK
+    assert event.detail["new"]["role"] == Role.COLLECTOR
 
 
 def test_a_role_of_the_wrong_level_is_refused_in_the_admin(admin_client_of: Client, areas: Areas):
@@ -202,7 +202,11 @@ def test_separation_of_duties_is_refused_in_the_admin(admin_client_of: Client, a
     assert not RoleGrant.objects.filter(user=newcomer).exists()
 
 
-def test_a_superuser_cannot_be_made_an_auditor_in_the_admin(admin_client: Client, auditor: User):
+def test_a_superuser_cannot_make_an_auditor_a_superuser_in_the_admin(
+    admin_client: Client, auditor: User
+):
+    # The auditor's account is the security officer's (ADR 0020): its fields are read-only
+    # even to a superuser, and a superuser may not read the audit log anyway.
     data = change_form(
         auditor,
         [
@@ -218,8 +222,7 @@ def test_a_superuser_cannot_be_made_an_auditor_in_the_admin(admin_client: Client
 
     response = english(admin_client).post(f"{USERS}{auditor.pk}/change/", data)
 
-    assert response.status_code == 200
-    assert "Separation of duties" in response.content.decode()
+    assert response.status_code in (200, 302)
     auditor.refresh_from_db()
     assert not auditor.is_superuser
 
@@ -233,12 +236,12 @@ def test_a_department_reader_without_fields_is_refused_in_the_admin(
     refused = admin_client_of.post(f"{USERS}{newcomer.pk}/change/", change_form(newcomer, [grant]))
     accepted = admin_client_of.post(
         f"{USERS}{newcomer.pk}/change/",
-        change_form(newcomer, [grant | {"fields": "name, sex, tag:disabled"}]),
+        change_form(newcomer, [grant | {"fields": "name, sex"}]),
     )
 
     assert "A department reader needs the list of fields" in refused.content.decode()
     assert accepted.status_code == 302
-    assert RoleGrant.objects.get(user=newcomer).fields == ["name", "sex", "tag:disabled"]
+    assert RoleGrant.objects.get(user=newcomer).fields == ["name", "sex"]
 
 
 def test_a_role_removed_in_the_admin_is_audited(admin_client_of: Client, clerk: User):
@@ -272,7 +275,10 @@ def test_a_role_removed_in_the_admin_is_audited(admin_client_of: Client, clerk: 
     assert event.detail["old"]["role"] == Role.COMMITTEE_CLERK
 
 
-def test_user_changes_in_the_admin_are_audited_field_by_field(admin_client_of: Client, clerk: User):
+def test_user_changes_in_the_admin_are_audited_field_by_field(
+    admin_client_of: Client, collector: User
+):
+    clerk = collector
     grant = clerk.role_grants.get()
     data = change_form(
         clerk,
@@ -332,8 +338,9 @@ def test_a_weak_password_is_refused_in_the_admin(admin_client_of: Client):
 
 
 def test_a_password_set_in_the_admin_is_audited_without_the_password(
-    admin_client_of: Client, clerk: User
+    admin_client_of: Client, collector: User
 ):
+    clerk = collector
     new = "Jianguo-road-301"
 
     response = admin_client_of.post(
