@@ -30,6 +30,7 @@ ROLES = {
     "police": Role.POLICE,
     "civil_affairs": Role.DEPARTMENT_READER,
     "auditor": Role.AUDITOR,
+    "security": Role.SECURITY_OFFICER,
     "relief_office": Role.DEPARTMENT_READER,
     "family_planning": Role.DEPARTMENT_READER,
     "police_bureau": Role.DEPARTMENT_READER,
@@ -87,6 +88,7 @@ def test_creates_one_user_per_role_and_says_how_to_log_in(xuhui):
         "police": "DEMO-1",
         "civil_affairs": "310104",
         "auditor": "310104",
+        "security": "310104",
         "relief_office": "310104003",
         "family_planning": "310104",
         "police_bureau": "310104",
@@ -103,6 +105,8 @@ def test_creates_one_user_per_role_and_says_how_to_log_in(xuhui):
     assert relief.sees_field("marital_status") and not relief.sees_field("id_number")
     assert access_for(User.objects.get(username="police_bureau")).sees_field("id_number")
     assert "/feeds/" in output
+    # The security officer (ADR 0020) logs in with a TOTP code, like the administrator.
+    assert "renfang totp code security" in output
 
 
 def test_the_offices_subscribe_once_and_get_their_subscriptions_back(xuhui):

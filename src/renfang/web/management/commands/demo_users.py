@@ -28,6 +28,8 @@ from renfang.synth.feeds import OFFICES, subscriptions_ensure
 DISTRICT = "310104"  # 徐汇区, the district `renfang demo` loads
 PASSWORD = "renfang-demo"  # a demo password, printed on purpose; never for a real deployment
 USERNAME = "admin"  # the district administrator, who also needs a TOTP code
+SECURITY = "security"  # the security officer (ADR 0020), who also needs a TOTP code
+WITH_TOTP = (USERNAME, SECURITY)
 POLICE_AREA = "DEMO-1"
 # What a civil affairs bureau (民政) is given: who and where, and the relief tags it manages.
 CIVIL_AFFAIRS_FIELDS = [
@@ -101,6 +103,7 @@ def _demo_users() -> list[DemoUser]:
             fields=[str(f) for f in CIVIL_AFFAIRS_FIELDS],
         ),
         DemoUser("auditor", Role.AUDITOR, area=district),
+        DemoUser(SECURITY, Role.SECURITY_OFFICER, area=district),
         *_offices(district, street),
     ]
 
@@ -176,8 +179,8 @@ class Command(BaseCommand):
     help = (
         "Create (or reset) one demo user per role in the demo district, all with the demo "
         f"password {PASSWORD!r}, and say how to log in. The district administrator "
-        f"{USERNAME!r} also needs a TOTP code: its key is printed, and `renfang totp code "
-        f"{USERNAME}` prints the current code."
+        f"{USERNAME!r} and the security officer {SECURITY!r} also need a TOTP code: their keys "
+        "are printed, and `renfang totp code USERNAME` prints the current code."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -189,25 +192,25 @@ class Command(BaseCommand):
         rows: list[tuple[str, str, str, str]] = []
         with transaction.atomic():
             demos = _demo_users()
-            device = None
+            devices: dict[str, Any] = {}
             users: dict[str, AbstractBaseUser] = {}
             for demo in demos:
                 user = users[demo.username] = _reset(demo)
                 how = "password"
-                if demo.username == USERNAME:
-                    device = _ensure_device(user)
-                    how = f"password + TOTP code (renfang totp code {USERNAME})"
+                if demo.username in WITH_TOTP:
+                    devices[demo.username] = _ensure_device(user)
+                    how = f"password + TOTP code (renfang totp code {demo.username})"
                 rows.append((demo.username, str(Role(demo.role).label), demo.where, how))
             subscriptions = subscriptions_ensure(users)
         self._table(rows)
         self.stdout.write("")
         self.stdout.write(f"Every demo user's password: {PASSWORD}")
-        if device is not None:
+        for username, device in devices.items():
             self.stdout.write(
-                f"{USERNAME}'s TOTP key, to add to an authenticator app: {key_text(device)}"
+                f"{username}'s TOTP key, to add to an authenticator app: {key_text(device)}"
             )
             self.stdout.write(f"  or as a link: {device.config_url}")
-            self.stdout.write(f"  or print the current code: renfang totp code {USERNAME}")
+            self.stdout.write(f"  or print the current code: renfang totp code {username}")
         self.stdout.write(
             f"Open {options['url']} and log in as clerk / {PASSWORD} (a committee clerk), "
             "or as any user above."
