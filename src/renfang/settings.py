@@ -6,6 +6,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from renfang.accounts.client_ip import parse_networks
 from renfang.core.env import env_bool, env_float, env_int, env_secret, env_str
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -128,7 +129,8 @@ AUTH_PASSWORD_VALIDATORS = [
     },
 ]
 # Lock-out (django-axes): this many failed logins (password or second-factor code) for one
-# username from one address lock that pair for this many minutes; 0 attempts: no lock-out.
+# username, from any address, lock the username for this many minutes (an administrator, the
+# security officer or `renfang unlock USERNAME` lifts it sooner); 0 attempts: no lock-out.
 RENFANG_LOCKOUT_ATTEMPTS = env_int("RENFANG_LOCKOUT_ATTEMPTS", 5, minimum=0)
 RENFANG_LOCKOUT_MINUTES = env_int("RENFANG_LOCKOUT_MINUTES", 15, minimum=1)
 AUTHENTICATION_BACKENDS = [
@@ -138,14 +140,26 @@ AUTHENTICATION_BACKENDS = [
 AXES_ENABLED = RENFANG_LOCKOUT_ATTEMPTS > 0
 AXES_FAILURE_LIMIT = RENFANG_LOCKOUT_ATTEMPTS
 AXES_COOLOFF_TIME = RENFANG_LOCKOUT_MINUTES / 60  # axes reads a float as hours
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username"]  # across addresses (issue 11, finding 10)
 AXES_RESET_ON_SUCCESS = False  # cleared after both factors, by renfang.accounts.signals
 AXES_LOCKOUT_CALLABLE = "renfang.accounts.views.lockout_response"
-AXES_CLIENT_IP_CALLABLE = "renfang.audit.context.request_ip"  # the address the audit log shows
+AXES_CLIENT_IP_CALLABLE = "renfang.accounts.client_ip.client_ip"  # the audit log's address too
 AXES_DISABLE_ACCESS_LOG = True  # the audit log records logins and logouts
 AXES_ENABLE_ADMIN = False  # unlocking is done (and audited) in the user admin
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code"]
 AXES_VERBOSE = False
+# The client's address behind a reverse proxy: the proxies' addresses or networks (comma-
+# separated), and the header they name the client in. Without trusted proxies the header is
+# ignored and the peer's address is the client's (renfang.accounts.client_ip).
+RENFANG_CLIENT_IP_HEADER = env_str("RENFANG_CLIENT_IP_HEADER", "X-Forwarded-For").strip()
+try:
+    RENFANG_TRUSTED_PROXIES = [
+        str(n) for n in parse_networks(env_str("RENFANG_TRUSTED_PROXIES", ""))
+    ]
+except ValueError as exc:
+    raise ImproperlyConfigured(f"RENFANG_TRUSTED_PROXIES: {exc}") from exc
+if not RENFANG_CLIENT_IP_HEADER:
+    raise ImproperlyConfigured("RENFANG_CLIENT_IP_HEADER must name a header")
 # Idle sessions end after this many minutes without a request; 0: never.
 RENFANG_IDLE_MINUTES = env_int("RENFANG_IDLE_MINUTES", 30, minimum=0)
 # Second factor (TOTP, django-otp): "admins" (roles that need it; others may choose it),

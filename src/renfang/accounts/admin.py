@@ -18,7 +18,8 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.utils import timezone
@@ -152,14 +153,16 @@ class RenfangUserAdmin(UserAdministration, DjangoUserAdmin):  # type: ignore[typ
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         confirmed = TOTPDevice.objects.filter(user_id=OuterRef("pk"), confirmed=True)
-        locked = AccessAttempt.objects.filter(
-            username=OuterRef("username"),
-            attempt_time__gte=_since(),
-            failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
+        # Failures count by username, from every address (renfang.accounts.lockout).
+        failures = (
+            AccessAttempt.objects.filter(username=OuterRef("username"), attempt_time__gte=_since())
+            .values("username")
+            .annotate(total=Sum("failures_since_start"))
+            .values("total")
         )
         users: QuerySet[Any] = super().get_queryset(request)
         annotated: QuerySet[Any] = users.annotate(
-            second_factor=Exists(confirmed), locked_out=Exists(locked)
+            second_factor=Exists(confirmed), failures=Coalesce(Subquery(failures), 0)
         ).prefetch_related("role_grants")
         return annotated
 
@@ -175,7 +178,8 @@ class RenfangUserAdmin(UserAdministration, DjangoUserAdmin):  # type: ignore[typ
 
     @admin.display(description=gettext_lazy("locked out"), boolean=True)
     def is_locked_out(self, user: Any) -> bool:
-        return bool(getattr(user, "locked_out", False)) and bool(settings.AXES_ENABLED)
+        failures = int(getattr(user, "failures", 0) or 0)
+        return bool(settings.AXES_ENABLED) and failures >= settings.AXES_FAILURE_LIMIT
 
     # --- who may change what -----------------------------------------------------------
 

@@ -1,4 +1,7 @@
-"""Lock-out after repeated failed logins, by username and address (django-axes).
+"""Lock-out after repeated failed logins, by username across addresses (django-axes): the
+right password from a second address does not open a locked account (issue 11, finding 10).
+The lock lasts ``RENFANG_LOCKOUT_MINUTES``; an administrator (or the security officer, for the
+accounts it looks after) unlocks in the user admin, an operator with ``renfang unlock``.
 
 Password failures reach django-axes through Django's ``user_login_failed`` signal; a wrong
 second-factor code is counted here, on the same record, so that guessing codes locks the
@@ -35,16 +38,17 @@ def failure_record(request: HttpRequest, username: str) -> bool:
 
 
 def failures_clear(request: HttpRequest, username: str) -> int:
-    """Forget the failed attempts of this username from this address (a complete login)."""
+    """Forget the failed attempts of this username (a complete login, both factors): the
+    count is by username, so from every address."""
+    if not username:
+        return 0  # axes would read "no username" as "everyone"
     AxesProxyHandler.update_request(request)
-    return int(
-        AxesProxyHandler.reset_attempts(
-            ip_address=getattr(request, "axes_ip_address", None), username=username
-        )
-    )
+    return int(AxesProxyHandler.reset_attempts(username=username))
 
 
 def failures_clear_for_user(username: str) -> int:
     """Forget every failed attempt of a username, from any address (an administrator's
     unlock)."""
+    if not username:
+        return 0
     return int(AxesProxyHandler.reset_attempts(username=username))

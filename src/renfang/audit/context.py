@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.http import HttpRequest, HttpResponse
 
+from renfang.accounts.client_ip import client_ip
 from renfang.audit.models import Channel
 
 
@@ -48,7 +49,8 @@ def os_user() -> str:
 
 
 def request_ip(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR") or "")
+    """The client's address, behind a trusted proxy too (renfang.accounts.client_ip)."""
+    return client_ip(request)
 
 
 class AuditContextMiddleware:

@@ -1,13 +1,15 @@
-"""Lock-out: after N failed logins a username is locked, from that address, for M minutes;
+"""Lock-out: after N failed logins a username is locked, from every address, for M minutes;
 the login page says so (HTTP 429) and the audit log has every attempt and the lock-out."""
 
 from __future__ import annotations
 
 import datetime
+import io
 
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth.models import User
+from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
@@ -67,16 +69,51 @@ def test_every_failure_and_the_lock_out_are_audited(clerk: User):
     assert locked.ip == "127.0.0.1"
 
 
-def test_the_lock_is_for_that_username_from_that_address(clerk: User, auditor: User):
+def test_the_lock_holds_for_that_username_from_every_address(clerk: User, auditor: User):
+    """Issue 11, finding 10: the right password from a second address opened a locked
+    account at once."""
     client = english()
     fail(client, "clerk", 5)
 
-    # The same user from another computer, and another user from this one, still log in.
     from_elsewhere = log_in(Client(), "clerk", PASSWORD, REMOTE_ADDR="10.1.2.3")
     other_user = log_in(english(), "auditor", PASSWORD)
 
-    assert from_elsewhere.status_code == 302
-    assert other_user.status_code == 302
+    assert from_elsewhere.status_code == 429
+    assert "_auth_user_id" not in from_elsewhere.wsgi_request.session
+    assert other_user.status_code == 302  # another user from this address is not locked
+
+
+def test_failures_from_many_addresses_add_up(clerk: User):
+    statuses = [
+        log_in(english(), "clerk", WRONG, REMOTE_ADDR=f"10.0.0.{n}").status_code
+        for n in range(1, 6)
+    ]
+
+    assert statuses == [200, 200, 200, 200, 429]
+    assert log_in(Client(), "clerk", PASSWORD, REMOTE_ADDR="10.0.0.99").status_code == 429
+
+
+def test_an_operator_unlocks_with_a_command(clerk: User):
+    fail(english(), "clerk", 5)
+
+    out = io.StringIO()
+    call_command("unlock", "clerk", stdout=out)
+
+    assert log_in(Client(), "clerk", PASSWORD, REMOTE_ADDR="10.1.2.3").status_code == 302
+    event = AuditEvent.objects.get(action=Action.ADMIN, detail__field="failed_logins")
+    assert event.channel == "command" and event.record_id == str(clerk.pk)
+
+
+def test_the_admin_shows_a_lock_from_several_addresses(clerk: User, admin_client: Client):
+    for n in range(1, 6):
+        log_in(english(), "clerk", WRONG, REMOTE_ADDR=f"10.0.0.{n}")
+
+    listing = admin_client.get("/admin/auth/user/?q=clerk")
+
+    rows = [row for row in listing.content.decode().split("<tr") if ">clerk</a>" in row]
+    assert len(rows) == 1
+    # The columns: second factor (no), locked out (yes), active (yes).
+    assert rows[0].count('alt="True"') == 2 and rows[0].count('alt="False"') == 1
 
 
 def test_the_lock_ends_after_the_cool_off(clerk: User):

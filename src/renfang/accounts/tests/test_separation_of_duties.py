@@ -236,7 +236,7 @@ def test_grants_beyond_the_administrators_own_powers_wait(  # noqa: PLR0917
     district_admin: User, areas: Areas, role: str, where: str, fields: list[str], beyond: list[str]
 ):
     user = make_user("someone")
-    place = (
+    place: dict[str, Any] = (
         {"police_area": areas.police_area}
         if where == "police_area"
         else {"area": getattr(areas, where)}
