@@ -97,13 +97,18 @@ class RoleGrantFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
         user: AbstractBaseUser = self.instance
         roles: list[str] = []
         seen: set[tuple[object, ...]] = set()
+        refusals: list[ValidationError] = []
         for form in self.forms:
             data = getattr(form, "cleaned_data", None)
             # What the grant is now (the instance already holds the form's new values).
             stored = str(form.initial.get("role") or "") if form.instance.pk is not None else ""
             if data and self.can_delete and data.get("DELETE"):
-                if stored:
-                    self._refusal(form, stored, revoking=True)
+                if stored and self.actor is not None:
+                    # A form marked for deletion is not validated: the formset says it.
+                    try:
+                        role_grant_refusal(actor=self.actor, user=user, role=stored, revoking=True)
+                    except ValidationError as error:
+                        refusals.append(error)
                 continue
             if not data:
                 continue
@@ -132,6 +137,8 @@ class RoleGrantFormSet(BaseInlineFormSet):  # type: ignore[type-arg]
             if key in seen:
                 form.add_error(None, _("This role is listed twice for the same area."))
             seen.add(key)
+        if refusals:
+            raise ValidationError(refusals)
         separation_of_duties_check(
             roles=roles,
             is_superuser=bool(getattr(user, "is_superuser", False)),

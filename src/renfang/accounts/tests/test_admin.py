@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.test import Client
 
 from renfang.accounts.models import ApiToken, PoliceArea, Role, RoleGrant
@@ -478,3 +479,100 @@ def test_devices_and_failed_logins_have_no_admin_of_their_own(admin_client: Clie
     # Both are changed through the user admin's actions, which are audited.
     assert admin_client.get("/admin/otp_totp/totpdevice/").status_code == 404
     assert admin_client.get("/admin/axes/accessattempt/").status_code == 404
+
+
+# --- refusals are messages on the form, never a server error (issue 11, finding 14) -----
+
+
+def test_granting_oneself_a_role_is_a_message_not_a_server_error(
+    admin_client_of: Client, district_admin: User, areas: Areas
+):
+    grant = district_admin.role_grants.get()
+    data = change_form(
+        district_admin,
+        [
+            {
+                "id": str(grant.pk),
+                "user": str(district_admin.pk),
+                "role": grant.role,
+                "area": grant.area_id,
+            },
+            {"role": Role.POLICE, "police_area": areas.police_area.code},
+        ],
+        initial=1,
+    )
+
+    response = admin_client_of.post(f"{USERS}{district_admin.pk}/change/", data)
+
+    assert response.status_code == 200
+    assert "Nobody may change their own roles" in response.content.decode()
+    assert list(district_admin.role_grants.values_list("role", flat=True)) == [Role.DISTRICT_ADMIN]
+
+
+def test_revoking_the_auditor_in_the_admin_is_a_message(admin_client_of: Client, auditor: User):
+    grant = auditor.role_grants.get()
+    data = change_form(
+        auditor,
+        [
+            {
+                "id": str(grant.pk),
+                "user": str(auditor.pk),
+                "role": grant.role,
+                "area": grant.area_id,
+                "DELETE": "on",
+            }
+        ],
+        initial=1,
+    )
+
+    response = admin_client_of.post(f"{USERS}{auditor.pk}/change/", data)
+
+    assert response.status_code == 200
+    assert "Only a security officer revokes the role" in response.content.decode()
+    assert auditor.role_grants.exists()
+
+
+def test_a_security_officer_granting_an_ordinary_role_gets_a_message(areas: Areas, auditor: User):
+    security = make_user("security", Role.SECURITY_OFFICER, area=areas.district)
+    client = english(with_second_factor(Client(), security))
+    grant = auditor.role_grants.get()
+    data = change_form(
+        auditor,
+        [
+            {"id": str(grant.pk), "user": str(auditor.pk), "role": grant.role, "area": "310104"},
+            {"role": Role.COLLECTOR, "area": areas.committee.code},
+        ],
+        initial=1,
+    )
+
+    response = client.post(f"{USERS}{auditor.pk}/change/", data)
+
+    assert response.status_code == 200
+    assert "A security officer grants and revokes only" in response.content.decode()
+    assert list(auditor.role_grants.values_list("role", flat=True)) == [Role.AUDITOR]
+
+
+def test_a_refusal_on_save_is_a_message_too(
+    admin_client_of: Client, areas: Areas, monkeypatch: pytest.MonkeyPatch
+):
+    """Should a rule refuse only on save (another administrator changed the user between
+    the form's check and the save), nothing is saved and the page says why."""
+    from renfang.accounts import admin as accounts_admin  # noqa: PLC0415
+    from renfang.accounts.services import role_grant_propose  # noqa: PLC0415
+
+    newcomer = make_user("newcomer")
+
+    def refused(**kwargs: Any) -> Any:
+        role_grant_propose(**kwargs)
+        raise ValidationError("Refused on save.")
+
+    monkeypatch.setattr(accounts_admin, "role_grant_propose", refused)
+    response = admin_client_of.post(
+        f"{USERS}{newcomer.pk}/change/",
+        change_form(newcomer, [{"role": Role.COLLECTOR, "area": areas.committee.code}]),
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert "Refused on save." in response.content.decode()
+    assert not RoleGrant.objects.filter(user=newcomer).exists()  # rolled back
