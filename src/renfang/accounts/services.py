@@ -566,10 +566,12 @@ def _approval_required(beyond: list[str]) -> ValidationError:
 
 
 def _resets_credentials(actor: Actor, role: str, area: Any, police_area: Any, fields: Any) -> bool:
-    """A grant beyond administrators' powers made in the web (not by an operator's command)."""
-    return actor is not None and bool(
-        grant_beyond(_administrator_baseline(), role, area, police_area, fields)
-    )
+    """A grant beyond administrators' powers made in the web by someone other than an
+    operator (a command) or a superuser (who may set any password anyway): the security
+    officer granting the auditor role to an account an administrator created."""
+    if actor is None or getattr(actor, "is_superuser", False):
+        return False
+    return bool(grant_beyond(_administrator_baseline(), role, area, police_area, fields))
 
 
 def role_grant(
