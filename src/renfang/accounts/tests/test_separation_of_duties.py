@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from renfang.accounts.access import access_for
@@ -421,3 +421,22 @@ def test_an_operator_bootstraps_the_security_officer_and_decides_requests(
     assert RoleGrant.objects.filter(user=user, role=Role.AUDITOR).exists()
     event = AuditEvent.objects.filter(detail__field="grant_request").order_by("id").last()
     assert event is not None and event.channel == "command"
+
+
+def test_an_operator_refuses_and_revokes_with_the_command(
+    district_admin: User, auditor: User, areas: Areas, capsys
+):
+    user = make_user("someone")
+    pending = role_grant_propose(
+        user=user, role=Role.AUDITOR, area=areas.district, requested_by=district_admin
+    )
+
+    call_command("grants", "refuse", str(pending.pk), "--note", "not known to us")
+    call_command("grants", "list")
+    call_command("grants", "revoke", "auditor", "auditor")
+
+    listed = capsys.readouterr().out
+    assert "refused" in listed and "qu_admin" in listed
+    assert not RoleGrant.objects.filter(user__in=[user, auditor]).exists()
+    with pytest.raises(CommandError):
+        call_command("grants", "approve", str(pending.pk))  # decided already
