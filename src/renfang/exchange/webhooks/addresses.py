@@ -99,7 +99,7 @@ def _embedded(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     client's address, the last 32 bits inverted)."""
     value = int(ip)
     high = value >> 32
-    if high == 0xFFFF or high == _NAT64_HIGH or (high == 0 and value > 1):
+    if high in {0xFFFF, _NAT64_HIGH} or (high == 0 and value > 1):
         return ipaddress.IPv4Address(value & 0xFFFFFFFF)
     if value >> 112 == 0x2002:
         return ipaddress.IPv4Address((value >> 80) & 0xFFFFFFFF)
