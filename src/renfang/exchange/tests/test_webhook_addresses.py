@@ -19,10 +19,10 @@ from renfang.exchange.tests.test_webhooks import (
     Receiver,
     publish_names,
     receivers,
-    reference,
     subscription,
     worker,
 )
+from renfang.register.tests.test_import import reference
 from renfang.exchange.webhooks.addresses import AddressRefused, check_url
 from renfang.exchange.webhooks.services import endpoint_create
 
