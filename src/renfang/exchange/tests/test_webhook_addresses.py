@@ -22,9 +22,9 @@ from renfang.exchange.tests.test_webhooks import (
     subscription,
     worker,
 )
-from renfang.register.tests.test_import import reference
 from renfang.exchange.webhooks.addresses import AddressRefused, check_url
 from renfang.exchange.webhooks.services import endpoint_create
+from renfang.register.tests.test_import import reference
 
 __all__ = ["receivers", "reference", "subscription"]  # fixtures
 
