@@ -103,3 +103,20 @@ def test_no_export_writes_a_formula(role: str, world: World, clients: dict[str, 
         }, guarded
     if role == "auditor":
         assert "audit:events_export" in guarded
+
+
+@pytest.mark.parametrize("role", ["district_admin", "department_reader", "auditor"])
+def test_no_answer_to_a_logged_in_user_is_kept_by_a_browser_or_proxy(
+    role: str, world: World, clients: dict[str, Client]
+) -> None:
+    """Every route of the matrix (pages, exports, API; found or not, allowed or not) answers
+    ``Cache-Control: no-store`` and carries the Content-Security-Policy."""
+    problems = []
+    for route in ROUTES:
+        response = _request(clients[role], route, world.planted["A1"])
+        cache = response.get("Cache-Control", "")  # type: ignore[attr-defined]
+        if "no-store" not in cache or response.get("Pragma") != "no-cache":  # type: ignore[attr-defined]
+            problems.append(f"{route.name}: Cache-Control {cache!r}")
+        if "Content-Security-Policy" not in response:  # type: ignore[operator]
+            problems.append(f"{route.name}: no Content-Security-Policy")
+    assert not problems, problems
