@@ -33,6 +33,7 @@ from openpyxl.styles import Font
 # What makes a spreadsheet read a text cell as a formula (OWASP: CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 GUARD = "'"
+_FIRST = frozenset(FORMULA_STARTS)
 
 
 def guard(text: str) -> str:
@@ -49,6 +50,8 @@ def unguard(text: str) -> str:
 
 def cell(value: Any) -> Any:
     """A value ready for a cell: text guarded, lazy translations made text, the rest as is."""
+    if type(value) is str:  # the common case first: exports write millions of cells
+        return GUARD + value if value[:1] in _FIRST else value
     if isinstance(value, Promise):
         value = force_str(value)
     if isinstance(value, str):

@@ -11,7 +11,7 @@ from django.http.response import HttpResponseBase
 from django.middleware.locale import LocaleMiddleware as DjangoLocaleMiddleware
 from django.shortcuts import render
 from django.utils import translation
-from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 
 
@@ -54,8 +54,7 @@ class SecurityHeadersMiddleware:
         if policy and "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = policy
         if not request.path.startswith(self.static):
-            add_never_cache_headers(response)
-            patch_cache_control(response, private=True)
+            add_never_cache_headers(response)  # no-store, no-cache, private, max-age=0
             response["Pragma"] = "no-cache"
         return response
 
