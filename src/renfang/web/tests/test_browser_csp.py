@@ -56,7 +56,7 @@ def test_the_pages_work_under_the_policy_with_no_violation(browser, site):
     page.wait_for_timeout(300)  # the tooltip (inline styles on its element)
     violations.extend(f"chart tooltip: {v}" for v in page.evaluate("window.__violations"))
     visit("/account/second-factor/setup/", "#totp-qr svg")
-    assert page.locator("#totp-qr svg").bounding_box()["width"] > 100  # type: ignore[index]
+    assert page.locator("#totp-qr svg").bounding_box()["width"] > 100
     visit("/api/docs", ".swagger-ui .information-container")
 
     assert violations == []
