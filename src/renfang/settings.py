@@ -58,8 +58,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "renfang.web.middleware.SecurityHeadersMiddleware",  # CSP, no-store (ADR 0023)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "renfang.web.middleware.LocaleMiddleware",  # Chinese unless switched; see the module
+    "renfang.web.middleware.BodySizeMiddleware",  # 413 before anything reads a large body
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -207,6 +209,62 @@ SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
+
+# --- Web hardening (docs/adr/0023-web-hardening.md) -----------------------------------------
+# HTTPS: in production http is redirected to https and browsers are told to use nothing else
+# for a year (HSTS, for this host and its subdomains). Behind a proxy that ends TLS, name the
+# header it sets, as "X-Forwarded-Proto: https"; only then is a request taken as https
+# (otherwise the redirect would loop). Never set it without such a proxy: a client could send
+# the header itself.
+RENFANG_HSTS_SECONDS = env_int("RENFANG_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0, minimum=0)
+SECURE_HSTS_SECONDS = RENFANG_HSTS_SECONDS
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("RENFANG_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("RENFANG_HSTS_PRELOAD", False)
+SECURE_SSL_REDIRECT = env_bool("RENFANG_SSL_REDIRECT", PRODUCTION)
+_PROXY_SSL_HEADER = env_str("RENFANG_PROXY_SSL_HEADER", "").strip()
+if _PROXY_SSL_HEADER:
+    _header, _sep, _value = _PROXY_SSL_HEADER.partition(":")
+    if not _sep or not _header.strip() or not _value.strip():
+        raise ImproperlyConfigured(
+            f"RENFANG_PROXY_SSL_HEADER={_PROXY_SSL_HEADER!r} must look like "
+            "'X-Forwarded-Proto: https'"
+        )
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + _header.strip().upper().replace("-", "_"),
+        _value.strip(),
+    )
+# Origins (scheme://host[:port]) whose forms and API calls may POST here besides the host
+# itself, e.g. https://renfang.example.gov.cn when a proxy changes the host name.
+CSRF_TRUSTED_ORIGINS = [
+    origin.strip()
+    for origin in env_str("RENFANG_CSRF_TRUSTED_ORIGINS", "").split(",")
+    if origin.strip()
+]
+for _origin in CSRF_TRUSTED_ORIGINS:
+    if not _origin.startswith(("https://", "http://")):
+        raise ImproperlyConfigured(
+            f"RENFANG_CSRF_TRUSTED_ORIGINS: {_origin!r} must start with https:// (or http://)"
+        )
+# Preloading HSTS into browsers is a decision for the domain's owner (hstspreload.org), not a
+# default: without RENFANG_HSTS_PRELOAD, check --deploy does not ask for it.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD or not SECURE_HSTS_SECONDS else ["security.W021"]
+# What a page may load: this site's own scripts, styles, images and fonts; no inline script
+# (the charts' data is a JSON block, not a script); style attributes are allowed (ECharts'
+# tooltips), style elements are not; no plugins, no framing, forms post here only.
+RENFANG_CONTENT_SECURITY_POLICY = env_str(
+    "RENFANG_CONTENT_SECURITY_POLICY",
+    "default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self'; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+)
+# Request bodies (forms and API calls; files sent in a form aside) larger than this many
+# bytes are refused with 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("RENFANG_MAX_BODY_BYTES", 2_621_440, minimum=1024)
+# Sessions live in the database, and so do flash messages: nothing the pages say (a webhook's
+# signing secret, a number shown in full) rides in a cookie, signed but readable.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+# --- end of web hardening -------------------------------------------------------------------
 
 LOGGING = {
     "version": 1,

@@ -18,6 +18,8 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from renfang.api.parser import BodyRefused
+
 logger = logging.getLogger(__name__)
 
 
@@ -31,6 +33,7 @@ class ErrorCode(StrEnum):
     PURPOSE_REQUIRED = "purpose_required"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     TOO_MANY_REQUESTS = "too_many_requests"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
     SERVER_ERROR = "server_error"
 
 
@@ -167,6 +170,19 @@ def _on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> 
 
 def _on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     code = _STATUS_CODES.get(exc.status_code, ErrorCode.BAD_REQUEST)
+    if exc.status_code == 400 and isinstance(exc.__cause__, BodyRefused):
+        # ninja's "Cannot parse request body": say what is wrong (renfang.api.parser).
+        reason = str(exc.__cause__)
+        if exc.__cause__.field:
+            return error_response(
+                422,
+                ErrorCode.VALIDATION_ERROR,
+                _("The request is not valid; see fields."),
+                [(exc.__cause__.field, reason)],
+            )
+        return error_response(
+            400, code, _("The request body cannot be read: %(reason)s.") % {"reason": reason}
+        )
     if exc.status_code == 403 and "csrf" in exc.message.lower():
         code = ErrorCode.CSRF_FAILED
     return error_response(exc.status_code, code, exc.message)

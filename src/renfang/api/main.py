@@ -22,6 +22,7 @@ from renfang.api.errors import (
     method_not_allowed,
 )
 from renfang.api.me import router as me_router
+from renfang.api.parser import StrictJsonParser
 from renfang.api.search import router as search_router
 from renfang.areas.api import router as areas_router
 from renfang.codes.api import router as codes_router
@@ -59,7 +60,7 @@ merge and split one that resolves identities; conflicts one that settles them (s
 `{"error": {"code": "...", "message": "...", "fields": [{"field": "...", "message": "..."}]}}`;
 `code` is stable: `not_found`, `validation_error`, `bad_request`, `not_authenticated`,
 `permission_denied`, `csrf_failed`, `purpose_required`, `method_not_allowed`,
-`too_many_requests`, `server_error`.
+`too_many_requests`, `payload_too_large` (a body over the limit, 413), `server_error`.
 
 **Lists** take `page` (from 1) and `page_size` (at most 200) and give `count`, `pages` and
 `results`. Labels and messages are in Chinese unless the request sends `Accept-Language: en`.
@@ -137,6 +138,7 @@ api = RenfangAPI(
     docs_url="/docs",
     urls_namespace="api",
     auth=API_AUTH,
+    parser=StrictJsonParser(),
 )
 install_error_handlers(api)
 api.add_decorator(in_requested_language, mode="view")

@@ -3,7 +3,6 @@ went, and the links of every source record as a CSV."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from renfang.audit.models import Action
 from renfang.audit.services import SYSTEM, User, audit_record
 from renfang.core import bulk
+from renfang.core.spreadsheets import csv_writer
 from renfang.linkage.models import ReviewPair
 from renfang.people.models import Person
 from renfang.people.selectors import people_visible_to
@@ -113,7 +113,7 @@ def links_export(path: Path, *, actor: User | None = None) -> int:
     )
     written = 0
     with path.open("w", encoding="utf-8", newline="") as out, connection.cursor() as cursor:
-        writer = csv.writer(out)
+        writer = csv_writer(out)
         writer.writerow(["source", "record_id", "person_id"])
         cursor.execute(sql)
         while rows := cursor.fetchmany(20_000):

@@ -2,12 +2,13 @@
 
 One row per residence spell; a spell during which the hukou changed is written as one row per
 hukou, so that the file states the hukou of every day. Importing the export into the same
-register changes nothing: contiguous rows in the same place become one spell again.
+register changes nothing: contiguous rows in the same place become one spell again. Text that
+a spreadsheet would take for a formula is guarded with a quote (``renfang.core.spreadsheets``);
+the importer takes it off.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime
 from collections import defaultdict
 from pathlib import Path
@@ -17,6 +18,7 @@ from tqdm import tqdm
 
 from renfang.audit.models import Action
 from renfang.audit.services import audit_record
+from renfang.core.spreadsheets import CsvWriter, csv_writer
 from renfang.people.models import AttributeKind, Hukou, Person, PersonAttribute, Residence
 from renfang.register.rows import EXPORT_COLUMNS
 
@@ -63,7 +65,7 @@ def register_export(
         path.open("w", encoding="utf-8", newline="") as handle,
         tqdm(total=len(ids), unit=" people", desc="export", disable=not progress) as bar,
     ):
-        writer = csv.writer(handle)
+        writer = csv_writer(handle)
         writer.writerow(EXPORT_COLUMNS)
         for offset in range(0, len(ids), _CHUNK):
             chunk = ids[offset : offset + _CHUNK]
@@ -80,7 +82,7 @@ def register_export(
     return written
 
 
-def _write_chunk(writer: csv.Writer, chunk: list[int]) -> int:  # type: ignore[name-defined]
+def _write_chunk(writer: CsvWriter, chunk: list[int]) -> int:
     residences: dict[int, list[tuple[datetime.date, datetime.date | None, str | None, str]]]
     residences = defaultdict(list)
     for pid, start, end, division, house_code in (

@@ -2,7 +2,9 @@
 
 Columns (UTF-8, header row): id_type, id_number, name, sex, birth_date, nationality,
 hukou_division, hukou_type, residence_division, [residence_house_code], residence_from,
-residence_to, [phone]. Rows with the same id_type + id_number are one person.
+residence_to, [phone]. Rows with the same id_type + id_number are one person. A text that
+starts with a single quote and then a formula character (``'=…``) is read without the quote:
+renfang's own export writes it so, to keep spreadsheets from evaluating it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from renfang.core.csvimport import RowError
+from renfang.core.spreadsheets import GUARD, unguard
 from renfang.people.idnumbers import IdNumberError, normalize, parse_resident_id
 from renfang.people.models import IdType
 
@@ -185,6 +188,9 @@ class RowChecker:
         self, row: dict[str, str], line: int
     ) -> tuple[tuple[str, str], Identity, SpellRow, str | None, list[RowError]]:
         errors: list[RowError] = []
+        if any(value and value[0] == GUARD for value in row.values()):
+            # renfang's own export guards text against formulas (renfang.core.spreadsheets).
+            row = {key: unguard(value) if value else value for key, value in row.items()}
         id_type, id_number, id_birth, id_sex = self.identity_key(row, line, errors)
         identity = self._identity(
             row,

@@ -3,7 +3,6 @@ CSV (for ``renfang stats --format``)."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import unicodedata
@@ -12,6 +11,7 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
+from renfang.core.spreadsheets import csv_writer
 from renfang.stats.selectors import ACTUAL_POPULATION_KEYS
 
 CSV_COLUMNS = ("area", "name", *ACTUAL_POPULATION_KEYS)
@@ -38,7 +38,7 @@ def figures_json(figures: dict[str, Any]) -> str:
 def figures_csv(figures: dict[str, Any]) -> str:
     """One row per subarea, then the area itself as the total row."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     rows = [*figures["by_subarea"], figures]
     for row in rows:

@@ -396,7 +396,13 @@ def _feed_of(request: HttpRequest, subscription: Subscription) -> list[dict[str,
 @login_required
 def subscription_detail(request: HttpRequest, subscription_id: int) -> HttpResponse:
     _admin(request)
-    subscription = _subscription(subscription_id)
+    return _detail_page(request, _subscription(subscription_id))
+
+
+def _detail_page(
+    request: HttpRequest, subscription: Subscription, *, new_secret: str = ""
+) -> HttpResponse:
+    """The subscription's page; ``new_secret``: a webhook's signing secret, shown this once."""
     endpoint = WebhookEndpoint.objects.filter(subscription=subscription).first()
     dead = (
         list(
@@ -418,6 +424,7 @@ def subscription_detail(request: HttpRequest, subscription_id: int) -> HttpRespo
             "dead_letters": dead,
             "events": _feed_of(request, subscription),
             "feed_shown": FEED_SHOWN,
+            "new_secret": new_secret,
         },
     )
 
@@ -462,11 +469,9 @@ def subscription_webhook(request: HttpRequest, subscription_id: int) -> HttpResp
                 allow_private=request.POST.get("allow_private") == "on",
                 user=request.user,
             )
-            messages.success(
-                request,
-                _("Webhook set. Give the department its signing secret: %(secret)s")
-                % {"secret": created.secret},
-            )
+            # The secret is shown on this answer only: not in a message (messages may travel
+            # in a cookie, signed but readable), not in the session, not after a redirect.
+            return _detail_page(request, subscription, new_secret=created.secret)
         elif action == "enable" and endpoint is not None:
             endpoint_enable(endpoint, user=request.user)
             messages.success(request, _("Webhook enabled."))
