@@ -248,6 +248,9 @@ for _origin in CSRF_TRUSTED_ORIGINS:
 # Preloading HSTS into browsers is a decision for the domain's owner (hstspreload.org), not a
 # default: without RENFANG_HSTS_PRELOAD, check --deploy does not ask for it.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD or not SECURE_HSTS_SECONDS else ["security.W021"]
+# axes.W006 asks for the address among the lock-out parameters; renfang locks a username from
+# every address on purpose (ADR 0020), and User-Agents or cookies play no part in it.
+SILENCED_SYSTEM_CHECKS += ["axes.W006"]
 # What a page may load: this site's own scripts, styles, images and fonts; no inline script
 # (the charts' data is a JSON block, not a script); style attributes are allowed (ECharts'
 # tooltips), style elements are not; no plugins, no framing, forms post here only.
