@@ -566,7 +566,9 @@ def _anchor(head_id: int) -> str:
     return GENESIS
 
 
-def _verify(upto: int | None, on_progress: Callable[[int], object] | None) -> VerifyResult:
+def _verify(  # noqa: C901, PLR0911, PLR0912 (one walk, each problem where it shows)
+    upto: int | None, on_progress: Callable[[int], object] | None
+) -> VerifyResult:
     head = AuditHead.objects.filter(pk=1).first()
     head_id = head.last_id if head is not None else None
     last_id = head_id if upto is None else upto
@@ -621,8 +623,12 @@ def _verify(upto: int | None, on_progress: Callable[[int], object] | None) -> Ve
     unindexed = _unindexed(listed)
     if unindexed is not None:
         return _broken_at(unindexed, Problem.UNINDEXED, checked, head)
-    if head is not None and upto is None and not hmac.compare_digest(
-        head.mac, head_mac(head.last_id, head.last_hash, head.legacy_upto)
+    if (
+        head is not None
+        and upto is None
+        and not hmac.compare_digest(
+            head.mac, head_mac(head.last_id, head.last_hash, head.legacy_upto)
+        )
     ):
         return VerifyResult(
             checked,
@@ -682,9 +688,7 @@ def _unindexed(listed: dict[int, list[int]]) -> int | None:
     return None
 
 
-def _broken_at(
-    event_id: int, problem: str, checked: int, head: AuditHead | None
-) -> VerifyResult:
+def _broken_at(event_id: int, problem: str, checked: int, head: AuditHead | None) -> VerifyResult:
     event = AuditEvent.objects.filter(pk=event_id).first()
     return VerifyResult(
         checked,
@@ -858,9 +862,7 @@ def verify_anchors(path: Path) -> list[AnchorProblem]:
     stored: dict[int, str] = {}
     for start in range(0, len(wanted), 5000):
         stored.update(
-            AuditEvent.objects.filter(id__in=wanted[start : start + 5000]).values_list(
-                "id", "hash"
-            )
+            AuditEvent.objects.filter(id__in=wanted[start : start + 5000]).values_list("id", "hash")
         )
     for line, anchor in signed:
         if anchor.last_id > head_id:
@@ -872,9 +874,7 @@ def verify_anchors(path: Path) -> list[AnchorProblem]:
         elif anchor.last_id in stored:
             if stored[anchor.last_id] != anchor.last_hash:
                 problems.append(
-                    AnchorProblem(
-                        Problem.ANCHOR_MISMATCH, line, anchor.last_id, head_id, anchor.at
-                    )
+                    AnchorProblem(Problem.ANCHOR_MISMATCH, line, anchor.last_id, head_id, anchor.at)
                 )
         elif anchor.last_id > purged_upto:
             problems.append(

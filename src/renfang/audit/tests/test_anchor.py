@@ -117,10 +117,9 @@ def test_a_head_put_back_from_an_old_copy_is_caught_by_an_anchor(tmp_path: Path)
 
     assert audit_verify().ok  # the chain alone cannot tell
     error = verify_exit("--anchors", str(anchors))
-    assert (
-        f"chain broken after event #{events[2].pk}: the anchor of" in str(error)
-        and f"names event #{later[1].pk}, but the chain's head is #{events[2].pk}" in str(error)
-    )
+    assert f"chain broken after event #{events[2].pk}: the anchor of" in str(
+        error
+    ) and f"names event #{later[1].pk}, but the chain's head is #{events[2].pk}" in str(error)
 
 
 def test_deleting_from_the_middle_and_rehashing_with_sha256_is_caught() -> None:
@@ -145,7 +144,9 @@ def test_the_command_line_exits_1_on_a_rewritten_chain(capsys: pytest.CaptureFix
     events = record(4)
     with as_database_owner():
         AuditEvent.objects.filter(pk=events[1].pk).delete()
-        last = rehash_with_sha256(list(AuditEvent.objects.filter(pk__gt=events[1].pk)), events[0].hash)
+        last = rehash_with_sha256(
+            list(AuditEvent.objects.filter(pk__gt=events[1].pk)), events[0].hash
+        )
     AuditHead.objects.update(last_hash=last)
 
     with pytest.raises(SystemExit) as exited:
@@ -190,7 +191,9 @@ def test_events_from_before_the_key_still_verify_and_the_chain_goes_on_keyed() -
 
     result = audit_verify()
     assert result.ok and result.checked == 5
-    assert AuditEvent.objects.get(pk=new[0].pk).prev_hash == AuditEvent.objects.get(pk=old[2].pk).hash
+    assert (
+        AuditEvent.objects.get(pk=new[0].pk).prev_hash == AuditEvent.objects.get(pk=old[2].pk).hash
+    )
 
 
 def test_the_switch_over_point_cannot_be_moved_to_pass_off_sha256_events() -> None:

@@ -8,12 +8,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from tqdm import tqdm
-
-from django.conf import settings
 
 from renfang.audit.keys import anchors_path
 from renfang.audit.models import Action, AuditEvent
@@ -63,7 +62,12 @@ def anchor_problem_text(problem: AnchorProblem, path: Path) -> str:
         return _(
             "chain broken after event #%(head)s: the anchor of %(at)s (%(where)s) names event "
             "#%(id)s, but the chain's head is #%(head)s: the latest events were deleted"
-        ) % {"head": problem.head_id, "at": problem.anchored_at, "where": where, "id": problem.event_id}
+        ) % {
+            "head": problem.head_id,
+            "at": problem.anchored_at,
+            "where": where,
+            "id": problem.event_id,
+        }
     return _(
         "chain broken at event #%(id)s: it no longer has the hash anchored on %(at)s "
         "(%(where)s): the chain was rewritten"
