@@ -53,6 +53,7 @@ _PLAIN_RECORD_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 SAFE_KEYS = frozenset(
     {
         "action",
+        "after",
         "anchor_id",
         "area",
         "as_of",
@@ -68,10 +69,12 @@ SAFE_KEYS = frozenset(
         "export_limit",
         "factor",
         "feed_shown",
+        "field",
         "fields",
         "file",
         "form",
         "kind",
+        "latest",
         "length",
         "levels",
         "limit",
@@ -79,6 +82,7 @@ SAFE_KEYS = frozenset(
         "mapping",
         "misses",
         "next",
+        "next_after",
         "os_user",
         "page",
         "pending",

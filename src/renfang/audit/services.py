@@ -420,6 +420,31 @@ def audit_record(
     return built[0] if built else None
 
 
+def audit_people_shown(
+    user: User | None,
+    people: Iterable[int | str],
+    *,
+    listed: str,
+    record_type: str = "person",
+    record_id: str | int = "",
+    action: str = Action.READ,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent | None:
+    """One event naming every person a list, search, export or feed read showed (ADR 0018):
+    "who has read this person" finds it through the person index. Nothing when it showed
+    nobody (and ``detail`` is not to be recorded anyway)."""
+    ids = list(dict.fromkeys(int(person) for person in people))
+    if not ids and detail is None:
+        return None
+    return audit_record(
+        action,
+        user=user,
+        record_type=record_type,
+        record_id=record_id,
+        detail={**(detail or {}), "list": listed, PERSON_IDS: ids},
+    )
+
+
 # ---------------------------------------------------------------- writes: field, old, new
 
 
