@@ -226,8 +226,8 @@ def _changed_fields(changes: Any) -> str:
     for change in changes:
         field = change.get("field") if isinstance(change, dict) else None
         name = str(field) if isinstance(field, str) and RECORD_TYPE.match(field) else "?"
-        if name.startswith("tag"):
-            name = "tag"
+        if isinstance(field, str) and field.startswith("tag"):
+            name = "tag"  # never which tag: its name is the sensitive fact
         if name not in names:
             names.append(name)
     return ", ".join(names) or "—"
