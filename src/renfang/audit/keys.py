@@ -22,6 +22,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 DEV_KEY_NAME = "renfang-audit.key"
 ANCHORS_NAME = "renfang-audit-anchors.jsonl"
@@ -71,26 +73,37 @@ def _load(path: str, generate: bool) -> bytes:
     return key
 
 
+_current: dict[str, bytes] = {}  # the key in use, and its derived keys by purpose
+
+
 def audit_key() -> bytes:
-    configured = bool(getattr(settings, "RENFANG_AUDIT_KEY_FILE", ""))
-    return _load(str(key_path()), not configured)
+    key = _current.get("")
+    if key is None:
+        configured = bool(getattr(settings, "RENFANG_AUDIT_KEY_FILE", ""))
+        key = _current.setdefault("", _load(str(key_path()), not configured))
+    return key
 
 
-def forget_key() -> None:
-    """Read the key again next time (tests that change the key file)."""
+def forget_key(**kwargs: object) -> None:
+    """Read the key again next time (a test that changes the key file or its settings)."""
+    _current.clear()
     _load.cache_clear()
-    _derived.cache_clear()
 
 
-@functools.cache
-def _derived(key: bytes, purpose: str) -> bytes:
-    return hmac.new(key, f"renfang audit {purpose}".encode(), hashlib.sha256).digest()
+@receiver(setting_changed)
+def _settings_changed(setting: str = "", **kwargs: object) -> None:
+    if setting.startswith("RENFANG_AUDIT_KEY") or setting == "PRODUCTION":
+        forget_key()
 
 
 def derived_key(purpose: str) -> bytes:
     """A key for one use ("chain", "head", "anchor", "purge", "fingerprint"): one use's
-    key says nothing about another's."""
-    return _derived(audit_key(), purpose)
+    key says nothing about another's. (Cached: every audited request hashes with it.)"""
+    key = _current.get(purpose)
+    if key is None:
+        derived = hmac.new(audit_key(), f"renfang audit {purpose}".encode(), hashlib.sha256)
+        key = _current.setdefault(purpose, derived.digest())
+    return key
 
 
 def key_id() -> str:
@@ -98,8 +111,11 @@ def key_id() -> str:
     return hashlib.sha256(derived_key("id")).hexdigest()[:16]
 
 
-def sign(purpose: str, message: str) -> str:
-    return hmac.new(derived_key(purpose), message.encode(), hashlib.sha256).hexdigest()
+def sign(purpose: str, message: str | bytes) -> str:
+    """HMAC-SHA-256 of the message under the purpose's key, in hex (one-shot, in C: every
+    audited request signs twice)."""
+    data = message.encode() if isinstance(message, str) else message
+    return hmac.digest(derived_key(purpose), data, "sha256").hex()
 
 
 def purge_token() -> str:

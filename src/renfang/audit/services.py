@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from renfang.audit.checks import MINIMUM_RETENTION_DAYS
 from renfang.audit.context import AuditContext, current_context
-from renfang.audit.keys import derived_key, purge_token, sign
+from renfang.audit.keys import purge_token, sign
 from renfang.audit.models import Action, AuditEvent, AuditHead, AuditPersonRef
 from renfang.core import bulk
 
@@ -156,28 +156,14 @@ def _iso(at: datetime.datetime) -> str:
     return at.astimezone(datetime.UTC).isoformat(timespec="microseconds")
 
 
-_hmac_base: dict[bytes, Any] = {}
-
-
-def _keyed() -> Any:
-    """A fresh HMAC under the chain key (copied from one made once: cheaper than new)."""
-    key = derived_key("chain")
-    base = _hmac_base.get(key)
-    if base is None:
-        base = _hmac_base.setdefault(key, hmac.new(key, digestmod=hashlib.sha256))
-    return base.copy()
-
-
 def _digest(prev_hash: str, fields: list[Any] | str, detail: bytes, *, keyed: bool = True) -> str:
     """The event hash: ``prev_hash`` ⏎ the fields as a JSON array ⏎ the detail's canonical
     UTF-8. prev_hash has a fixed length and the JSON array cannot contain a raw newline, so
     the three parts cannot be shifted into one another. Keyed (HMAC-SHA-256 under the chain
     key) for every event since the switch-over; plain SHA-256 for the events before it."""
     array = fields if isinstance(fields, str) else _STRICT(fields)
-    digest = _keyed() if keyed else hashlib.sha256()
-    digest.update(f"{prev_hash}\n{array}\n".encode())
-    digest.update(detail)
-    return str(digest.hexdigest())
+    message = f"{prev_hash}\n{array}\n".encode() + detail
+    return sign("chain", message) if keyed else hashlib.sha256(message).hexdigest()
 
 
 def head_mac(last_id: int, last_hash: str, legacy_upto: int) -> str:

@@ -287,7 +287,7 @@ def test_the_export_is_capped(auditor_client, activity, monkeypatch):
             {"changes": [{"field": "tag", "old": None, "new": "subsistence_allowance"}]},
             "changed: tag",
         ),
-        ({"field": "id_number", "old": "310104198001010015"}, "field: withheld; old: withheld"),
+        ({"field": "id_number", "old": "310104198001010015"}, "field: id_number; old: withheld"),
         (
             {"record_type": "person", "record_id": "1234567"},
             "record_type: person; record_id: 1234567",
