@@ -150,7 +150,7 @@ def _activity(world: World, clients: dict[str, Client], planted: Planted) -> Non
 
 def _auditor_views(planted: Planted) -> list[tuple[str, dict[str, str]]]:
     person = str(planted.person.pk)
-    views = [
+    views: list[tuple[str, dict[str, str]]] = [
         (reverse("audit:record", args=["person", person]), {}),
         (reverse("audit:events"), {}),
         (reverse("audit:events_export"), {}),
