@@ -298,3 +298,25 @@ def test_a_key_file_too_short_is_an_error(tmp_path: Path, settings: object) -> N
         settings.RENFANG_AUDIT_KEY_FILE = ""  # type: ignore[attr-defined]
         forget_key()
     assert "audit.E003" in ids
+
+
+def test_an_anchor_on_purged_events_still_verifies_and_the_purge_needs_the_key(
+    tmp_path: Path,
+) -> None:
+    import datetime  # noqa: PLC0415
+
+    from django.utils import timezone  # noqa: PLC0415
+
+    from renfang.audit.services import audit_purge  # noqa: PLC0415
+
+    anchors = tmp_path / "anchors.jsonl"
+    record(3)
+    call_command("audit", "anchor", "--to", str(anchors), stdout=StringIO())
+    assert audit_purge(now=timezone.now() + datetime.timedelta(days=400)) == 3
+
+    assert "the chain holds every anchor" in verify("--anchors", str(anchors))
+    # The purge marker is a keyed event: forging its cut to hide more is an altered event.
+    purge = AuditEvent.objects.get(action=Action.PURGE)
+    with as_database_owner():
+        execute(f"UPDATE {TABLE} SET purpose = 'x' WHERE id = %s", [purge.pk])  # noqa: S608
+    assert (audit_verify().problem, audit_verify().broken_id) == (Problem.ALTERED, purge.pk)
