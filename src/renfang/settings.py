@@ -188,6 +188,19 @@ RENFANG_RESOLVE_MEMORY = env_str("RENFANG_RESOLVE_MEMORY", "8GB")
 
 # Audit events are kept this many days; the law asks for at least 183 (checked at start).
 RENFANG_AUDIT_RETENTION_DAYS = env_int("RENFANG_AUDIT_RETENTION_DAYS", 365)
+# The audit chain's key (ADR 0019): a file the database does not hold, read once. In production
+# RENFANG_AUDIT_KEY_FILE must name it (system check audit.E002); in development a key is made
+# on first use in RENFANG_AUDIT_KEY_DIR (default: beside the SQLite database, or the working
+# directory). Anchors (signed heads) are appended to RENFANG_AUDIT_ANCHOR_FILE.
+RENFANG_AUDIT_KEY_FILE = env_str("RENFANG_AUDIT_KEY_FILE", "")
+RENFANG_AUDIT_KEY_DIR = env_str(
+    "RENFANG_AUDIT_KEY_DIR",
+    str(Path(DATABASES["default"]["NAME"]).parent)
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    and str(DATABASES["default"]["NAME"]) not in {"", ":memory:"}
+    else str(Path.cwd()),
+)
+RENFANG_AUDIT_ANCHOR_FILE = env_str("RENFANG_AUDIT_ANCHOR_FILE", "")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "web:home"

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import Error, register
+from django.core.exceptions import ImproperlyConfigured
 
 MINIMUM_RETENTION_DAYS = 183
 
@@ -21,4 +22,27 @@ def check_retention(**kwargs: Any) -> list[Error]:
                 id="audit.E001",
             )
         ]
+    return []
+
+
+@register()
+def check_audit_key(**kwargs: Any) -> list[Error]:
+    """In production the audit key is a file the operator provides (ADR 0019)."""
+    from renfang.audit.keys import audit_key  # noqa: PLC0415
+
+    if settings.PRODUCTION and not settings.RENFANG_AUDIT_KEY_FILE:
+        return [
+            Error(
+                "RENFANG_AUDIT_KEY_FILE is not set: in production the audit chain's key must "
+                "be a file the database does not hold",
+                hint="generate one (e.g. `openssl rand -hex 32 > audit.key`, mode 0400) and "
+                "set RENFANG_AUDIT_KEY_FILE to its path",
+                id="audit.E002",
+            )
+        ]
+    if settings.RENFANG_AUDIT_KEY_FILE:
+        try:
+            audit_key()
+        except ImproperlyConfigured as error:
+            return [Error(str(error), id="audit.E003")]
     return []

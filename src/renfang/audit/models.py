@@ -72,9 +72,32 @@ class AuditHead(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_id = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64)
+    # ADR 0019: events up to this id were hashed with plain SHA-256 (before the audit key);
+    # every later one with HMAC. ``mac`` signs (last_id, last_hash, legacy_upto) with the key.
+    legacy_upto = models.BigIntegerField(default=0)
+    mac = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         verbose_name = _("audit chain head")
 
     def __str__(self) -> str:
         return f"#{self.last_id} {self.last_hash[:12]}"
+
+
+class AuditPersonRef(models.Model):
+    """A person shown by a list, search or export event (the ids are in the event's chained
+    detail, ``person_ids``; this is their index, checked by ``verify``). ADR 0018."""
+
+    id = models.BigAutoField(primary_key=True)
+    event_id = models.BigIntegerField()
+    person_id = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = _("person shown in an audited list")
+        indexes = [
+            models.Index(fields=["person_id", "event_id"], name="audit_ref_person"),
+            models.Index(fields=["event_id"], name="audit_ref_event"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.event_id} person {self.person_id}"

@@ -2,8 +2,10 @@
 chain's head row, in the caller's transaction when there is one (a write and its audit
 commit together) and in a transaction of its own otherwise (a read). ADR 0009.
 
-An event's hash is SHA-256 over ``prev_hash``, its fields as a JSON array, and its detail as
-canonical JSON (sorted keys, no spaces). The detail is stored as that canonical text, made of
+An event's hash is HMAC-SHA-256, under a key the database does not hold (ADR 0019), over
+``prev_hash``, its fields as a JSON array, and its detail as canonical JSON (sorted keys, no
+spaces); events written before the key (ids up to the head's ``legacy_upto``) keep their plain
+SHA-256. The detail is stored as that canonical text, made of
 values that come back from PostgreSQL's jsonb and SQLite's text unchanged, so ``audit_verify``
 recomputes the same hash from what it reads.
 """
@@ -12,11 +14,14 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import hmac
 import json
 import math
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -28,7 +33,8 @@ from django.utils import timezone
 
 from renfang.audit.checks import MINIMUM_RETENTION_DAYS
 from renfang.audit.context import AuditContext, current_context
-from renfang.audit.models import Action, AuditEvent, AuditHead
+from renfang.audit.keys import purge_token, sign
+from renfang.audit.models import Action, AuditEvent, AuditHead, AuditPersonRef
 from renfang.core import bulk
 
 GENESIS = "0" * 64
@@ -150,14 +156,25 @@ def _iso(at: datetime.datetime) -> str:
     return at.astimezone(datetime.UTC).isoformat(timespec="microseconds")
 
 
-def _digest(prev_hash: str, fields: list[Any] | str, detail: bytes) -> str:
+def _digest(prev_hash: str, fields: list[Any] | str, detail: bytes, *, keyed: bool = True) -> str:
     """The event hash: ``prev_hash`` ⏎ the fields as a JSON array ⏎ the detail's canonical
     UTF-8. prev_hash has a fixed length and the JSON array cannot contain a raw newline, so
-    the three parts cannot be shifted into one another."""
+    the three parts cannot be shifted into one another. Keyed (HMAC-SHA-256 under the chain
+    key) for every event since the switch-over; plain SHA-256 for the events before it."""
     array = fields if isinstance(fields, str) else _STRICT(fields)
-    digest = hashlib.sha256(f"{prev_hash}\n{array}\n".encode())
-    digest.update(detail)
-    return digest.hexdigest()
+    message = f"{prev_hash}\n{array}\n".encode() + detail
+    return sign("chain", message) if keyed else hashlib.sha256(message).hexdigest()
+
+
+def head_mac(last_id: int, last_hash: str, legacy_upto: int) -> str:
+    """The head's signature: who holds only the database cannot move the head (ADR 0019)."""
+    return sign("head", f"{last_id}:{last_hash}:{legacy_upto}")
+
+
+def _move_head(head: AuditHead, last_id: int, last_hash: str) -> None:
+    head.last_id, head.last_hash = last_id, last_hash
+    head.mac = head_mac(last_id, last_hash, head.legacy_upto)
+    head.save(update_fields=["last_id", "last_hash", "mac"])
 
 
 _json_text = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses
@@ -185,10 +202,12 @@ def event_hash(
     record_id: str,
     detail: Any,
     purpose: str,
+    keyed: bool = True,
 ) -> str:
-    """The hash of an event as stored (``detail`` as read back from the database)."""
+    """The hash of an event as stored (``detail`` as read back from the database); ``keyed``
+    False: the plain SHA-256 of the events before the audit key."""
     fields = [_iso(at), user_id, username, ip, channel, action, record_type, record_id, purpose]
-    return _digest(prev_hash, fields, _dumps(detail).encode("utf-8"))
+    return _digest(prev_hash, fields, _dumps(detail).encode("utf-8"), keyed=keyed)
 
 
 # ---------------------------------------------------------------- appending
@@ -197,8 +216,16 @@ def event_hash(
 def _locked_head() -> AuditHead:
     """The head row, locked until the transaction ends: appends queue up here, one chain."""
     head = AuditHead.objects.select_for_update().filter(pk=1).first()
-    if head is None:  # the first event ever (or a flushed test database)
-        AuditHead.objects.get_or_create(pk=1, defaults={"last_id": 0, "last_hash": GENESIS})
+    if head is None:  # the first event ever (or a flushed test database): keyed from here
+        AuditHead.objects.get_or_create(
+            pk=1,
+            defaults={
+                "last_id": 0,
+                "last_hash": GENESIS,
+                "legacy_upto": 0,
+                "mac": head_mac(0, GENESIS, 0),
+            },
+        )
         head = AuditHead.objects.select_for_update().get(pk=1)
     return head
 
@@ -282,10 +309,32 @@ def audit_record_many(events: Sequence[PendingEvent]) -> list[AuditEvent]:
             built[0].save(force_insert=True)
         else:
             AuditEvent.objects.bulk_create(built, batch_size=2000)
-        head.last_id = int(built[-1].pk)
-        head.last_hash = prev_hash
-        head.save(update_fields=["last_id", "last_hash"])
+        _move_head(head, int(built[-1].pk), prev_hash)
+        _index_people(built)
     return built
+
+
+PERSON_IDS = "person_ids"  # the detail key of a list, search or export: the people it showed
+
+
+def person_ids(detail: Any) -> list[int]:
+    """The person ids a list event's detail names (ADR 0018: one event, many people)."""
+    ids = detail.get(PERSON_IDS) if isinstance(detail, dict) else None
+    if not isinstance(ids, list):
+        return []
+    return [item for item in ids if isinstance(item, int) and not isinstance(item, bool)]
+
+
+def _index_people(events: Sequence[AuditEvent]) -> None:
+    """The side index of list events by person: "who has read this person" finds a person
+    shown in a list with one index lookup. Derived from the chained detail; verify checks it."""
+    refs = [
+        AuditPersonRef(event_id=event.pk, person_id=person_id)
+        for event in events
+        for person_id in dict.fromkeys(person_ids(event.detail))
+    ]
+    if refs:
+        AuditPersonRef.objects.bulk_create(refs, batch_size=5000)
 
 
 def audit_record_stream(events: Iterable[PendingEvent]) -> int:
@@ -312,9 +361,7 @@ def audit_record_stream(events: Iterable[PendingEvent]) -> int:
 
         written = bulk.insert(AuditEvent, _COLUMNS, rows())
         if written:
-            head.last_id = _last_inserted_id()
-            head.last_hash = last_hash
-            head.save(update_fields=["last_id", "last_hash"])
+            _move_head(head, _last_inserted_id(), last_hash)
     return written
 
 
@@ -357,6 +404,31 @@ def audit_record(
         ]
     )
     return built[0] if built else None
+
+
+def audit_people_shown(
+    user: User | None,
+    people: Iterable[int | str],
+    *,
+    listed: str,
+    record_type: str = "person",
+    record_id: str | int = "",
+    action: str = Action.READ,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent | None:
+    """One event naming every person a list, search, export or feed read showed (ADR 0018):
+    "who has read this person" finds it through the person index. Nothing when it showed
+    nobody (and ``detail`` is not to be recorded anyway)."""
+    ids = list(dict.fromkeys(int(person) for person in people))
+    if not ids and detail is None:
+        return None
+    return audit_record(
+        action,
+        user=user,
+        record_type=record_type,
+        record_id=record_id,
+        detail={**(detail or {}), "list": listed, PERSON_IDS: ids},
+    )
 
 
 # ---------------------------------------------------------------- writes: field, old, new
@@ -425,6 +497,11 @@ class Problem:
     MISSING_LATEST = "missing_latest"  # the chain ends before the head: the latest are gone
     HEAD_MISSING = "head_missing"  # events without a head row
     UNCHAINED = "unchained"  # an event past the head: written around the chain, by hand
+    HEAD_FORGED = "head_forged"  # the head is not signed with the audit key: moved by hand
+    UNINDEXED = "unindexed"  # a list event's people are missing from the person index
+    ANCHOR_AHEAD = "anchor_ahead"  # an anchor names an event past the head: the tail is gone
+    ANCHOR_MISMATCH = "anchor_mismatch"  # the event an anchor names has another hash, or is gone
+    ANCHOR_FORGED = "anchor_forged"  # an anchor line not signed with the audit key
 
 
 _REASONS = {
@@ -434,6 +511,14 @@ _REASONS = {
     Problem.MISSING_LATEST: "the chain ends before its head: the latest events are missing",
     Problem.HEAD_MISSING: "the chain head is missing",
     Problem.UNCHAINED: "the event lies past the chain's head: it was written around the chain",
+    Problem.HEAD_FORGED: "the chain's head is not signed with the audit key: it was moved by "
+    "hand (the latest events may have been deleted)",
+    Problem.UNINDEXED: "the people this list event showed are missing from the person index",
+    Problem.ANCHOR_AHEAD: "an anchor names an event past the chain's head: the latest events "
+    "were deleted and the head moved back",
+    Problem.ANCHOR_MISMATCH: "the event an anchor names no longer has the anchored hash: the "
+    "chain was rewritten",
+    Problem.ANCHOR_FORGED: "an anchor is not signed with the audit key",
 }
 
 
@@ -492,7 +577,9 @@ def _anchor(head_id: int) -> str:
     return GENESIS
 
 
-def _verify(upto: int | None, on_progress: Callable[[int], object] | None) -> VerifyResult:
+def _verify(  # noqa: C901, PLR0911, PLR0912 (one walk, each problem where it shows)
+    upto: int | None, on_progress: Callable[[int], object] | None
+) -> VerifyResult:
     head = AuditHead.objects.filter(pk=1).first()
     head_id = head.last_id if head is not None else None
     last_id = head_id if upto is None else upto
@@ -502,6 +589,8 @@ def _verify(upto: int | None, on_progress: Callable[[int], object] | None) -> Ve
     rows = AuditEvent.objects.order_by("id").values_list(*_VERIFY_FIELDS)
     if last_id is not None:
         rows = rows.filter(id__lte=last_id)
+    legacy_upto = head.legacy_upto if head is not None else 0
+    listed: dict[int, list[int]] = {}  # list events of the current batch: their people
     for row in rows.iterator(chunk_size=_PROGRESS_EVERY):
         event_id, prev_hash, at, user_id, username, ip, channel, action = row[:8]
         record_type, record_id, detail, purpose, stored_hash = row[8:]
@@ -511,8 +600,18 @@ def _verify(upto: int | None, on_progress: Callable[[int], object] | None) -> Ve
         else:
             fields = [_iso(at), user_id, username, ip, channel, action, record_type, record_id]
             fields.append(purpose)
-            if _digest(prev_hash, fields, _dumps(detail).encode("utf-8")) != stored_hash:
+            keyed = event_id > legacy_upto
+            if _digest(prev_hash, fields, _dumps(detail).encode("utf-8"), keyed=keyed) != (
+                stored_hash
+            ):
                 problem = Problem.ALTERED
+        if not problem and isinstance(detail, dict) and PERSON_IDS in detail:
+            listed[event_id] = person_ids(detail)
+            if len(listed) >= _INDEX_BATCH:
+                unindexed = _unindexed(listed)
+                listed = {}
+                if unindexed is not None:
+                    return _broken_at(unindexed, Problem.UNINDEXED, checked, head)
         if problem:
             return VerifyResult(
                 checked,
@@ -532,6 +631,24 @@ def _verify(upto: int | None, on_progress: Callable[[int], object] | None) -> Ve
             on_progress(_PROGRESS_EVERY)
     if on_progress is not None:
         on_progress(checked % _PROGRESS_EVERY)
+    unindexed = _unindexed(listed)
+    if unindexed is not None:
+        return _broken_at(unindexed, Problem.UNINDEXED, checked, head)
+    if (
+        head is not None
+        and upto is None
+        and not hmac.compare_digest(
+            head.mac, head_mac(head.last_id, head.last_hash, head.legacy_upto)
+        )
+    ):
+        return VerifyResult(
+            checked,
+            broken_id=head.last_id,
+            problem=Problem.HEAD_FORGED,
+            last_good_id=last_good,
+            head_id=head.last_id,
+            head_hash=head.last_hash,
+        )
     if head is None:
         problem = Problem.HEAD_MISSING if checked else ""
         return VerifyResult(checked, problem=problem, last_good_id=last_good)
@@ -560,6 +677,39 @@ def _verify(upto: int | None, on_progress: Callable[[int], object] | None) -> Ve
             )
     return VerifyResult(
         checked, last_good_id=last_good, head_id=head.last_id, head_hash=head.last_hash
+    )
+
+
+_INDEX_BATCH = 2000
+
+
+def _unindexed(listed: dict[int, list[int]]) -> int | None:
+    """The first list event whose people are not all in the person index."""
+    if not listed:
+        return None
+    found: dict[int, set[int]] = {}
+    refs = AuditPersonRef.objects.filter(event_id__in=list(listed)).values_list(
+        "event_id", "person_id"
+    )
+    for event_id, person_id in refs.iterator(chunk_size=20000):
+        found.setdefault(event_id, set()).add(person_id)
+    for event_id in sorted(listed):
+        if not set(listed[event_id]) <= found.get(event_id, set()):
+            return event_id
+    return None
+
+
+def _broken_at(event_id: int, problem: str, checked: int, head: AuditHead | None) -> VerifyResult:
+    event = AuditEvent.objects.filter(pk=event_id).first()
+    return VerifyResult(
+        checked,
+        broken_id=event_id,
+        problem=problem,
+        broken_at=event.at if event is not None else None,
+        broken_username=event.username if event is not None else "",
+        broken_user_id=event.user_id if event is not None else None,
+        head_id=head.last_id if head is not None else 0,
+        head_hash=head.last_hash if head is not None else GENESIS,
     )
 
 
@@ -607,6 +757,152 @@ def audit_head() -> tuple[int, str]:
     return (head.last_id, head.last_hash) if head is not None else (0, GENESIS)
 
 
+# ---------------------------------------------------------------- anchors (ADR 0019)
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A signed head, appended to a file the database's owners cannot rewrite."""
+
+    last_id: int
+    last_hash: str
+    at: str
+    legacy_upto: int
+    key: str
+    mac: str
+
+    def message(self) -> str:
+        return f"{self.last_id}:{self.last_hash}:{self.at}:{self.legacy_upto}:{self.key}"
+
+    def line(self) -> str:
+        return _STRICT(
+            {
+                "id": self.last_id,
+                "hash": self.last_hash,
+                "at": self.at,
+                "legacy_upto": self.legacy_upto,
+                "key": self.key,
+                "mac": self.mac,
+            }
+        )
+
+
+def audit_anchor(path: Path) -> Anchor:
+    """Sign the chain's head as it is now and append it, one JSON line, to ``path`` (made if
+    missing; flushed to disk before returning)."""
+    from renfang.audit.keys import key_id  # noqa: PLC0415
+
+    with transaction.atomic():
+        head = _locked_head()  # no append between reading the head and signing it
+        unsigned = Anchor(
+            last_id=head.last_id,
+            last_hash=head.last_hash,
+            at=_iso(timezone.now()),
+            legacy_upto=head.legacy_upto,
+            key=key_id(),
+            mac="",
+        )
+    anchor = Anchor(**{**unsigned.__dict__, "mac": sign("anchor", unsigned.message())})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as out:
+        out.write(anchor.line() + "\n")
+        out.flush()
+        os.fsync(out.fileno())
+    return anchor
+
+
+class AnchorFileError(Exception):
+    """An anchors file that cannot be read."""
+
+
+def read_anchors(path: Path) -> list[tuple[int, Anchor | None]]:
+    """The anchors of a file, by line number; None for a line that is not a signed anchor."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise AnchorFileError(f"{path}: {error.strerror}") from None
+    anchors: list[tuple[int, Anchor | None]] = []
+    for number, text in enumerate(lines, start=1):
+        if not text.strip():
+            continue
+        try:
+            data = json.loads(text)
+            anchor = Anchor(
+                last_id=int(data["id"]),
+                last_hash=str(data["hash"]),
+                at=str(data["at"]),
+                legacy_upto=int(data["legacy_upto"]),
+                key=str(data["key"]),
+                mac=str(data["mac"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            anchors.append((number, None))
+            continue
+        good = hmac.compare_digest(anchor.mac, sign("anchor", anchor.message()))
+        anchors.append((number, anchor if good else None))
+    return anchors
+
+
+@dataclass(frozen=True)
+class AnchorProblem:
+    problem: str
+    line: int
+    event_id: int | None = None
+    head_id: int = 0
+    anchored_at: str = ""
+
+    @property
+    def reason(self) -> str:
+        return _REASONS.get(self.problem, "")
+
+
+def verify_anchors(path: Path) -> list[AnchorProblem]:
+    """Check the chain against every anchor in ``path``: the head must not be older than an
+    anchor, and each anchored event must still have its anchored hash (or have been purged
+    by a keyed purge event)."""
+    anchors = read_anchors(path)
+    head = AuditHead.objects.filter(pk=1).first()
+    head_id = head.last_id if head is not None else 0
+    purged_upto = _purged_upto()
+    problems: list[AnchorProblem] = []
+    signed = [(line, anchor) for line, anchor in anchors if anchor is not None]
+    for line, anchor in anchors:
+        if anchor is None:
+            problems.append(AnchorProblem(Problem.ANCHOR_FORGED, line))
+    wanted = [anchor.last_id for _line, anchor in signed if anchor.last_id]
+    stored: dict[int, str] = {}
+    for start in range(0, len(wanted), 5000):
+        stored.update(
+            AuditEvent.objects.filter(id__in=wanted[start : start + 5000]).values_list("id", "hash")
+        )
+    for line, anchor in signed:
+        if anchor.last_id > head_id:
+            problems.append(
+                AnchorProblem(Problem.ANCHOR_AHEAD, line, anchor.last_id, head_id, anchor.at)
+            )
+        elif anchor.last_id == 0:
+            continue
+        elif anchor.last_id in stored:
+            if stored[anchor.last_id] != anchor.last_hash:
+                problems.append(
+                    AnchorProblem(Problem.ANCHOR_MISMATCH, line, anchor.last_id, head_id, anchor.at)
+                )
+        elif anchor.last_id > purged_upto:
+            problems.append(
+                AnchorProblem(Problem.ANCHOR_MISMATCH, line, anchor.last_id, head_id, anchor.at)
+            )
+    return problems
+
+
+def _purged_upto() -> int:
+    """The last event id a (keyed, verified) purge event says it deleted."""
+    anchors = AuditEvent.objects.filter(action=Action.PURGE).values_list("detail", flat=True)
+    return max(
+        (int(detail.get("anchor_id", 0)) for detail in anchors if isinstance(detail, dict)),
+        default=0,
+    )
+
+
 # ---------------------------------------------------------------- retention
 
 
@@ -650,6 +946,7 @@ def audit_purge(*, now: datetime.datetime | None = None, force: bool = False) ->
         _allow_delete(True)
         deleted, _ = AuditEvent.objects.filter(id__lte=last["id"]).delete()
         _allow_delete(False)
+        AuditPersonRef.objects.filter(event_id__lte=last["id"]).delete()
         audit_record(
             Action.PURGE,
             user=None,
@@ -667,11 +964,13 @@ def audit_purge(*, now: datetime.datetime | None = None, force: bool = False) ->
 
 
 def _allow_delete(allowed: bool) -> None:
-    """The append-only trigger lets a delete through only while this transaction says so."""
+    """The append-only trigger lets a delete through only while this transaction presents the
+    purge token, which only a holder of the audit key can make (ADR 0019)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT set_config('renfang.audit_purge', %s, true)", ["on" if allowed else "off"]
+                "SELECT set_config('renfang.audit_purge', %s, true)",
+                [purge_token() if allowed else "off"],
             )
 
 

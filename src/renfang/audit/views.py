@@ -2,15 +2,15 @@
 who has read one record; export a search to Excel.
 
 Only a role that reads the audit log sees these pages; to anyone else they are "not found"
-(and the attempt is audited). Reading the log is itself an audit event. Identifiers typed into
-searches are masked here as on every other page: an auditor needs to know that someone looked
-up an ID number, not the number.
+(and the attempt is audited). Reading the log is itself an audit event. What an auditor sees of
+an event is decided in one place, ``renfang.audit.presenter`` (ADR 0018): who did what, when,
+to which record, which fields changed — never the register's values; identifiers and search
+terms only as their kind and a keyed fingerprint.
 """
 
 from __future__ import annotations
 
 import datetime
-import re
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -24,35 +24,18 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from renfang.accounts.access import Access, access_for, mask_id_number, mask_phone
-from renfang.audit.models import Action, AuditEvent
+from renfang.accounts.access import Access, access_for
+from renfang.audit.models import Action, AuditEvent, AuditPersonRef
+from renfang.audit.presenter import RECORD_TYPE, RECORD_TYPE_LABELS, AuditorRow, present
 from renfang.audit.services import audit_record
-from renfang.people.idnumbers import IdNumberError, normalize, parse_resident_id
 from renfang.web.exports import EXPORT_LIMIT, xlsx_response
 from renfang.web.forms import DateInput
 
 PAGE_SIZE = 50
-
-# The kinds of record events name, for the search form's suggestions and the rows' labels.
-RECORD_TYPE_LABELS: dict[str, Promise] = {
-    "person": gettext_lazy("person"),
-    "house": gettext_lazy("house"),
-    "area": gettext_lazy("area"),
-    "user": gettext_lazy("user"),
-    "audit": gettext_lazy("audit log"),
-}
-
-_RECORD_TYPE = re.compile(r"^[a-z_]{1,20}$")
-_IDENTIFIER_FIELDS = frozenset({"id_number", "phone"})
-# How people type phones ("+86 138-0013-8000") and passport or permit numbers ("E12345678").
-_PHONE_SEPARATORS = re.compile(r"[\s\-()（）]")
-_COUNTRY_PREFIX = re.compile(r"^(\+86|0086)")
-_PHONE = re.compile(r"1\d{10}")
-_DOCUMENT_NUMBER = re.compile(r"[A-Z]{1,2}\d{6,10}")
+ALERT_DAYS = 7  # the banner on the log counts the alerts of this many days
 
 
 class AuditSearchForm(forms.Form):
@@ -69,7 +52,7 @@ class AuditSearchForm(forms.Form):
 
     def clean_record_type(self) -> str:
         value = str(self.cleaned_data.get("record_type") or "").strip().lower()
-        if value and not _RECORD_TYPE.match(value):
+        if value and not RECORD_TYPE.match(value):
             raise forms.ValidationError(_("A record type is a word such as “person”."))
         return value
 
@@ -129,97 +112,6 @@ def events_matching(terms: dict[str, str]) -> QuerySet[AuditEvent]:
     return events.order_by("-id")
 
 
-def _masked_term(term: str) -> str:
-    """A search entry masked when it is an ID number, a phone or a passport-like number;
-    names, addresses and house codes stay as typed."""
-    text = normalize(term)
-    phone = _COUNTRY_PREFIX.sub("", _PHONE_SEPARATORS.sub("", text))
-    if _PHONE.fullmatch(phone):
-        return mask_phone(phone)
-    try:
-        parse_resident_id(text)  # 15 or 18 characters, a valid check digit and birth date
-    except IdNumberError:
-        pass
-    else:
-        return mask_id_number(text)
-    if _DOCUMENT_NUMBER.fullmatch(text):
-        return mask_id_number(text)
-    return term
-
-
-def _masked(value: Any, key: str = "") -> Any:
-    """The detail with identifiers masked: search terms, and the old and new values of an
-    ID number or phone change."""
-    if isinstance(value, dict):
-        field = value.get("field")
-        return {
-            k: _masked_change(str(field), v)
-            if field in _IDENTIFIER_FIELDS and k in {"old", "new"}
-            else _masked(v, k)
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [_masked(item, key) for item in value]
-    if key == "terms" and isinstance(value, str):
-        return _masked_term(value)
-    return value
-
-
-def _masked_change(field: str, value: Any) -> Any:
-    if not isinstance(value, str) or not value:
-        return value
-    return mask_phone(value) if field == "phone" else mask_id_number(value)
-
-
-def _plain(value: Any) -> str:
-    """A detail value in words: a change as "field: old → new", lists and objects inline."""
-    if value is None:
-        return "—"
-    if isinstance(value, dict):
-        if {"field", "old", "new"} <= value.keys():
-            return f"{value['field']}: {_plain(value['old'])} → {_plain(value['new'])}"
-        return ", ".join(f"{k}: {_plain(v)}" for k, v in value.items())
-    if isinstance(value, list):
-        return "; ".join(_plain(item) for item in value) or "—"
-    return str(value)
-
-
-def detail_text(detail: Any, access: Access) -> str:
-    """An event's detail as one line ("terms: 3101**********1234; rows: 12"), identifiers
-    masked for roles that see them masked on every other page."""
-    if not isinstance(detail, dict) or not detail:
-        return ""
-    shown = detail if access.full_identifiers else _masked(detail)
-    return "; ".join(
-        f"{key}: {_plain(value)}"
-        for key, value in shown.items()
-        # The purge's link to the chain is for `audit verify`, not for reading.
-        if key != "anchor_hash"
-    )
-
-
-@dataclass(frozen=True)
-class EventRow:
-    event: AuditEvent
-    record_label: str
-    record_url: str
-    detail: str
-
-
-def _rows(events: list[AuditEvent], access: Access) -> list[EventRow]:
-    return [
-        EventRow(
-            event=event,
-            record_label=str(RECORD_TYPE_LABELS.get(event.record_type, event.record_type)),
-            record_url=reverse("audit:record", args=[event.record_type, event.record_id])
-            if event.record_type and event.record_id and _RECORD_TYPE.match(event.record_type)
-            else "",
-            detail=detail_text(event.detail, access),
-        )
-        for event in events
-    ]
-
-
 @dataclass(frozen=True)
 class EventPage:
     """One page of events, newest first, by id (no count of a table of millions)."""
@@ -234,24 +126,44 @@ def _int_param(request: HttpRequest, key: str) -> int | None:
     return int(value) if value.isdigit() and len(value) < 19 else None  # noqa: PLR2004
 
 
-def _event_page(request: HttpRequest, events: QuerySet[AuditEvent]) -> EventPage:
+Source = tuple[QuerySet[Any], str]  # rows by an index, and the column holding an event id
+
+
+def _source_ids(source: Source, lookup: str, bound: int | None, newest: bool) -> list[int]:
+    rows, column = source
+    if bound is not None:
+        rows = rows.filter(**{f"{column}__{lookup}": bound})
+    order = f"-{column}" if newest else column
+    return list(rows.order_by(order).values_list(column, flat=True)[: PAGE_SIZE + 1])
+
+
+def _source_has(source: Source, lookup: str, bound: int) -> bool:
+    rows, column = source
+    return bool(rows.filter(**{f"{column}__{lookup}": bound}).exists())
+
+
+def _event_page(request: HttpRequest, *sources: Source) -> EventPage:
+    """A page of the events any of ``sources`` name (each by an index of its own): the page's
+    ids are merged from each source's own page, so no source is read beyond a page."""
     after = _int_param(request, "after")
     before = _int_param(request, "before")
     if after is not None:
-        rows = list(events.filter(id__gt=after).order_by("id")[: PAGE_SIZE + 1])
-        has_newer = len(rows) > PAGE_SIZE
-        page = list(reversed(rows[:PAGE_SIZE]))
-        has_older = bool(page) and events.filter(id__lt=page[-1].pk).exists()
+        ids = sorted({i for s in sources for i in _source_ids(s, "gt", after, newest=False)})
+        has_newer = len(ids) > PAGE_SIZE
+        page_ids = ids[:PAGE_SIZE][::-1]
+        has_older = bool(page_ids) and any(_source_has(s, "lt", page_ids[-1]) for s in sources)
     else:
-        shown = events.filter(id__lt=before) if before is not None else events
-        rows = list(shown[: PAGE_SIZE + 1])
-        has_older = len(rows) > PAGE_SIZE
-        page = rows[:PAGE_SIZE]
-        has_newer = bool(page) and events.filter(id__gt=page[0].pk).exists()
+        ids = sorted(
+            {i for s in sources for i in _source_ids(s, "lt", before, newest=True)}, reverse=True
+        )
+        has_older = len(ids) > PAGE_SIZE
+        page_ids = ids[:PAGE_SIZE]
+        has_newer = bool(page_ids) and any(_source_has(s, "gt", page_ids[0]) for s in sources)
+    page = list(AuditEvent.objects.filter(pk__in=page_ids).order_by("-id"))
     return EventPage(
         events=page,
-        older_than=page[-1].pk if has_older else None,
-        newer_than=page[0].pk if has_newer else None,
+        older_than=page_ids[-1] if has_older else None,
+        newer_than=page_ids[0] if has_newer else None,
     )
 
 
@@ -275,9 +187,9 @@ def _auditor(request: HttpRequest) -> Access:
     return access
 
 
-def _page_context(request: HttpRequest, page: EventPage, access: Access) -> dict[str, Any]:
+def _page_context(request: HttpRequest, page: EventPage) -> dict[str, Any]:
     return {
-        "rows": _rows(page.events, access),
+        "rows": present(page.events),
         "older_url": _link(request, before=page.older_than) if page.older_than else "",
         "newer_url": _link(request, after=page.newer_than) if page.newer_than else "",
         "first_url": _link(request) if page.newer_than else "",
@@ -286,7 +198,7 @@ def _page_context(request: HttpRequest, page: EventPage, access: Access) -> dict
 
 @login_required
 def audit_events(request: HttpRequest) -> HttpResponse:
-    access = _auditor(request)
+    _auditor(request)
     form = AuditSearchForm(request.GET)
     context: dict[str, Any] = {
         "form": form,
@@ -296,9 +208,13 @@ def audit_events(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "audit/events.html", context, status=400)
     terms = form.terms()
-    page = _event_page(request, events_matching(terms))
-    context.update(_page_context(request, page, access))
+    page = _event_page(request, (events_matching(terms), "id"))
+    context.update(_page_context(request, page))
     context["export_url"] = reverse("audit:events_export") + "?" + urlencode(terms)
+    since = timezone.now() - datetime.timedelta(days=ALERT_DAYS)
+    context["alerts"] = AuditEvent.objects.filter(action=Action.ALERT, at__gte=since).count()
+    context["alert_days"] = ALERT_DAYS
+    context["alerts_url"] = reverse("audit:events") + "?" + urlencode({"action": Action.ALERT})
     # Recorded after the page is read, so the auditor's own look is not the first row.
     audit_record(Action.READ, user=request.user, record_type="audit", detail={"terms": terms})
     return render(request, "audit/events.html", context)
@@ -306,27 +222,14 @@ def audit_events(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def audit_events_export(request: HttpRequest) -> HttpResponse:
-    access = _auditor(request)
+    _auditor(request)
     form = AuditSearchForm(request.GET)
     if not form.is_valid():
         return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain")
     terms = form.terms()
     fetched = list(islice(events_matching(terms).iterator(chunk_size=2000), EXPORT_LIMIT + 1))
     truncated = len(fetched) > EXPORT_LIMIT
-    rows = [
-        [
-            timezone.localtime(event.at).replace(tzinfo=None),
-            event.username,
-            event.ip,
-            event.get_channel_display(),
-            event.get_action_display(),
-            event.record_type,
-            event.record_id,
-            detail_text(event.detail, access),
-            event.purpose,
-        ]
-        for event in fetched[:EXPORT_LIMIT]
-    ]
+    rows = [_export_row(row) for row in present(fetched[:EXPORT_LIMIT])]
     audit_record(
         Action.EXPORT,
         user=request.user,
@@ -352,6 +255,22 @@ def audit_events_export(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _export_row(row: AuditorRow) -> list[Any]:
+    """One event in the export: exactly what the pages show (the one presenter)."""
+    event = row.event
+    return [
+        timezone.localtime(event.at).replace(tzinfo=None),
+        row.user,
+        event.ip,
+        event.get_channel_display(),
+        row.action_label,
+        event.record_type,
+        row.record_shown,
+        row.detail,
+        row.purpose,
+    ]
+
+
 # The actions that count as someone looking at a record, for the per-record summary.
 _LOOKS = (Action.READ, Action.UNMASK, Action.EXPORT, Action.WRITE, Action.DENIED)
 
@@ -359,10 +278,23 @@ _LOOKS = (Action.READ, Action.UNMASK, Action.EXPORT, Action.WRITE, Action.DENIED
 @login_required
 def audit_record_events(request: HttpRequest, record_type: str, record_id: str) -> HttpResponse:
     """Who has read this record (a person, a house…), what they did and why."""
-    access = _auditor(request)
-    if not _RECORD_TYPE.match(record_type) or len(record_id) > 64:  # noqa: PLR2004
+    _auditor(request)
+    if not RECORD_TYPE.match(record_type) or len(record_id) > 64:  # noqa: PLR2004
         raise Http404
     events = AuditEvent.objects.filter(record_type=record_type, record_id=record_id).order_by("-id")
+    sources: list[Source] = [(events, "id")]
+    listed: dict[str, tuple[int, datetime.datetime]] = {}
+    if record_type == "person" and record_id.isdigit() and len(record_id) < 19:  # noqa: PLR2004
+        # Lists, searches and exports that showed this person (ADR 0018): by the person index.
+        refs = AuditPersonRef.objects.filter(person_id=int(record_id))
+        sources.append((refs, "event_id"))
+        in_lists = (
+            AuditEvent.objects.filter(id__in=refs.values("event_id"))
+            .order_by()
+            .values("username")
+            .annotate(shown=Count("id"), last=Max("at"))
+        )
+        listed = {row["username"]: (row["shown"], row["last"]) for row in in_lists}
     readers = list(
         events.filter(action__in=_LOOKS)
         .order_by()
@@ -376,7 +308,24 @@ def audit_record_events(request: HttpRequest, record_type: str, record_id: str) 
         )
         .order_by("-last")
     )
-    page = _event_page(request, events)
+    for reader in readers:
+        shown, last = listed.pop(reader["username"], (0, None))
+        reader["listed"] = shown
+        reader["last"] = max(reader["last"], last) if last is not None else reader["last"]
+    for username, (shown, last) in listed.items():
+        readers.append(
+            {
+                "username": username,
+                "reads": 0,
+                "unmasks": 0,
+                "writes": 0,
+                "denied": 0,
+                "listed": shown,
+                "last": last,
+            }
+        )
+    readers.sort(key=lambda reader: reader["last"], reverse=True)
+    page = _event_page(request, *sources)
     context: dict[str, Any] = {
         "record_type": record_type,
         "record_label": RECORD_TYPE_LABELS.get(record_type, record_type),
@@ -386,7 +335,7 @@ def audit_record_events(request: HttpRequest, record_type: str, record_id: str) 
         + "?"
         + urlencode({"record_type": record_type, "record_id": record_id}),
     }
-    context.update(_page_context(request, page, access))
+    context.update(_page_context(request, page))
     audit_record(
         Action.READ,
         user=request.user,

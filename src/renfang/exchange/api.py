@@ -31,7 +31,7 @@ from renfang.api.powers import access_with_power
 from renfang.api.schemas import AREA_PATTERN, TEXT_PATTERN
 from renfang.areas.models import Area
 from renfang.audit.models import Action
-from renfang.audit.services import audit_record
+from renfang.audit.services import PERSON_IDS, audit_record
 from renfang.exchange.feed import PersonOn, people_as_of, person_on
 from renfang.exchange.models import Delivery, DeliveryStatus, Subscription, WebhookEndpoint
 from renfang.exchange.selectors import View, feed_events, sensitive_tags, view_of
@@ -315,6 +315,10 @@ def feed_get(request: HttpRequest, query: Query[FeedQuery]) -> FeedOut:
             "after": query.after,
             "count": len(events),
             "next_after": next_after,
+            # The people the events name (issue 11): "who has read this person" finds them.
+            PERSON_IDS: list(
+                dict.fromkeys(e["person"] for e in events if e.get("person") is not None)
+            ),
         },
     )
     return FeedOut(
@@ -395,7 +399,7 @@ def feed_area_people_list(
             "via": "feed",
             "subscription": subscription.pk,
             "as_of": day.isoformat(),
-            "people": [p.pk for p in paged.rows],
+            PERSON_IDS: [p.pk for p in paged.rows],
         },
     )
     sensitive = sensitive_tags()

@@ -31,7 +31,7 @@ from renfang.api.schemas import (
 )
 from renfang.api.scope import area_in_reach
 from renfang.audit.models import Action
-from renfang.audit.services import audit_record
+from renfang.audit.services import audit_people_shown, audit_record
 from renfang.codes.selectors import code_label
 from renfang.core.models import valid_on_q
 from renfang.houses.models import House, HouseUse
@@ -245,6 +245,14 @@ def house_residences_list(
         raise field_not_granted()
     today = timezone.localdate()
     paged = paginate(residence_list_for_house_for_user(user, house), pages)
+    # The residents on this page are reads of them (issue 11): one event names them all.
+    audit_people_shown(
+        user,
+        [r.person_id for r in paged.rows],
+        listed="house",
+        record_type="house",
+        record_id=house.house_code,
+    )
     return HouseResidencePageOut(
         **paged.meta(),
         results=[

@@ -24,7 +24,7 @@ from renfang.api.pagination import PageOut, PageQuery, paginate
 from renfang.api.powers import access_with_power
 from renfang.api.schemas import TEXT_PATTERN
 from renfang.audit.models import Action
-from renfang.audit.services import audit_record
+from renfang.audit.services import PERSON_IDS, audit_record
 from renfang.linkage.models import MergeKind, PersonMerge, ReviewPair, ReviewStatus
 from renfang.linkage.selectors import (
     pair_weight,
@@ -233,7 +233,19 @@ def review_pairs_list(request: HttpRequest, query: Query[PairsQuery]) -> PairPag
         Action.SEARCH,
         user=user,
         record_type="review_pair",
-        detail={"list": "review pairs", "status": query.status},
+        detail={
+            "list": "review pairs",
+            "status": query.status,
+            # The people shown (issue 11): "who has read this person" finds this event.
+            PERSON_IDS: list(
+                dict.fromkeys(
+                    p
+                    for pair in rows
+                    for p in (pair.left.person_id, pair.right.person_id)
+                    if p is not None
+                )
+            ),
+        },
     )
     return PairPageOut(
         **paged.meta(), results=[PairSummaryOut(**_summary(p, shower, visible)) for p in rows]

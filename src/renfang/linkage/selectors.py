@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from renfang.audit.models import Action
-from renfang.audit.services import SYSTEM, User, audit_record
+from renfang.audit.services import PERSON_IDS, SYSTEM, User, audit_record
 from renfang.core import bulk
 from renfang.core.spreadsheets import csv_writer
 from renfang.linkage.models import ReviewPair
@@ -69,7 +69,10 @@ def review_pair_get_for_user(user: User, pk: int) -> ReviewPair:
         user=user,
         record_type="review_pair",
         record_id=pair.pk,
-        detail={"persons": [pair.left.person_id, pair.right.person_id]},
+        detail={
+            "persons": [pair.left.person_id, pair.right.person_id],
+            PERSON_IDS: [p for p in (pair.left.person_id, pair.right.person_id) if p is not None],
+        },
     )
     return pair
 

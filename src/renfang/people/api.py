@@ -40,7 +40,7 @@ from renfang.api.pagination import PageOut, PageQuery, paginate
 from renfang.api.schemas import AREA_PATTERN, MAX_QUERY_LENGTH, TEXT_PATTERN, FactOut
 from renfang.api.scope import area_in_reach
 from renfang.audit.models import Action
-from renfang.audit.services import audit_record
+from renfang.audit.services import audit_people_shown, audit_record
 from renfang.codes.models import Code
 from renfang.codes.selectors import code_label, division_name
 from renfang.core.models import valid_on_q
@@ -436,6 +436,8 @@ def people_page(request: HttpRequest, filters: PeopleQuery) -> PersonPageOut:
         people = people.filter(living_in_q(area.code, day))
     paged = paginate(people, filters)
     access = access_for(user)
+    # The people on this page are reads of them (issue 11): one event names them all.
+    audit_people_shown(user, [person.pk for person in paged.rows], listed="people")
     return PersonPageOut(
         **paged.meta(), results=[person_summary(access, person) for person in paged.rows]
     )

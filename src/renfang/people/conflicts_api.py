@@ -23,7 +23,7 @@ from renfang.api.powers import access_with_power
 from renfang.api.schemas import AREA_PATTERN, TEXT_PATTERN
 from renfang.api.scope import area_in_reach
 from renfang.audit.models import Action
-from renfang.audit.services import audit_record
+from renfang.audit.services import PERSON_IDS, audit_record
 from renfang.people.conflicts import conflict_get_for_user, conflict_settle, conflicts_for_user
 from renfang.people.models import Conflict, Person
 from renfang.people.selectors import people_in_area_q
@@ -141,6 +141,8 @@ def conflicts_list(request: HttpRequest, query: Query[ConflictsQuery]) -> Confli
             "status": query.status or "",
             "field": query.field or "",
             "area": area.code if area else "",
+            # The people shown (issue 11): "who has read this person" finds this event.
+            PERSON_IDS: list(dict.fromkeys(c.person_id for c in paged.rows)),
         },
     )
     names = _source_names()

@@ -10,7 +10,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import load_workbook
 
 from renfang.accounts.models import Role
@@ -210,9 +210,9 @@ def test_who_has_read_a_person(auditor_client, activity):
     assert readers == {"clerk": (2, 1), "officer": (1, 0), "system": (0, 0)}
     html = response.content.decode()
     assert "核对低保申请" in html
-    # The writes that created the person name the values written (the auditor checks what
-    # changed); ID and phone numbers among them are masked.
-    assert activity.zhang.id_number not in html
+    # The writes that created the person name the fields written, never their values
+    # (ADR 0018).
+    assert activity.zhang.id_number not in html and activity.zhang.name not in html
 
 
 def test_a_record_nobody_read(auditor_client, district):
@@ -231,12 +231,14 @@ def test_looking_at_the_log_is_itself_recorded(auditor, auditor_client, activity
     ]
 
 
-def test_identifiers_in_search_terms_are_masked_for_the_auditor(auditor_client, activity):
+def test_identifiers_in_search_terms_are_fingerprinted_for_the_auditor(auditor_client, activity):
+    from renfang.audit.presenter import shown_term
+
     id_number = activity.zhang.id_number
     response = auditor_client.get(EVENTS, {"user": "officer", "action": Action.SEARCH})
     html = response.content.decode()
-    assert id_number not in html
-    assert f"terms: {id_number[:4]}{'*' * 10}{id_number[-4:]}" in html
+    assert id_number not in html and id_number[-4:] not in html
+    assert f"terms: {shown_term(id_number)}" in html
 
 
 def test_the_export_holds_the_search_and_is_audited(auditor, auditor_client, activity):
@@ -270,31 +272,45 @@ def test_the_export_is_capped(auditor_client, activity, monkeypatch):
 @pytest.mark.parametrize(
     ("detail", "shown"),
     [
-        ({"terms": "张伟"}, "terms: 张伟"),
-        ({"terms": "+86 138 0013 8000"}, "terms: 138****8000"),
-        ({"terms": "310104198001010017"}, "terms: 3101**********0017"),
-        ({"terms": "e12345678"}, "terms: E1*****78"),
-        # A house code is no ID number (no birth date in it), nor is an address.
-        ({"terms": "310104003001000001"}, "terms: 310104003001000001"),
-        ({"terms": "天平路12号"}, "terms: 天平路12号"),
+        ({"terms": "张伟"}, "terms: text ·"),
+        ({"terms": "+86 138 0013 8000"}, "terms: phone ·"),
+        ({"terms": "8613800138000"}, "terms: phone ·"),
+        ({"terms": "310104198001010017"}, "terms: ID number ·"),
+        ({"terms": "e12345678"}, "terms: document or other number ·"),
+        ({"terms": "310104003001000001"}, "terms: document or other number ·"),
+        ({"terms": "天平路12号"}, "terms: text ·"),
         (
             {"changes": [{"field": "phone", "old": None, "new": "13800138000"}], "rows": 1},
-            "changes: phone: — → 138****8000; rows: 1",
+            "changed: phone; rows: 1",
         ),
         (
-            {"field": "id_number", "old": "310104198001010015", "new": "310104198001010023"},
-            "field: id_number; old: 3101**********0015; new: 3101**********0023",
+            {"changes": [{"field": "tag", "old": None, "new": "subsistence_allowance"}]},
+            "changed: tag",
         ),
+        ({"field": "id_number", "old": "310104198001010015"}, "field: id_number; old: withheld"),
         (
             {"record_type": "person", "record_id": "1234567"},
             "record_type: person; record_id: 1234567",
         ),
+        ({"list": "house", "person_ids": [3, 4, 5]}, "list: house; people shown: 3"),
         ({"deleted": 3, "anchor_hash": "ab" * 32}, "deleted: 3"),
         ({}, ""),
     ],
 )
-def test_details_read_plainly_with_identifiers_masked(detail, shown):
-    from renfang.accounts.access import NO_ACCESS
-    from renfang.audit.views import detail_text
+def test_details_show_what_was_done_never_the_values(detail, shown):
+    from renfang.audit.presenter import detail_text
 
-    assert detail_text(detail, NO_ACCESS) == shown
+    with translation.override("en"):
+        assert detail_text(detail).startswith(shown)
+        assert not any(
+            str(value) in detail_text(detail)
+            for value in ("13800138000", "310104198001010015", "subsistence_allowance", "张伟")
+        )
+
+
+def test_the_same_number_typed_any_way_has_one_fingerprint():
+    from renfang.audit.presenter import shown_term
+
+    phones = {shown_term(t) for t in ("13800138000", "+86 138 0013 8000", "8613800138000")}
+    assert len(phones) == 1
+    assert shown_term("13800138001") not in phones

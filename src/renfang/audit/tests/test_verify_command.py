@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone, translation
 
 from renfang.audit.models import Action, AuditEvent, AuditHead
-from renfang.audit.services import GENESIS, audit_head, audit_purge, event_hash
+from renfang.audit.services import GENESIS, audit_head, audit_purge, event_hash, head_mac
 from renfang.audit.tests.chain import (
     as_database_owner,
     execute,
@@ -236,8 +236,9 @@ def test_without_the_owner_nobody_gets_to_tamper(written: int) -> None:
 
 
 def rewrite_whole_chain(username: str) -> None:
-    """What the database's owner can do: change an event and rehash everything after it,
-    head included. Verify cannot see it; only a head shipped elsewhere can."""
+    """What the database's owner can do when they hold the audit key too (ADR 0019): change an
+    event and rehash everything after it, head included. Verify cannot see it; only a head
+    shipped elsewhere (an anchor) can. Without the key, see test_anchor.py."""
     prev_hash = GENESIS
     with as_database_owner():
         for event in AuditEvent.objects.order_by("pk"):
@@ -260,7 +261,10 @@ def rewrite_whole_chain(username: str) -> None:
                 username=event.username, prev_hash=prev_hash, hash=event.hash
             )
             prev_hash = event.hash
-        AuditHead.objects.update(last_hash=prev_hash)
+        head = AuditHead.objects.get()
+        AuditHead.objects.update(
+            last_hash=prev_hash, mac=head_mac(head.last_id, prev_hash, head.legacy_upto)
+        )
 
 
 def reads(count: int) -> None:

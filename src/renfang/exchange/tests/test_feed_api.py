@@ -304,7 +304,7 @@ def test_an_areas_people_as_of_a_day(world: World, reader: Client) -> None:
     assert reader.get(f"/api/feed/areas/{A2}/people").status_code == 404
     assert reader.get("/api/feed/areas/310104999999/people").status_code == 404
     audit = AuditEvent.objects.filter(record_type="area", action=Action.READ).order_by("id").first()
-    assert audit is not None and audit.detail["people"] == [world.planted["MOVED"].person.pk]
+    assert audit is not None and audit.detail["person_ids"] == [world.planted["MOVED"].person.pk]
 
 
 def test_as_of_reads_keep_to_the_people_the_subscription_chose(

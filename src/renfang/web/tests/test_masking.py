@@ -86,7 +86,13 @@ def test_the_export_is_masked_and_audited(clerk, clerk_client, district):
     event = AuditEvent.objects.get(user_id=clerk.pk, action=Action.EXPORT)
     assert (event.record_type, event.detail) == (
         "person",
-        {"list": "people", "rows": 1, "terms": "张", "truncated": False},
+        {
+            "list": "people",
+            "rows": 1,
+            "terms": "张",
+            "truncated": False,
+            "person_ids": [district.zhang.pk],  # issue 11: who has read this person
+        },
     )
 
 

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_POST
 from renfang.accounts.access import Access
 from renfang.areas.models import Area, AreaLevel
 from renfang.audit.models import Action
-from renfang.audit.services import audit_record
+from renfang.audit.services import PERSON_IDS, audit_record
 from renfang.people.conflicts import conflict_get_for_user, conflict_settle, conflicts_for_user
 from renfang.people.models import Conflict, ConflictStatus, Person
 from renfang.people.selectors import people_in_area_q
@@ -151,7 +151,12 @@ def conflicts_list(request: HttpRequest) -> HttpResponse:
         Action.SEARCH,
         user=request.user,
         record_type="conflict",
-        detail={"list": "conflicts", **filters.query()},
+        detail={
+            "list": "conflicts",
+            **filters.query(),
+            # The people shown (issue 11): "who has read this person" finds this event.
+            PERSON_IDS: list(dict.fromkeys(c.person_id for c in page.object_list)),
+        },
     )
     return render(
         request,
@@ -195,7 +200,13 @@ def conflicts_export(request: HttpRequest) -> HttpResponse:
         Action.EXPORT,
         user=request.user,
         record_type="conflict",
-        detail={"list": "conflicts", "rows": len(rows), "truncated": truncated, **filters.query()},
+        detail={
+            "list": "conflicts",
+            "rows": len(rows),
+            "truncated": truncated,
+            **filters.query(),
+            PERSON_IDS: list(dict.fromkeys(c.person_id for c in fetched[:EXPORT_LIMIT])),
+        },
     )
     return xlsx_response(
         filename=f"renfang-conflicts-{timezone.localdate().isoformat()}.xlsx",

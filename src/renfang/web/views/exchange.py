@@ -26,7 +26,7 @@ from django.views.decorators.http import require_POST
 
 from renfang.accounts.models import PersonField, Role
 from renfang.audit.models import Action
-from renfang.audit.services import audit_record
+from renfang.audit.services import PERSON_IDS, audit_record
 from renfang.exchange.models import (
     Delivery,
     DeliveryStatus,
@@ -388,7 +388,15 @@ def _feed_of(request: HttpRequest, subscription: Subscription) -> list[dict[str,
         user=request.user,
         record_type="feed",
         record_id=subscription.pk,
-        detail={"subscription": subscription.pk, "latest": FEED_SHOWN, "count": len(events)},
+        detail={
+            "subscription": subscription.pk,
+            "latest": FEED_SHOWN,
+            "count": len(events),
+            # The people the events name (issue 11): "who has read this person" finds them.
+            PERSON_IDS: list(
+                dict.fromkeys(e["person"] for e in events if e.get("person") is not None)
+            ),
+        },
     )
     return _labelled(events)
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from renfang.accounts.access import access_for
 from renfang.accounts.models import PersonField
+from renfang.audit.services import audit_people_shown
 from renfang.codes.selectors import code_label
 from renfang.houses.models import House
 from renfang.houses.selectors import house_get_for_user
@@ -44,6 +45,14 @@ def house_detail(request: HttpRequest, house_code: str) -> HttpResponse:
         ]
         if shows_residents
         else []
+    )
+    # The residents shown are reads of those people (issue 11): one event names them all.
+    audit_people_shown(
+        request.user,
+        [row.residence.person_id for row in residences],
+        listed="house",
+        record_type="house",
+        record_id=house_code,
     )
     context = {
         "house": house,

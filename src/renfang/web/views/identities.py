@@ -26,7 +26,7 @@ from django.views.decorators.http import require_POST
 
 from renfang.accounts.access import Access, shown_text
 from renfang.audit.models import Action
-from renfang.audit.services import audit_record
+from renfang.audit.services import PERSON_IDS, audit_record
 from renfang.linkage.models import ReviewPair, ReviewStatus
 from renfang.linkage.selectors import (
     pair_weight,
@@ -84,6 +84,12 @@ def _pairs(request: HttpRequest, status: str) -> Any:
     )
 
 
+def _people_of(pairs: list[Any]) -> list[int]:
+    """The people whose records the pairs show (issue 11: "who has read this person")."""
+    people = (pair.left.person_id for pair in pairs), (pair.right.person_id for pair in pairs)
+    return list(dict.fromkeys(p for side in people for p in side if p is not None))
+
+
 @login_required
 def review_list(request: HttpRequest) -> HttpResponse:
     access = _access(request)
@@ -95,7 +101,7 @@ def review_list(request: HttpRequest) -> HttpResponse:
         Action.SEARCH,
         user=request.user,
         record_type="review_pair",
-        detail={"list": "review pairs", "status": status},
+        detail={"list": "review pairs", "status": status, PERSON_IDS: _people_of(pairs)},
     )
     return render(
         request,
@@ -143,6 +149,7 @@ def review_export(request: HttpRequest) -> HttpResponse:
             "status": status,
             "rows": len(rows),
             "truncated": truncated,
+            PERSON_IDS: _people_of(fetched[:EXPORT_LIMIT]),
         },
     )
     return xlsx_response(

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from renfang.accounts.access import access_for
 from renfang.audit.models import Action
-from renfang.audit.services import audit_record
+from renfang.audit.services import PERSON_IDS, audit_people_shown, audit_record
 from renfang.codes.selectors import code_label
 from renfang.houses.models import House, HouseUse
 from renfang.houses.selectors import house_search_for_user
@@ -57,6 +57,8 @@ def search(request: HttpRequest) -> HttpResponse:
         context["people"] = people
         context["columns"] = list_columns(access)
         context["people_rows"] = [person_list_row(person, access) for person in people]
+        # The people on this page are reads of them (issue 11): one event names them all.
+        audit_people_shown(request.user, [person.pk for person in people], listed="search")
         context["houses"] = houses
         context["house_rows"] = [
             {
@@ -81,14 +83,24 @@ def _capped(rows: QuerySet[Any]) -> tuple[list[Any], bool]:
 
 
 def _audit_export(
-    request: HttpRequest, *, record_type: str, listed: str, rows: int, query: str, truncated: bool
+    request: HttpRequest,
+    *,
+    record_type: str,
+    listed: str,
+    rows: int,
+    query: str,
+    truncated: bool,
+    people: list[int] | None = None,
 ) -> None:
-    audit_record(
-        Action.EXPORT,
-        user=request.user,
-        record_type=record_type,
-        detail={"list": listed, "rows": rows, "terms": query[:200], "truncated": truncated},
-    )
+    detail: dict[str, Any] = {
+        "list": listed,
+        "rows": rows,
+        "terms": query[:200],
+        "truncated": truncated,
+    }
+    if people is not None:  # the people exported, for "who has read this person" (issue 11)
+        detail[PERSON_IDS] = people
+    audit_record(Action.EXPORT, user=request.user, record_type=record_type, detail=detail)
 
 
 @login_required
@@ -105,6 +117,7 @@ def search_people_export(request: HttpRequest) -> HttpResponse:
         rows=len(rows),
         query=query,
         truncated=truncated,
+        people=[person.pk for person in people],
     )
     return xlsx_response(
         filename=f"renfang-people-{timezone.localdate().isoformat()}.xlsx",

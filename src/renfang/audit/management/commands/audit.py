@@ -1,25 +1,33 @@
-"""``renfang audit verify``, ``renfang audit purge`` and ``renfang audit tail``."""
+"""``renfang audit verify``, ``renfang audit anchor``, ``renfang audit purge`` and
+``renfang audit tail``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
+from renfang.audit.keys import anchors_path
 from renfang.audit.models import Action, AuditEvent
 from renfang.audit.services import (
+    AnchorFileError,
+    AnchorProblem,
     Problem,
     PurgeRefused,
     VerifyResult,
+    audit_anchor,
     audit_purge,
     audit_tail,
     audit_verify,
     retention_days,
+    verify_anchors,
 )
 from renfang.core.commands import action_parser
 
@@ -46,6 +54,26 @@ def _who(username: str, user_id: int | None) -> str:
     return _("user #%(id)s") % {"id": user_id} if user_id is not None else "-"
 
 
+def anchor_problem_text(problem: AnchorProblem, path: Path) -> str:
+    where = f"{path}:{problem.line}"
+    if problem.problem == Problem.ANCHOR_FORGED:
+        return _("%(where)s: not an anchor signed with this audit key") % {"where": where}
+    if problem.problem == Problem.ANCHOR_AHEAD:
+        return _(
+            "chain broken after event #%(head)s: the anchor of %(at)s (%(where)s) names event "
+            "#%(id)s, but the chain's head is #%(head)s: the latest events were deleted"
+        ) % {
+            "head": problem.head_id,
+            "at": problem.anchored_at,
+            "where": where,
+            "id": problem.event_id,
+        }
+    return _(
+        "chain broken at event #%(id)s: it no longer has the hash anchored on %(at)s "
+        "(%(where)s): the chain was rewritten"
+    ) % {"id": problem.event_id, "at": problem.anchored_at, "where": where}
+
+
 def broken_link_text(result: VerifyResult) -> str:
     """What is wrong and where, for the command line."""
     if result.problem == Problem.HEAD_MISSING:
@@ -68,8 +96,17 @@ def broken_link_text(result: VerifyResult) -> str:
             "chain broken %(where)s: the latest events are missing (the chain's head names "
             "event #%(head)s)"
         ) % {"where": where, "head": result.head_id}
+    if result.problem == Problem.HEAD_FORGED:
+        return _(
+            "chain broken at its head (event #%(id)s): the head is not signed with the audit "
+            "key; it was moved by hand, and the events after #%(id)s may have been deleted"
+        ) % {"id": result.head_id}
     what = (
-        _("its content was altered: it does not match its hash")
+        _("its content was altered: it does not match its hash (or was hashed without the key)")
+        if result.problem == Problem.ALTERED
+        else _("the people it showed are missing from the person index of the audit log")
+        if result.problem == Problem.UNINDEXED
+        else _("its content was altered: it does not match its hash")
         if result.problem == Problem.ALTERED
         else _("it lies past the chain's head: it was written around the chain, not appended")
         if result.problem == Problem.UNCHAINED
@@ -107,6 +144,25 @@ class Command(BaseCommand):
         )
         verify.add_argument("--no-progress", action="store_true", help="no progress bar")
         verify.add_argument(
+            "--anchors",
+            type=Path,
+            metavar="FILE",
+            help="also check the chain against the signed heads `audit anchor` appended to "
+            "FILE (default: RENFANG_AUDIT_ANCHOR_FILE when set)",
+        )
+        anchor = action_parser(
+            actions,
+            "anchor",
+            help="sign the chain's head with the audit key and append it to a file",
+        )
+        anchor.add_argument(
+            "--to",
+            type=Path,
+            metavar="FILE",
+            help="the anchors file (default: RENFANG_AUDIT_ANCHOR_FILE, or beside the key); keep "
+            "it append-only and away from the database",
+        )
+        verify.add_argument(
             "--head",
             type=_shipped_head,
             metavar="ID:HASH",
@@ -133,6 +189,13 @@ class Command(BaseCommand):
             self._verify(progress=not options["no_progress"] and options["verbosity"] >= 1)
             if options["head"] is not None:
                 self._check_shipped_head(*options["head"])
+            anchors = options["anchors"]
+            if anchors is None and settings.RENFANG_AUDIT_ANCHOR_FILE:
+                anchors = Path(settings.RENFANG_AUDIT_ANCHOR_FILE)
+            if anchors is not None:
+                self._check_anchors(anchors)
+        elif action == "anchor":
+            self._anchor(options["to"] or anchors_path())
         elif action == "purge":
             self._purge(force=options["force"])
         else:
@@ -158,6 +221,25 @@ class Command(BaseCommand):
         self.stdout.write(
             _("head: event #%(id)s, hash %(hash)s")
             % {"id": result.head_id, "hash": result.head_hash}
+        )
+
+    def _check_anchors(self, path: Path) -> None:
+        try:
+            problems = verify_anchors(path)
+        except AnchorFileError as error:
+            raise CommandError(_("cannot read the anchors: %(error)s") % {"error": error}) from None
+        if problems:
+            raise CommandError(
+                "\n".join(anchor_problem_text(problem, path) for problem in problems),
+                returncode=1,
+            )
+        self.stdout.write(_("the chain holds every anchor in %(path)s") % {"path": path})
+
+    def _anchor(self, path: Path) -> None:
+        anchor = audit_anchor(path)
+        self.stdout.write(
+            _("anchored event #%(id)s, hash %(hash)s, in %(path)s")
+            % {"id": anchor.last_id, "hash": anchor.last_hash, "path": path}
         )
 
     def _check_shipped_head(self, event_id: int, expected: str) -> None:
