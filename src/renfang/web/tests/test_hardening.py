@@ -108,9 +108,12 @@ def _run(command: list[str], **env: str) -> subprocess.CompletedProcess[str]:
 def production(tmp_path: Path) -> dict[str, str]:
     key = tmp_path / "secret_key"
     key.write_text("k" + "0123456789abcdefghijklmnopqrstuvwxyz!@#$%^&*(-_=+)" * 2, encoding="utf-8")
+    audit_key = tmp_path / "audit_key"
+    audit_key.write_bytes(bytes(range(64)))
     return {
         "RENFANG_PRODUCTION": "true",
         "RENFANG_SECRET_KEY_FILE": str(key),
+        "RENFANG_AUDIT_KEY_FILE": str(audit_key),
         "RENFANG_ALLOWED_HOSTS": "renfang.example.gov.cn",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
     }
