@@ -241,7 +241,7 @@ def person_summary(access: Access, person: Person) -> PersonSummaryOut:
         sex_label=code_label("sex", person.sex) if sees_sex else None,
         birth_date=person.birth_date if access.sees_field(PersonField.BIRTH_DATE) else None,
         id_type=person.id_type if sees_id else None,
-        shown_id_number=shown_id_number(access, person.id_number) if sees_id else None,
+        shown_id_number=shown_id_number(access, person.id_number, person.id_type) if sees_id else None,
         lives_at=(
             _place(residences[0], access)
             if residences and access.sees_field(PersonField.RESIDENCES)
@@ -363,7 +363,7 @@ def person_detail(access: Access, person: Person) -> PersonOut:
         id=person.pk,
         id_type=person.id_type if sees_id else None,
         id_type_label=str(person.get_id_type_display()) if sees_id else None,
-        shown_id_number=shown_id_number(access, person.id_number) if sees_id else None,
+        shown_id_number=shown_id_number(access, person.id_number, person.id_type) if sees_id else None,
         shown_phone=shown_phone(access, phone) if phone and sees(PersonField.PHONE) else None,
         identifiers_masked=not access.full_identifiers,
         name=_shown(access, PersonField.NAME, person.name),

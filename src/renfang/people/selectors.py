@@ -18,6 +18,8 @@ from renfang.audit.models import Action
 from renfang.audit.services import audit_record
 from renfang.core.models import valid_on_q
 from renfang.houses.models import House
+from renfang.houses.selectors import houses_visible_to
+from renfang.people import identify
 from renfang.people.idnumbers import normalize, upgrade_15
 from renfang.people.models import (
     AttributeKind,
@@ -121,13 +123,14 @@ def person_search_for_user(
     """People whose name contains the entry, or whose ID number or phone is the entry.
 
     Each person carries ``current_residences`` (their residence spells on ``as_of``, today
-    by default) for the result list.
+    by default) for the result list. An exact-number search is an identification attempt
+    (``renfang.people.identify``): audited as such, and refused with ``IdentifyRefused`` for
+    a user who has no misses left.
     """
     parsed = parse_person_query(query)
     people = people_visible_to(user)
     if parsed.is_empty:
         return people.none()
-    audit_record(Action.SEARCH, user=user, record_type="person", detail={"terms": query[:200]})
     access = access_for(user)
     # A department reader finds people only by what it was granted: a search by an ID number
     # or a name it may not see would tie that identity to the fields it may see.
@@ -136,26 +139,53 @@ def person_search_for_user(
         id_numbers=parsed.id_numbers if access.sees_field("id_number") else (),
         phones=parsed.phones if access.sees_field("phone") else (),
     )
+    exact = not parsed.name and identify.is_identifier_query(query)
+    if not parsed.name and not exact:
+        # Digits that look like no ID or phone number (an address's "12-301"): no person is
+        # looked up by them, so every exact lookup is an identification attempt.
+        parsed = PersonQuery()
+    if exact and not parsed.is_empty:
+        identify.check_budget(user, access)  # before the search: the same for any number
+    else:
+        terms = identify.masked_terms(query)
+        audit_record(Action.SEARCH, user=user, record_type="person", detail={"terms": terms})
     if parsed.is_empty:
         return people.none()
+    day = as_of or timezone.localdate()
     if parsed.name:
         people = people.filter(name__icontains=parsed.name)
-    else:
-        # Two index lookups first (the unique (id_number, id_type) index, the (kind, value)
-        # index), then the people by primary key: an OR of subqueries would make PostgreSQL
-        # scan every person.
-        matched = set(
-            Person.objects.filter(id_number__in=parsed.id_numbers).values_list("pk", flat=True)
+        return people.order_by("name", "pk").prefetch_related(_current_residences(day))
+    # Two index lookups first (the unique (id_number, id_type) index, the (kind, value)
+    # index), then the people by primary key: an OR of subqueries would make PostgreSQL
+    # scan every person.
+    matched = set(
+        Person.objects.filter(id_number__in=parsed.id_numbers).values_list("pk", flat=True)
+    )
+    if parsed.phones:
+        matched.update(
+            PersonAttribute.objects.filter(
+                kind=AttributeKind.PHONE, value__in=parsed.phones
+            ).values_list("person_id", flat=True)
         )
-        if parsed.phones:
-            matched.update(
-                PersonAttribute.objects.filter(
-                    kind=AttributeKind.PHONE, value__in=parsed.phones
-                ).values_list("person_id", flat=True)
-            )
-        people = people.filter(pk__in=matched)
-    day = as_of or timezone.localdate()
-    return people.order_by("name", "pk").prefetch_related(_current_residences(day))
+    # Which of them the user may see: one query whether the number exists or not (a number
+    # outside the area must cost what a number nowhere costs).
+    found = list(people.filter(pk__in=sorted(matched) or [0]).values_list("pk", flat=True))
+    if exact and not parsed.is_empty:
+        identify.record_number_search(
+            user, access, query, hit=bool(found) or _is_visible_house_code(user, query)
+        )
+    return (
+        Person.objects.filter(pk__in=found)
+        .order_by("name", "pk")
+        .prefetch_related(_current_residences(day))
+    )
+
+
+def _is_visible_house_code(user: User, query: str) -> bool:
+    """Whether an entry is the code of a house the user may see (the search box finds houses
+    too: looking a house up by its code is no guess at a person's number)."""
+    code = identify.compact(query)
+    return code.isdigit() and houses_visible_to(user).filter(house_code=code).exists()
 
 
 def person_get_for_user(user: User, person_id: int, *, purpose: str = "") -> Person:
