@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterator
 
 from django.conf import settings
+from django.utils import timezone
 
 from renfang.people.idnumbers import check_character
 
@@ -79,8 +80,8 @@ def hidden_candidates(value: str, shown_prefix: int, shown_suffix: int, *, kind:
     if kind == "resident":
         if shown_suffix:
             # Shown sequence digits leave only the birth date: never done (see the module).
-            return _birth_dates(datetime.date.today(), len(value) == 15)  # noqa: PLR2004
-        return _birth_dates(datetime.date.today(), len(value) == 15) * 1000  # noqa: PLR2004
+            return _birth_dates(timezone.localdate(), len(value) == 15)  # noqa: PLR2004
+        return _birth_dates(timezone.localdate(), len(value) == 15) * 1000  # noqa: PLR2004
     count = 1
     for char in hidden:
         count *= _character_choices(char)

@@ -163,7 +163,9 @@ def test_a_reader_not_granted_names_gets_a_neutral_title(district):
     reader = user_with_role(
         "sexonly", Role.DEPARTMENT_READER, "310104", fields=["sex", "id_number"]
     )
-    response = client_for(reader).get(reverse("web:search"), {"q": district.zhang.id_number}, follow=True)
+    response = client_for(reader).get(
+        reverse("web:search"), {"q": district.zhang.id_number}, follow=True
+    )
     [title] = [row.title for row in response.context["people_rows"]]
     assert str(district.zhang.pk) in title and "张" not in title
     assert "张伟" not in text(response)

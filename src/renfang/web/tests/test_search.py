@@ -47,11 +47,15 @@ def test_search_by_id_number_exactly(officer_client, district):
     assert people_in(response) == ["李娜"]
     assert response.context["people_by_name"] is False
     # A part of an ID number is not an ID number: no contains-search on identifiers.
-    assert people_in(officer_client.get(SEARCH, {"q": district.li.id_number[:10]}, follow=True)) == []
+    assert (
+        people_in(officer_client.get(SEARCH, {"q": district.li.id_number[:10]}, follow=True)) == []
+    )
 
 
 def test_search_by_old_15_digit_id_finds_the_18_digit_record(officer_client, district):
-    assert people_in(officer_client.get(SEARCH, {"q": district.wang_old_id}, follow=True)) == ["王芳"]
+    assert people_in(officer_client.get(SEARCH, {"q": district.wang_old_id}, follow=True)) == [
+        "王芳"
+    ]
 
 
 def test_search_by_id_with_lowercase_x_and_spaces(officer_client, district):
@@ -129,8 +133,14 @@ def test_results_are_paginated_and_a_bad_page_number_is_harmless(officer_client,
     assert "people_page=2" in first.content.decode()
     second = officer_client.get(SEARCH, {"q": "Test", "people_page": "2"}, follow=True)
     assert len(people_in(second)) == 5
-    assert officer_client.get(SEARCH, {"q": "Test", "people_page": "x"}, follow=True).status_code == 200
-    assert len(people_in(officer_client.get(SEARCH, {"q": "Test", "people_page": "99"}, follow=True))) == 5
+    assert (
+        officer_client.get(SEARCH, {"q": "Test", "people_page": "x"}, follow=True).status_code
+        == 200
+    )
+    assert (
+        len(people_in(officer_client.get(SEARCH, {"q": "Test", "people_page": "99"}, follow=True)))
+        == 5
+    )
 
 
 def test_search_runs_a_fixed_number_of_queries(officer_client, district):
