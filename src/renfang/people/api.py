@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 from typing import Literal
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import HttpRequest
@@ -583,7 +584,9 @@ def person_identifier_unmask(
     except RevealRefused as exc:
         access = access_for(user)
         if (access.may_unmask or access.full_identifiers) and access.sees_field(field):
-            message = _("Say why you need the number in full.")
+            message = _("Say why you need the number in full (%(n)d characters at least).") % {
+                "n": settings.RENFANG_PURPOSE_MIN_LENGTH
+            }
             raise ApiError(
                 422, ErrorCode.PURPOSE_REQUIRED, message, [("purpose", message)]
             ) from exc

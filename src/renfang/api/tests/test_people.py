@@ -215,15 +215,20 @@ def test_reading_a_person_is_audited(world, as_role) -> None:
     assert (event.record_type, event.record_id, event.channel) == ("person", str(person.pk), "api")
 
 
-def test_a_denied_read_is_audited_and_a_missing_one_is_not(world, as_role) -> None:
+def test_a_denied_read_and_a_missing_one_are_audited_alike(world, as_role) -> None:
+    """Issue 11, finding 9: the two do the same work (one denied event each); only the
+    auditor reads which was which."""
     client = as_role("committee_clerk")
     outsider = world.planted["B1"].person
     client.get(f"/api/people/{outsider.pk}")
     denied = AuditEvent.objects.get(action=Action.DENIED)
     assert (denied.record_type, denied.record_id) == ("person", str(outsider.pk))
     assert denied.user_id == world.users["committee_clerk"].pk
+    assert denied.detail == {"reason": "outside the user's area"}
     client.get(f"/api/people/{MISSING_PERSON}")
-    assert AuditEvent.objects.filter(action=Action.DENIED).count() == 1
+    missing = AuditEvent.objects.filter(action=Action.DENIED).latest("id")
+    assert (missing.record_type, missing.record_id) == ("person", str(MISSING_PERSON))
+    assert missing.detail == {"reason": "not found"}
     assert not AuditEvent.objects.filter(action=Action.READ).exists()
 
 
@@ -376,7 +381,9 @@ def test_unmask_shows_the_phone_numbers(world, as_role) -> None:
     assert response.json() == {"field": "phone", "values": [planted.phone]}
 
 
-@pytest.mark.parametrize("purpose", ["", " ", "x"])
+# A purpose says something (issue 11, finding 13): RENFANG_PURPOSE_MIN_LENGTH (4) characters,
+# not one character over and over.
+@pytest.mark.parametrize("purpose", ["", " ", "x", "核实", "ok!", "....", "a a a a", " 核实 "])
 def test_unmask_needs_a_purpose(world, as_role, purpose) -> None:
     planted = world.planted["A1"]
     response = _unmask(
