@@ -170,3 +170,19 @@ def phone_candidates(masked: str) -> Iterator[str]:
 
 def phone_candidate_count(masked: str) -> int:
     return int(10 ** masked.count("*"))
+
+
+def candidates_left(value: str, masked: str, *, phone: bool = False) -> int:
+    """How many numbers a mask of ``value`` leaves on its own hidden characters (what
+    ``RENFANG_MASK_MIN_CANDIDATES`` bounds)."""
+    if "*" not in masked:
+        return 1
+    prefix = masked.index("*")
+    suffix = len(masked) - masked.rindex("*") - 1
+    if phone:
+        kind = "phone"
+    elif is_resident_shaped(value):
+        kind = "resident"
+    else:
+        kind = "document"
+    return hidden_candidates(value, prefix, suffix, kind=kind)
