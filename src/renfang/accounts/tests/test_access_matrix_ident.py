@@ -275,6 +275,11 @@ def test_refused_pages_are_the_same_for_any_number(
     bodies = [_CSRF.sub("", r.content.decode()) for r in (right, wrong)]
     assert bodies[0] == bodies[1]
     assert target.id_number not in bodies[0]
+    assert "按号码查询已暂停" in bodies[0]  # said, in the user's language
+    api = client.post(
+        "/api/people/lookup", json.dumps({"q": other}), content_type="application/json"
+    )
+    assert api.status_code == 429 and api.json()["error"]["code"] == "too_many_requests"
 
 
 def test_hits_are_recorded_and_do_not_use_up_the_misses(
