@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -347,7 +348,9 @@ def _shape(sql: str) -> str:
     return re.sub(r"'(?:[^']|'')*'|\b\d+\b", "?", sql)
 
 
-def _run(client: Client, url: str, method: str, data: dict[str, object] | None) -> tuple:
+def _run(
+    client: Client, url: str, method: str, data: dict[str, object] | None
+) -> tuple[Any, list[str]]:  # (a test client response)
     with CaptureQueriesContext(connection) as captured:
         if method == "POST" and url.startswith("/api/"):
             response = client.post(url, json.dumps(data), content_type="application/json")
