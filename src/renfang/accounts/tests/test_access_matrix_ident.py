@@ -295,6 +295,21 @@ def test_hits_are_recorded_and_do_not_use_up_the_misses(
     assert not _alerts(world, "committee_clerk")
 
 
+def test_the_bound_costs_one_indexed_read_per_lookup(
+    world: World, clients: dict[str, Client]
+) -> None:
+    """The bound check is one read of the user's row by its unique (user_id, kind) index; a
+    hit writes nothing to it."""
+    planted = world.planted["A1"]
+    search = _api_lookup(clients["committee_clerk"])
+    search(planted.id_number)  # warm the caches
+    with CaptureQueriesContext(connection) as captured:
+        assert search(planted.id_number) == (200, True)
+    budget = [q["sql"] for q in captured.captured_queries if "identifybudget" in q["sql"]]
+    assert len(budget) == 1 and budget[0].startswith("SELECT")
+    assert '"user_id" =' in budget[0] and '"kind" =' in budget[0]
+
+
 def test_roles_that_see_numbers_in_full_are_recorded_not_bounded(
     world: World, clients: dict[str, Client]
 ) -> None:
