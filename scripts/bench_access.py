@@ -5,9 +5,10 @@ loaded database (DATABASE_URL).
 
 A district administrator of the largest district opens the pages of random people
 (GET /people/<id>/, session login) and a department system with a bearer token looks people
-up by ID number (GET /api/people?q=<id>). Both run in-process through Django's full request
-stack (middleware, access filter, masking, audit), without a network. Prints one JSON line per
-measurement: {"what": …, "audit": "on"|"off", "p50_ms": …, "p95_ms": …, "requests": …}.
+up by ID number (POST /api/people/lookup {"q": <id>}: numbers stay out of URLs, ADR 0021).
+Both run in-process through Django's full request stack (middleware, access filter, masking,
+audit), without a network. Prints one JSON line per measurement:
+{"what": …, "audit": "on"|"off", "p50_ms": …, "p95_ms": …, "requests": …}.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ django.setup()
 
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.db.models import Count  # noqa: E402
+from django.http import HttpResponse  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from renfang.accounts.models import PersonField, Role, RoleGrant  # noqa: E402
@@ -51,6 +53,15 @@ def _district() -> str:
     if top is None:
         raise SystemExit("no houses: load a district first (make bench does)")
     return str(top)[:6]
+
+
+def _lookup(client: Client, number: str) -> HttpResponse:
+    """The ID lookup: the number in the body (POST /api/people/lookup)."""
+    body = json.dumps({"q": number})
+    response: HttpResponse = client.post(
+        "/api/people/lookup", body, content_type="application/json"
+    )
+    return response
 
 
 def _user(username: str, role: str, district: str, fields: list[str] | None = None) -> object:
@@ -97,16 +108,14 @@ def main() -> None:
     # Warm up the connection, caches and code tables.
     for person_id, number in people[:20]:
         page_client.get(f"/people/{person_id}/")
-        api_client.get("/api/people", {"q": number})
+        _lookup(api_client, number)
     for audit in ("on", "off"):
         set_recording(audit == "on")
         events_before = AuditEvent.objects.count()
         page = _timed(
             [lambda p=p: page_client.get(f"/people/{p}/").status_code for p, _n in people]
         )
-        lookup = _timed(
-            [lambda n=n: api_client.get("/api/people", {"q": n}).status_code for _p, n in people]
-        )
+        lookup = _timed([lambda n=n: _lookup(api_client, n).status_code for _p, n in people])
         audited = AuditEvent.objects.count() - events_before
         for what, (p50, p95) in (("person_page", page), ("id_lookup_api", lookup)):
             print(

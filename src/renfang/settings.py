@@ -202,6 +202,17 @@ RENFANG_AUDIT_KEY_DIR = env_str(
 )
 RENFANG_AUDIT_ANCHOR_FILE = env_str("RENFANG_AUDIT_ANCHOR_FILE", "")
 
+# Issue 11 (ADR 0021): a masked ID or phone number leaves at least this many candidates on its
+# own hidden characters; exact-number searches and not-found detail reads that miss are
+# bounded per user and window (an alert for the auditor at the bound); searches by number are
+# addressed by a token that lives this many minutes; an unmask purpose has this many
+# characters at least.
+RENFANG_MASK_MIN_CANDIDATES = env_int("RENFANG_MASK_MIN_CANDIDATES", 10_000, minimum=1)
+RENFANG_IDENTIFY_MISSES = env_int("RENFANG_IDENTIFY_MISSES", 20, minimum=1)
+RENFANG_IDENTIFY_WINDOW_MINUTES = env_int("RENFANG_IDENTIFY_WINDOW_MINUTES", 1440, minimum=1)
+RENFANG_SEARCH_TOKEN_MINUTES = env_int("RENFANG_SEARCH_TOKEN_MINUTES", 30, minimum=1)
+RENFANG_PURPOSE_MIN_LENGTH = env_int("RENFANG_PURPOSE_MIN_LENGTH", 4, minimum=2)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "login"

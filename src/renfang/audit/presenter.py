@@ -58,6 +58,7 @@ SAFE_KEYS = frozenset(
         "area",
         "as_of",
         "before",
+        "bounded",
         "bound",
         "committees",
         "compare_to",
@@ -72,8 +73,10 @@ SAFE_KEYS = frozenset(
         "field",
         "fields",
         "file",
+        "fingerprint",  # already a keyed digest (people.identify)
         "form",
         "found",
+        "hit",
         "kind",
         "latest",
         "length",
@@ -94,6 +97,7 @@ SAFE_KEYS = frozenset(
         "role",
         "rows",
         "rule",
+        "since",
         "skip_missed",
         "source",
         "status",
@@ -109,6 +113,7 @@ SAFE_KEYS = frozenset(
         "version",
         "via",
         "window",
+        "window_minutes",
         "window_seconds",
     }
 )

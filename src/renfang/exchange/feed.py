@@ -202,7 +202,7 @@ def person_on(
         sex=person.sex if sees(PersonField.SEX) else None,
         birth_date=person.birth_date if sees(PersonField.BIRTH_DATE) else None,
         id_type=person.id_type if sees(PersonField.ID_NUMBER) else None,
-        shown_id_number=shown_id_number(access, person.id_number)
+        shown_id_number=shown_id_number(access, person.id_number, person.id_type)
         if sees(PersonField.ID_NUMBER) and person.id_number
         else None,
         nationality=person.nationality if sees(PersonField.NATIONALITY) else None,

@@ -16,6 +16,7 @@ from renfang.audit.models import Action
 from renfang.audit.services import audit_record
 from renfang.core.models import valid_on_q
 from renfang.houses.models import House, HouseUse
+from renfang.people.identify import masked_terms
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -49,7 +50,9 @@ def house_search_for_user(
     houses = houses_visible_to(user)
     if not text:
         return houses.none()
-    audit_record(Action.SEARCH, user=user, record_type="house", detail={"terms": query[:200]})
+    # A number typed into the one search box is kept masked (ADR 0021).
+    terms = masked_terms(query)
+    audit_record(Action.SEARCH, user=user, record_type="house", detail={"terms": terms})
     if text.isdigit():
         houses = houses.filter(house_code__startswith=text)
     else:

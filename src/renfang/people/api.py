@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 from typing import Literal
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import HttpRequest
@@ -48,6 +49,7 @@ from renfang.houses.models import House
 from renfang.linkage.selectors import person_resolve_merged
 from renfang.people.categories import category
 from renfang.people.golden import person_provenance
+from renfang.people.identify import IdentifyRefused, is_identifier_query, refused_message
 from renfang.people.models import AttributeKind, Hukou, Person, PersonAttribute, Residence
 from renfang.people.selectors import (
     RevealRefused,
@@ -189,6 +191,20 @@ class PeopleQuery(PageQuery):
     )
 
 
+class LookupIn(PageQuery):
+    """An ID or phone number to look up: in the body, never in the URL (ADR 0021)."""
+
+    q: str = Field(
+        min_length=1,
+        max_length=MAX_QUERY_LENGTH,
+        pattern=TEXT_PATTERN,
+        description="An ID, passport, permit or phone number (matched exactly); a name works too.",
+    )
+    as_of: datetime.date | None = Field(
+        default=None, description="The day for lives_at (YYYY-MM-DD); today if absent."
+    )
+
+
 class UnmaskIn(Schema):
     field: Literal["id_number", "phone"] = Field(description="Which number to show in full.")
     purpose: str = Field(
@@ -241,7 +257,9 @@ def person_summary(access: Access, person: Person) -> PersonSummaryOut:
         sex_label=code_label("sex", person.sex) if sees_sex else None,
         birth_date=person.birth_date if access.sees_field(PersonField.BIRTH_DATE) else None,
         id_type=person.id_type if sees_id else None,
-        shown_id_number=shown_id_number(access, person.id_number) if sees_id else None,
+        shown_id_number=shown_id_number(access, person.id_number, person.id_type)
+        if sees_id
+        else None,
         lives_at=(
             _place(residences[0], access)
             if residences and access.sees_field(PersonField.RESIDENCES)
@@ -363,7 +381,9 @@ def person_detail(access: Access, person: Person) -> PersonOut:
         id=person.pk,
         id_type=person.id_type if sees_id else None,
         id_type_label=str(person.get_id_type_display()) if sees_id else None,
-        shown_id_number=shown_id_number(access, person.id_number) if sees_id else None,
+        shown_id_number=shown_id_number(access, person.id_number, person.id_type)
+        if sees_id
+        else None,
         shown_phone=shown_phone(access, phone) if phone and sees(PersonField.PHONE) else None,
         identifiers_masked=not access.full_identifiers,
         name=_shown(access, PersonField.NAME, person.name),
@@ -412,14 +432,37 @@ def person_detail(access: Access, person: Person) -> PersonOut:
     )
 
 
-def people_page(request: HttpRequest, filters: PeopleQuery) -> PersonPageOut:
-    """The people list behind GET /people (and the people half of GET /search)."""
+def refuse_number_in_url(query: str, *, lookup: str) -> None:
+    """A GET whose query is an ID or phone number: refused (422 on ``q``), so that numbers
+    stay out of URLs and access logs; ``lookup`` names the POST operation to use."""
+    if is_identifier_query(query):
+        message = _("Send ID and phone numbers in the body of %(lookup)s, not in the URL.") % {
+            "lookup": lookup
+        }
+        raise validation_error("q", message)
+
+
+def searched_people(user: AbstractBaseUser, query: str, day: datetime.date) -> QuerySet[Person]:
+    """``person_search_for_user``, with a refused identification attempt as 429."""
+    try:
+        return person_search_for_user(user, query, as_of=day)  # audits the terms
+    except IdentifyRefused as exc:
+        raise ApiError(429, ErrorCode.TOO_MANY_REQUESTS, refused_message()) from exc
+
+
+def people_page(
+    request: HttpRequest, filters: PeopleQuery, *, in_body: bool = False
+) -> PersonPageOut:
+    """The people list behind GET /people and POST /people/lookup (and the people half of
+    /search); ``in_body``: the query came in a POST body (a number may)."""
     user = acting_user(request)
     day = filters.as_of or timezone.localdate()
     query = filters.q.strip()
+    if not in_body:
+        refuse_number_in_url(query, lookup="POST /api/people/lookup")
     area = area_in_reach(user, filters.area, parameter="area") if filters.area else None
     if query:
-        people = person_search_for_user(user, query, as_of=day)  # audits the terms
+        people = searched_people(user, query, day)
     elif area is not None:
         people = (
             people_visible_to(user).order_by("name", "pk").prefetch_related(current_residences(day))
@@ -462,10 +505,29 @@ def person_or_survivor_for_user(user: AbstractBaseUser, person_id: int) -> Perso
     response={200: PersonPageOut, **error_responses(401, 404, 422)},
 )
 def people_list(request: HttpRequest, filters: Query[PeopleQuery]) -> PersonPageOut:
-    """People you may see whose name contains `q`, or whose ID number or phone number is `q`;
-    with `area`, only those living there on `as_of`. Give `q`, `area` or both. The search is
-    audited (its terms, or the area and date)."""
+    """People you may see whose name contains `q`; with `area`, only those living there on
+    `as_of`. Give `q`, `area` or both. The search is audited (its terms, or the area and
+    date). An ID or phone number in `q` is refused (422): look numbers up with
+    POST /api/people/lookup, so that they stay out of URLs and access logs."""
     return people_page(request, filters)
+
+
+@router.post(
+    "/lookup",
+    operation_id="people_lookup",
+    summary="Look people up by ID or phone number",
+    response={200: PersonPageOut, **error_responses(401, 422, 429)},
+)
+def people_lookup(request: HttpRequest, payload: LookupIn) -> PersonPageOut:
+    """People you may see whose ID or phone number is `q` (or whose name contains it). The
+    number travels in the body, never in the URL. Each lookup by number is audited as an
+    identification attempt (hit or miss, a keyed fingerprint of the number); a role that sees
+    numbers masked may miss `RENFANG_IDENTIFY_MISSES` times per window, then its lookups by
+    number answer 429 until the window ends."""
+    filters = PeopleQuery(
+        q=payload.q, as_of=payload.as_of, page=payload.page, page_size=payload.page_size
+    )
+    return people_page(request, filters, in_body=True)
 
 
 @router.get(
@@ -524,7 +586,9 @@ def person_identifier_unmask(
     except RevealRefused as exc:
         access = access_for(user)
         if (access.may_unmask or access.full_identifiers) and access.sees_field(field):
-            message = _("Say why you need the number in full.")
+            message = _("Say why you need the number in full (%(n)d characters at least).") % {
+                "n": settings.RENFANG_PURPOSE_MIN_LENGTH
+            }
             raise ApiError(
                 422, ErrorCode.PURPOSE_REQUIRED, message, [("purpose", message)]
             ) from exc

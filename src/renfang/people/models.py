@@ -254,3 +254,26 @@ class Conflict(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person_id}.{self.field}: {self.golden_value} / {self.other_value}"
+
+
+class IdentifyBudget(models.Model):
+    """How many identification attempts a user has missed in the current window (ADR 0021):
+    exact ID or phone number searches that found no one (``kind`` "number"), and detail
+    reads of a person that is not there or not the user's (``kind`` "record"). One row per user
+    and kind, read by its unique index before every exact-number search."""
+
+    user_id = models.IntegerField(_("user id"))  # no foreign key: it outlives nothing
+    kind = models.CharField(_("kind"), max_length=10)
+    window_start = models.DateTimeField(_("window start"))
+    misses = models.PositiveIntegerField(_("misses"), default=0)
+    alerted = models.BooleanField(_("alerted"), default=False)
+
+    class Meta:
+        verbose_name = _("identification budget")
+        verbose_name_plural = _("identification budgets")
+        constraints = [
+            models.UniqueConstraint(fields=["user_id", "kind"], name="people_identify_user_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind}: {self.misses}"

@@ -8,6 +8,7 @@ import datetime
 import re
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
@@ -18,6 +19,8 @@ from renfang.audit.models import Action
 from renfang.audit.services import audit_record
 from renfang.core.models import valid_on_q
 from renfang.houses.models import House
+from renfang.houses.selectors import houses_visible_to
+from renfang.people import identify
 from renfang.people.idnumbers import normalize, upgrade_15
 from renfang.people.models import (
     AttributeKind,
@@ -97,14 +100,21 @@ def people_visible_to(user: User) -> QuerySet[Person]:
     return Person.objects.filter(people_in_area_q(access.prefixes))
 
 
-def _audit_denied(user: User, access: Access, record_type: str, record_id: object) -> None:
+def person_not_found(user: User, access: Access, person_id: int) -> None:
+    """A person id the user cannot read, missing or outside their area: the same work for
+    both (one query, one ``denied`` event, one miss counted; ADR 0021), so that neither the
+    answer nor its time tells them apart; an enumeration of ids raises an alert."""
+    exists = Person.objects.filter(pk=person_id).exists()
+    reason = ("outside the user's area" if access.reads_people else "no role") if exists else ""
     audit_record(
         Action.DENIED,
         user=user,
-        record_type=record_type,
-        record_id=str(record_id),
-        detail={"reason": "outside the user's area" if access.reads_people else "no role"},
+        record_type="person",
+        record_id=str(person_id),
+        detail={"reason": reason or "not found"},
     )
+    if user.pk is not None:
+        identify.count_miss(user, identify.RECORD)
 
 
 def _current_residences(day: datetime.date) -> Prefetch[str, QuerySet[Residence], str]:
@@ -121,13 +131,14 @@ def person_search_for_user(
     """People whose name contains the entry, or whose ID number or phone is the entry.
 
     Each person carries ``current_residences`` (their residence spells on ``as_of``, today
-    by default) for the result list.
+    by default) for the result list. An exact-number search is an identification attempt
+    (``renfang.people.identify``): audited as such, and refused with ``IdentifyRefused`` for
+    a user who has no misses left.
     """
     parsed = parse_person_query(query)
     people = people_visible_to(user)
     if parsed.is_empty:
         return people.none()
-    audit_record(Action.SEARCH, user=user, record_type="person", detail={"terms": query[:200]})
     access = access_for(user)
     # A department reader finds people only by what it was granted: a search by an ID number
     # or a name it may not see would tie that identity to the fields it may see.
@@ -136,26 +147,53 @@ def person_search_for_user(
         id_numbers=parsed.id_numbers if access.sees_field("id_number") else (),
         phones=parsed.phones if access.sees_field("phone") else (),
     )
+    exact = not parsed.name and identify.is_identifier_query(query)
+    if not parsed.name and not exact:
+        # Digits that look like no ID or phone number (an address's "12-301"): no person is
+        # looked up by them, so every exact lookup is an identification attempt.
+        parsed = PersonQuery()
+    if exact and not parsed.is_empty:
+        identify.check_budget(user, access)  # before the search: the same for any number
+    else:
+        terms = identify.masked_terms(query)
+        audit_record(Action.SEARCH, user=user, record_type="person", detail={"terms": terms})
     if parsed.is_empty:
         return people.none()
+    day = as_of or timezone.localdate()
     if parsed.name:
         people = people.filter(name__icontains=parsed.name)
-    else:
-        # Two index lookups first (the unique (id_number, id_type) index, the (kind, value)
-        # index), then the people by primary key: an OR of subqueries would make PostgreSQL
-        # scan every person.
-        matched = set(
-            Person.objects.filter(id_number__in=parsed.id_numbers).values_list("pk", flat=True)
+        return people.order_by("name", "pk").prefetch_related(_current_residences(day))
+    # Two index lookups first (the unique (id_number, id_type) index, the (kind, value)
+    # index), then the people by primary key: an OR of subqueries would make PostgreSQL
+    # scan every person.
+    matched = set(
+        Person.objects.filter(id_number__in=parsed.id_numbers).values_list("pk", flat=True)
+    )
+    if parsed.phones:
+        matched.update(
+            PersonAttribute.objects.filter(
+                kind=AttributeKind.PHONE, value__in=parsed.phones
+            ).values_list("person_id", flat=True)
         )
-        if parsed.phones:
-            matched.update(
-                PersonAttribute.objects.filter(
-                    kind=AttributeKind.PHONE, value__in=parsed.phones
-                ).values_list("person_id", flat=True)
-            )
-        people = people.filter(pk__in=matched)
-    day = as_of or timezone.localdate()
-    return people.order_by("name", "pk").prefetch_related(_current_residences(day))
+    # Which of them the user may see: one query whether the number exists or not (a number
+    # outside the area must cost what a number nowhere costs).
+    found = list(people.filter(pk__in=sorted(matched) or [0]).values_list("pk", flat=True))
+    if exact and not parsed.is_empty:
+        identify.record_number_search(
+            user, access, query, hit=bool(found) or _is_visible_house_code(user, query)
+        )
+    return (
+        Person.objects.filter(pk__in=found)
+        .order_by("name", "pk")
+        .prefetch_related(_current_residences(day))
+    )
+
+
+def _is_visible_house_code(user: User, query: str) -> bool:
+    """Whether an entry is the code of a house the user may see (the search box finds houses
+    too: looking a house up by its code is no guess at a person's number)."""
+    code = identify.compact(query)
+    return code.isdigit() and houses_visible_to(user).filter(house_code=code).exists()
 
 
 def person_get_for_user(user: User, person_id: int, *, purpose: str = "") -> Person:
@@ -182,8 +220,7 @@ def person_get_for_user(user: User, person_id: int, *, purpose: str = "") -> Per
             .get(pk=person_id)
         )
     except Person.DoesNotExist:
-        if Person.objects.filter(pk=person_id).exists():
-            _audit_denied(user, access_for(user), "person", person_id)
+        person_not_found(user, access_for(user), person_id)
         raise
     audit_record(Action.READ, user=user, record_type="person", record_id=person.pk, purpose=purpose)
     return person
@@ -208,6 +245,13 @@ class RevealRefused(Exception):
 REVEALABLE_FIELDS = ("id_number", "phone")
 
 
+def is_real_purpose(purpose: str) -> bool:
+    """Whether an unmask purpose says something: ``RENFANG_PURPOSE_MIN_LENGTH`` characters
+    at least once trimmed, and not one character over and over ("....", "aaaa")."""
+    text = "".join(purpose.split())
+    return len(purpose.strip()) >= settings.RENFANG_PURPOSE_MIN_LENGTH and len(set(text)) > 1
+
+
 def person_identifier_reveal_for_user(
     user: User, person_id: int, field: str, *, purpose: str
 ) -> list[str]:
@@ -223,8 +267,7 @@ def person_identifier_reveal_for_user(
         raise RevealRefused(f"{field!r} is not an identifier that can be shown in full")
     person = people_visible_to(user).filter(pk=person_id).first()
     if person is None:
-        if Person.objects.filter(pk=person_id).exists():
-            _audit_denied(user, access, "person", person_id)
+        person_not_found(user, access, person_id)
         raise Person.DoesNotExist
     if not (access.may_unmask or access.full_identifiers) or not access.sees_field(field):
         audit_record(
@@ -236,7 +279,7 @@ def person_identifier_reveal_for_user(
             purpose=purpose,
         )
         raise RevealRefused("your role may not show this number in full")
-    if len(purpose) < 2:  # noqa: PLR2004 (a purpose is a few words, not a character)
+    if not is_real_purpose(purpose):
         raise RevealRefused("say why you need the number in full")
     if field == "id_number":
         values = [person.id_number]

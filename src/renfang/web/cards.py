@@ -49,8 +49,10 @@ class Identifier:
     masked: bool
 
 
-def id_number_shown(access: Access, value: str, *, revealed: bool = False) -> Identifier:
-    shown = value if revealed else shown_id_number(access, value)
+def id_number_shown(
+    access: Access, value: str, *, revealed: bool = False, id_type: str = ""
+) -> Identifier:
+    shown = value if revealed else shown_id_number(access, value, id_type)
     return Identifier(shown=shown, masked=shown != value)
 
 
@@ -217,7 +219,9 @@ def person_card(
     divisions = {h.division for h in hukous} | {r.division for r in residences if r.division}
     areas = set(Area.objects.filter(code__in=divisions).values_list("code", flat=True))
     id_number = (
-        id_number_shown(access, person.id_number, revealed=revealed_id_number)
+        id_number_shown(
+            access, person.id_number, revealed=revealed_id_number, id_type=person.id_type
+        )
         if sees(PersonField.ID_NUMBER)
         else None
     )
@@ -301,7 +305,7 @@ def person_list_row(
             if sees(PersonField.ID_NUMBER) and person.id_type != "resident_id"
             else None
         ),
-        id_number=shown_id_number(access, person.id_number)
+        id_number=shown_id_number(access, person.id_number, person.id_type)
         if sees(PersonField.ID_NUMBER)
         else None,
         lives_at=lives_at(person, access)
@@ -338,7 +342,7 @@ PEOPLE_EXPORT_COLUMNS = (
     ExportColumn(
         PersonField.ID_NUMBER,
         gettext_lazy("ID number"),
-        lambda p, a: shown_id_number(a, p.id_number),
+        lambda p, a: shown_id_number(a, p.id_number, p.id_type),
     ),
     ExportColumn(
         PersonField.NATIONALITY,

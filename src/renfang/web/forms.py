@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+
+from renfang.people.selectors import is_real_purpose
 
 
 class DateInput(forms.DateInput):
@@ -30,13 +33,18 @@ class RevealForm(forms.Form):
     )
     purpose = forms.CharField(
         label=_("Purpose"),
-        min_length=2,
         max_length=300,
-        error_messages={
-            "required": _("Say why you need the number in full."),
-            "min_length": _("Say why you need the number in full, in a few words."),
-        },
+        error_messages={"required": _("Say why you need the number in full.")},
     )
+
+    def clean_purpose(self) -> str:
+        purpose = str(self.cleaned_data.get("purpose") or "")
+        if not is_real_purpose(purpose):
+            raise forms.ValidationError(
+                _("Say why you need the number in full (%(n)d characters at least).")
+                % {"n": settings.RENFANG_PURPOSE_MIN_LENGTH}
+            )
+        return purpose
 
 
 # A mapping file is a page of YAML; anything far bigger is not one.

@@ -210,6 +210,29 @@ ROUTES += [
     Route("api:search", "list", _query(_static("/api/search"), q=_name)),
     Route("api:search", "list", _query(_static("/api/search"), q=_id)),
     Route("api:search", "list", _query(_static("/api/search"), q=lambda p: "路")),
+    # Numbers are looked up by POST (issue 11, ADR 0021): they stay out of URLs.
+    Route("web:search", "list", _static("/search/"), method="POST", data=lambda p: {"q": _id(p)}),
+    Route(
+        "api:people_lookup",
+        "list",
+        _static("/api/people/lookup"),
+        method="POST",
+        data=lambda p: {"q": _id(p)},
+    ),
+    Route(
+        "api:people_lookup",
+        "list",
+        _static("/api/people/lookup"),
+        method="POST",
+        data=lambda p: {"q": _phone(p)},
+    ),
+    Route(
+        "api:search_lookup",
+        "list",
+        _static("/api/search"),
+        method="POST",
+        data=lambda p: {"q": _id(p)},
+    ),
     Route("api:code_sets_list", "list", _static("/api/codes")),
     Route("api:code_set_get", "list", _static("/api/codes/person_tag")),
     Route("api:me_get", "list", _static("/api/me")),
@@ -749,8 +772,10 @@ def test_the_police_see_numbers_in_full_and_a_masked_role_sees_them_masked(
     clerk_page = _text(clients["committee_clerk"].get(url))
     assert planted.id_number in police_page
     assert planted.phone in police_page
-    masked_id = planted.id_number[:4] + "*" * 10 + planted.id_number[-4:]
-    masked_phone = planted.phone[:3] + "****" + planted.phone[-4:]
+    from renfang.accounts.access import mask_id_number, mask_phone  # noqa: PLC0415
+
+    masked_id = mask_id_number(planted.id_number)
+    masked_phone = mask_phone(planted.phone)
     assert planted.id_number not in clerk_page
     assert masked_id in clerk_page
     assert masked_phone in clerk_page
@@ -789,11 +814,12 @@ def test_the_admin_site_holds_no_people_or_houses() -> None:
 @pytest.mark.parametrize(
     ("number", "masked"),
     [
-        ("310104197101010031", "3101**********0031"),
-        ("310104710101003", "3101*******1003"),  # an old 15-digit number
+        # Resident ID numbers: province and city only, never the sequence or check digits.
+        ("310104197101010031", "3101**************"),
+        ("310104710101003", "3101***********"),  # an old 15-digit number
         ("E12345678", "E1*****78"),  # a passport
         ("H1234567801", "H1*******01"),  # a Hong Kong/Macau permit
-        ("1234567", "1*****7"),
+        ("1234567", "12****7"),  # four hidden digits: 10,000 candidates
     ],
 )
 def test_masked_numbers_keep_little_of_the_number(number: str, masked: str) -> None:

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
 
 OPERATIONS = {
     ("get", "/api/people"): "people_list",
+    ("post", "/api/people/lookup"): "people_lookup",
     ("get", "/api/people/{person_id}"): "person_get",
     ("get", "/api/people/{person_id}/residences"): "person_residences_list",
     ("post", "/api/people/{person_id}/unmask"): "person_identifier_unmask",
@@ -28,6 +29,7 @@ OPERATIONS = {
     ("get", "/api/codes/{code_set}"): "code_set_get",
     ("get", "/api/stats"): "stats_get",
     ("get", "/api/search"): "search",
+    ("post", "/api/search"): "search_lookup",
     ("get", "/api/me"): "me_get",
     ("get", "/api/people/{person_id}/provenance"): "person_provenance_get",
     ("post", "/api/people/{person_id}/merge"): "person_merge",

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from renfang.accounts.access import mask_id_number, mask_phone
 from renfang.api.tests.conftest import error_of
 from renfang.audit.models import Action, AuditEvent
 
@@ -36,13 +37,20 @@ def _ids(response) -> set[int]:
 # --- search and lists ---------------------------------------------------------------------------
 
 
+def lookup(client, q: str):
+    """POST /api/people/lookup: numbers travel in the body."""
+    return client.post("/api/people/lookup", json.dumps({"q": q}), content_type="application/json")
+
+
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("by", ["name", "id_number", "phone"])
 def test_search_finds_exactly_the_people_the_role_may_see(world, as_role, role, by) -> None:
     client = as_role(role)
     for key, planted in world.planted.items():
         term = {"name": planted.person.name, "id_number": planted.id_number, "phone": planted.phone}
-        response = client.get("/api/people", {"q": term[by]})
+        response = (
+            lookup(client, term[by]) if by != "name" else client.get("/api/people", {"q": term[by]})
+        )
         # A department reader searches only by the fields it was granted (name, not numbers).
         granted = not (role == "department_reader" and by != "name")
         expected = {planted.person.pk} if key in world.sees[role] and granted else set()
@@ -163,9 +171,9 @@ def test_bad_parameters_are_named(world, as_role, params, field) -> None:
 
 def test_list_rows_are_masked_for_masked_roles(world, as_role) -> None:
     planted = world.planted["A1"]
-    row = as_role("committee_clerk").get("/api/people", {"q": planted.id_number}).json()
+    row = lookup(as_role("committee_clerk"), planted.id_number).json()
     [person] = row["results"]
-    assert person["shown_id_number"] == planted.id_number[:4] + "*" * 10 + planted.id_number[-4:]
+    assert person["shown_id_number"] == mask_id_number(planted.id_number)
     assert person["lives_at"]["house_code"] == planted.house.house_code
     assert planted.id_number not in json.dumps(row)
 
@@ -207,20 +215,25 @@ def test_reading_a_person_is_audited(world, as_role) -> None:
     assert (event.record_type, event.record_id, event.channel) == ("person", str(person.pk), "api")
 
 
-def test_a_denied_read_is_audited_and_a_missing_one_is_not(world, as_role) -> None:
+def test_a_denied_read_and_a_missing_one_are_audited_alike(world, as_role) -> None:
+    """Issue 11, finding 9: the two do the same work (one denied event each); only the
+    auditor reads which was which."""
     client = as_role("committee_clerk")
     outsider = world.planted["B1"].person
     client.get(f"/api/people/{outsider.pk}")
     denied = AuditEvent.objects.get(action=Action.DENIED)
     assert (denied.record_type, denied.record_id) == ("person", str(outsider.pk))
     assert denied.user_id == world.users["committee_clerk"].pk
+    assert denied.detail == {"reason": "outside the user's area"}
     client.get(f"/api/people/{MISSING_PERSON}")
-    assert AuditEvent.objects.filter(action=Action.DENIED).count() == 1
+    missing = AuditEvent.objects.filter(action=Action.DENIED).latest("id")
+    assert (missing.record_type, missing.record_id) == ("person", str(MISSING_PERSON))
+    assert missing.detail == {"reason": "not found"}
     assert not AuditEvent.objects.filter(action=Action.READ).exists()
 
 
 def _masked(number: str) -> str:
-    return number[:4] + "*" * (len(number) - 8) + number[-4:]
+    return mask_id_number(number)
 
 
 @pytest.mark.parametrize(
@@ -234,7 +247,7 @@ def test_masked_roles_never_see_a_number_in_full(world, as_role, role) -> None:
     assert planted.id_number not in text
     assert planted.phone not in text
     assert person["shown_id_number"] == _masked(planted.id_number)
-    assert person["shown_phone"] == planted.phone[:3] + "****" + planted.phone[-4:]
+    assert person["shown_phone"] == mask_phone(planted.phone)
     assert person["identifiers_masked"] is True
     [phone] = [a for a in person["attributes"] if a["kind"] == "phone"]
     assert phone["value"] == person["shown_phone"]
@@ -368,7 +381,9 @@ def test_unmask_shows_the_phone_numbers(world, as_role) -> None:
     assert response.json() == {"field": "phone", "values": [planted.phone]}
 
 
-@pytest.mark.parametrize("purpose", ["", " ", "x"])
+# A purpose says something (issue 11, finding 13): RENFANG_PURPOSE_MIN_LENGTH (4) characters,
+# not one character over and over.
+@pytest.mark.parametrize("purpose", ["", " ", "x", "核实", "ok!", "....", "a a a a", " 核实 "])
 def test_unmask_needs_a_purpose(world, as_role, purpose) -> None:
     planted = world.planted["A1"]
     response = _unmask(

@@ -87,6 +87,8 @@ def _known_cases(world: Any, planted: dict[str, Any]) -> dict[str, list[dict[str
         "code_set_get": [{"path_parameters": {"code_set": "person_tag"}}],
         "stats_get": [{"query": {"area": area, "compare_to": "2019-06-30"}}],
         "search": [{"query": {"q": "甲一"}}],
+        "search_lookup": [{"body": {"q": a1.id_number}}, {"body": {"q": b1.phone}}],
+        "people_lookup": [{"body": {"q": a1.id_number}}, {"body": {"q": b1.phone}}],
         "me_get": [{}],
         "person_provenance_get": people,
         "person_merge": [

@@ -22,7 +22,9 @@ def rows_of(response: HttpResponse) -> list[tuple[Any, ...]]:
 
 
 def test_people_export_has_the_search_results(officer_client, district):
-    rows = rows_of(officer_client.get(reverse("web:search_people_export"), {"q": "李"}))
+    rows = rows_of(
+        officer_client.get(reverse("web:search_people_export"), {"q": "李"}, follow=True)
+    )
     header, *data = rows
     assert header[0] == "姓名"
     assert len(data) == 1
@@ -38,15 +40,19 @@ def test_people_export_has_the_search_results(officer_client, district):
 
 def test_people_export_by_phone_and_empty_query(officer_client, district):
     by_phone = rows_of(
-        officer_client.get(reverse("web:search_people_export"), {"q": "+86 13800138000"})
+        officer_client.get(
+            reverse("web:search_people_export"), {"q": "+86 13800138000"}, follow=True
+        )
     )
     assert [row[0] for row in by_phone[1:]] == ["张伟"]
-    empty = rows_of(officer_client.get(reverse("web:search_people_export"), {"q": ""}))
+    empty = rows_of(officer_client.get(reverse("web:search_people_export"), {"q": ""}, follow=True))
     assert len(empty) == 1  # the header only
 
 
 def test_houses_export_has_the_search_results(officer_client, district):
-    rows = rows_of(officer_client.get(reverse("web:search_houses_export"), {"q": "3101040"}))
+    rows = rows_of(
+        officer_client.get(reverse("web:search_houses_export"), {"q": "3101040"}, follow=True)
+    )
     assert [row[0] for row in rows[1:]] == ["310104003001000001", "310104004001000002"]
     code, address, area_code, area, kind, use, floor_area, rooms = rows[1]
     assert (address, area_code, area, use, rooms) == (
@@ -61,14 +67,16 @@ def test_houses_export_has_the_search_results(officer_client, district):
 def test_export_is_capped_and_says_so(officer_client, district, monkeypatch):
     monkeypatch.setattr("renfang.web.views.search.EXPORT_LIMIT", 1)
     monkeypatch.setattr("renfang.web.exports.EXPORT_LIMIT", 1)
-    rows = rows_of(officer_client.get(reverse("web:search_houses_export"), {"q": "3101"}))
+    rows = rows_of(
+        officer_client.get(reverse("web:search_houses_export"), {"q": "3101"}, follow=True)
+    )
     assert len(rows) == 3  # header, one house, the note
     assert "1" in rows[2][0] and rows[2][1:] == (None,) * (len(rows[2]) - 1)
 
 
 def test_search_page_says_when_the_export_is_capped(officer_client, district, monkeypatch):
     monkeypatch.setattr("renfang.web.views.search.EXPORT_LIMIT", 1)
-    html = officer_client.get(reverse("web:search"), {"q": "3101"}).content.decode()
+    html = officer_client.get(reverse("web:search"), {"q": "3101"}, follow=True).content.decode()
     assert "导出只包含前 1 行" in html
     assert "最多 1 行" in html
 

@@ -33,79 +33,83 @@ def test_pages_need_login(client, district):
 
 
 def test_search_by_part_of_a_name(officer_client, district):
-    response = officer_client.get(SEARCH, {"q": "伟"})
+    response = officer_client.get(SEARCH, {"q": "伟"}, follow=True)
     assert people_in(response) == ["张伟"]
     assert response.context["people_by_name"] is True
 
 
 def test_search_by_name_is_case_insensitive_for_latin_names(officer_client, district):
-    assert people_in(officer_client.get(SEARCH, {"q": "smith"})) == ["John Smith"]
+    assert people_in(officer_client.get(SEARCH, {"q": "smith"}, follow=True)) == ["John Smith"]
 
 
 def test_search_by_id_number_exactly(officer_client, district):
-    response = officer_client.get(SEARCH, {"q": district.li.id_number})
+    response = officer_client.get(SEARCH, {"q": district.li.id_number}, follow=True)
     assert people_in(response) == ["李娜"]
     assert response.context["people_by_name"] is False
     # A part of an ID number is not an ID number: no contains-search on identifiers.
-    assert people_in(officer_client.get(SEARCH, {"q": district.li.id_number[:10]})) == []
+    assert (
+        people_in(officer_client.get(SEARCH, {"q": district.li.id_number[:10]}, follow=True)) == []
+    )
 
 
 def test_search_by_old_15_digit_id_finds_the_18_digit_record(officer_client, district):
-    assert people_in(officer_client.get(SEARCH, {"q": district.wang_old_id})) == ["王芳"]
+    assert people_in(officer_client.get(SEARCH, {"q": district.wang_old_id}, follow=True)) == [
+        "王芳"
+    ]
 
 
 def test_search_by_id_with_lowercase_x_and_spaces(officer_client, district):
     typed = district.wang.id_number.lower()
     assert typed.endswith("x")
     spaced = f" {typed[:6]} {typed[6:14]} {typed[14:]} "
-    assert people_in(officer_client.get(SEARCH, {"q": spaced})) == ["王芳"]
+    assert people_in(officer_client.get(SEARCH, {"q": spaced}, follow=True)) == ["王芳"]
 
 
 def test_search_by_full_width_digits(officer_client, district):
     full_width = "".join(chr(ord(c) + 0xFEE0) for c in district.li.id_number)
-    assert people_in(officer_client.get(SEARCH, {"q": full_width})) == ["李娜"]
+    assert people_in(officer_client.get(SEARCH, {"q": full_width}, follow=True)) == ["李娜"]
 
 
 def test_search_by_passport_number(officer_client, district):
-    assert people_in(officer_client.get(SEARCH, {"q": "e12345678"})) == ["John Smith"]
+    assert people_in(officer_client.get(SEARCH, {"q": "e12345678"}, follow=True)) == ["John Smith"]
 
 
 @pytest.mark.parametrize(
     "typed", ["13800138000", "+86 138 0013 8000", "+8613800138000", "0086-138-0013-8000"]
 )
 def test_search_by_phone(officer_client, district, typed):
-    assert people_in(officer_client.get(SEARCH, {"q": typed})) == ["张伟"]
+    assert people_in(officer_client.get(SEARCH, {"q": typed}, follow=True)) == ["张伟"]
 
 
 def test_a_wrong_digit_finds_nobody(officer_client, district):
-    response = officer_client.get(SEARCH, {"q": "13800138001"})
+    response = officer_client.get(SEARCH, {"q": "13800138001"}, follow=True)
     assert people_in(response) == []
     assert "people-results" in response.content.decode()
 
 
 def test_search_houses_by_code_exact_and_prefix(officer_client, district):
-    exact = officer_client.get(SEARCH, {"q": "310104003001000001"})
+    exact = officer_client.get(SEARCH, {"q": "310104003001000001"}, follow=True)
     assert houses_in(exact) == ["310104003001000001"]
-    prefix = officer_client.get(SEARCH, {"q": "310104"})
+    prefix = officer_client.get(SEARCH, {"q": "310104"}, follow=True)
     assert houses_in(prefix) == ["310104003001000001", "310104004001000002"]
 
 
 def test_search_houses_by_part_of_the_address(officer_client, district):
-    response = officer_client.get(SEARCH, {"q": "湖南路8号"})
+    response = officer_client.get(SEARCH, {"q": "湖南路8号"}, follow=True)
     assert houses_in(response) == ["310104004001000002"]
     assert people_in(response) == []
 
 
 def test_result_rows_say_where_people_live_today(officer_client, district):
-    response = officer_client.get(SEARCH, {"q": "李"})
+    response = officer_client.get(SEARCH, {"q": "李"}, follow=True)
     assert response.context["people_rows"][0].lives_at == "湖南路8号502室"
 
 
 def test_empty_and_nonsense_queries(officer_client, district):
-    empty = officer_client.get(SEARCH, {"q": "   "})
+    empty = officer_client.get(SEARCH, {"q": "   "}, follow=True)
     assert empty.status_code == 200
     assert "people" not in empty.context
-    nothing = officer_client.get(SEARCH, {"q": "%_'\";--"})
+    nothing = officer_client.get(SEARCH, {"q": "%_'\";--"}, follow=True)
     assert nothing.status_code == 200
     assert people_in(nothing) == [] and houses_in(nothing) == []
 
@@ -124,13 +128,19 @@ def test_results_are_paginated_and_a_bad_page_number_is_harmless(officer_client,
             nationality="GBR",
         )
         residence_record(person=person, valid_from=datetime.date(2020, 1, 1), division="310104003")
-    first = officer_client.get(SEARCH, {"q": "Test"})
+    first = officer_client.get(SEARCH, {"q": "Test"}, follow=True)
     assert len(people_in(first)) == PAGE_SIZE
     assert "people_page=2" in first.content.decode()
-    second = officer_client.get(SEARCH, {"q": "Test", "people_page": "2"})
+    second = officer_client.get(SEARCH, {"q": "Test", "people_page": "2"}, follow=True)
     assert len(people_in(second)) == 5
-    assert officer_client.get(SEARCH, {"q": "Test", "people_page": "x"}).status_code == 200
-    assert len(people_in(officer_client.get(SEARCH, {"q": "Test", "people_page": "99"}))) == 5
+    assert (
+        officer_client.get(SEARCH, {"q": "Test", "people_page": "x"}, follow=True).status_code
+        == 200
+    )
+    assert (
+        len(people_in(officer_client.get(SEARCH, {"q": "Test", "people_page": "99"}, follow=True)))
+        == 5
+    )
 
 
 def test_search_runs_a_fixed_number_of_queries(officer_client, district):
@@ -141,10 +151,10 @@ def test_search_runs_a_fixed_number_of_queries(officer_client, district):
 
     def queries() -> int:
         with CaptureQueriesContext(connection) as captured:
-            assert officer_client.get(SEARCH, {"q": "路"}).status_code == 200
+            assert officer_client.get(SEARCH, {"q": "路"}, follow=True).status_code == 200
         return len(captured)
 
-    officer_client.get(SEARCH, {"q": "路"})  # fills the code-label caches
+    officer_client.get(SEARCH, {"q": "路"}, follow=True)  # fills the code-label caches
     before = queries()
     for index in range(5):
         house = House.objects.create(

@@ -59,7 +59,7 @@ def test_unmasking_the_phone(clerk, clerk_client, district):
 
 
 def test_a_missing_purpose_is_asked_for_and_nothing_is_shown(clerk, clerk_client, district):
-    for purpose in ("", "   ", "x"):
+    for purpose in ("", "   ", "x", "核实", "????", "看 看 "):
         response = clerk_client.post(
             reveal_url(district.zhang), {"field": "id_number", "purpose": purpose}
         )

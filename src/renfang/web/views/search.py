@@ -3,14 +3,19 @@ the Excel exports of the results (scoped, masked and audited like the pages)."""
 
 from __future__ import annotations
 
+import secrets
+import time
 from itertools import islice
 from typing import Any
+from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,6 +25,12 @@ from renfang.audit.services import PERSON_IDS, audit_people_shown, audit_record
 from renfang.codes.selectors import code_label
 from renfang.houses.models import House, HouseUse
 from renfang.houses.selectors import house_search_for_user
+from renfang.people.identify import (
+    IdentifyRefused,
+    is_identifier_query,
+    masked_terms,
+    refused_message,
+)
 from renfang.people.selectors import parse_person_query, person_search_for_user
 from renfang.web.cards import list_columns, people_export_columns, person_list_row
 from renfang.web.exports import EXPORT_LIMIT, xlsx_response
@@ -36,8 +47,78 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html", {"access": access, "areas": areas_of(access)})
 
 
+# Searches by an ID or phone number (ADR 0021): the number travels in a POST body, never in a
+# URL (access logs, browser history, Referer); the results page is addressed by a short-lived
+# token kept in the user's session (so it works for that user only), and its title shows the
+# number masked.
+_TOKENS = "renfang_search_tokens"
+_MAX_TOKENS = 20
+
+
+def _store_query(request: HttpRequest, query: str) -> str:
+    tokens: dict[str, list[Any]] = dict(request.session.get(_TOKENS, {}))
+    now = time.time()
+    lifetime = settings.RENFANG_SEARCH_TOKEN_MINUTES * 60
+    kept = sorted(
+        ((t, v) for t, v in tokens.items() if now - float(v[1]) < lifetime),
+        key=lambda item: float(item[1][1]),
+    )[-(_MAX_TOKENS - 1) :]
+    token = secrets.token_urlsafe(12)
+    request.session[_TOKENS] = {**dict(kept), token: [query, now, request.user.pk]}
+    return token
+
+
+def _stored_query(request: HttpRequest, token: str) -> str | None:
+    entry = request.session.get(_TOKENS, {}).get(token)
+    if not isinstance(entry, list) or len(entry) != 3:  # noqa: PLR2004
+        return None
+    query, at, user_id = entry
+    lifetime = settings.RENFANG_SEARCH_TOKEN_MINUTES * 60
+    if user_id != request.user.pk or time.time() - float(at) >= lifetime:
+        return None
+    return str(query)
+
+
+class _Expired(Exception):
+    """A search token that is unknown, another user's or too old."""
+
+
 def _query(request: HttpRequest) -> str:
+    """The search entry: behind the token ``t`` (a number), or ``q`` (anything else)."""
+    token = request.GET.get("t", "")
+    if token:
+        query = _stored_query(request, token)
+        if query is None:
+            raise _Expired
+        return query
     return request.GET.get("q", "").strip()[:MAX_QUERY_LENGTH]
+
+
+def _to_token(request: HttpRequest, view: str, query: str) -> HttpResponse:
+    """A redirect to ``view`` addressed by a token for ``query`` (a number)."""
+    url = reverse(view) + "?" + urlencode({"t": _store_query(request, query)})
+    return _see_other(url)
+
+
+def _expired_page(request: HttpRequest) -> HttpResponse:
+    context = {"query": "", "notice": _("This search has expired. Search again.")}
+    return render(request, "web/search.html", context, status=410)
+
+
+def _refused_page(request: HttpRequest, query: str) -> HttpResponse:
+    context = {"query": _shown_query(request, query), "refused": refused_message()}
+    return render(request, "web/search.html", context, status=429)
+
+
+def _see_other(url: str) -> HttpResponse:
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
+
+
+def _shown_query(request: HttpRequest, query: str) -> str:
+    """The entry as the page may echo it (title, heading): a number masked."""
+    return masked_terms(query) if is_identifier_query(query) else query
 
 
 def _page(request: HttpRequest, rows: QuerySet[Any], parameter: str) -> Page[Any]:
@@ -46,13 +127,34 @@ def _page(request: HttpRequest, rows: QuerySet[Any], parameter: str) -> Page[Any
 
 @login_required
 def search(request: HttpRequest) -> HttpResponse:
-    query = _query(request)
+    """GET ``?q=`` a name, address or house code; POST ``q`` anything (a number is then
+    addressed by a token: ``?t=``); a number given as ``?q=`` is moved behind a token too."""
+    if request.method == "POST":
+        query = request.POST.get("q", "").strip()[:MAX_QUERY_LENGTH]
+        if is_identifier_query(query):
+            return _to_token(request, "web:search", query)
+        return _see_other(reverse("web:search") + ("?" + urlencode({"q": query}) if query else ""))
+    try:
+        query = _query(request)
+    except _Expired:
+        return _expired_page(request)
+    token = request.GET.get("t", "")
+    if not token and is_identifier_query(query):
+        return _to_token(request, "web:search", query)
     access = access_for(request.user)
-    context: dict[str, Any] = {"query": query, "export_limit": EXPORT_LIMIT}
+    context: dict[str, Any] = {
+        "query": _shown_query(request, query),
+        "export_query": urlencode({"t": token} if token else {"q": query}),
+        "export_limit": EXPORT_LIMIT,
+    }
     if query:
         parsed = parse_person_query(query)
         context["people_by_name"] = bool(parsed.name)
-        people = _page(request, person_search_for_user(request.user, query), "people_page")
+        try:
+            found = person_search_for_user(request.user, query)
+        except IdentifyRefused:
+            return _refused_page(request, query)
+        people = _page(request, found, "people_page")
         houses = _page(request, house_search_for_user(request.user, query), "houses_page")
         context["people"] = people
         context["columns"] = list_columns(access)
@@ -95,7 +197,7 @@ def _audit_export(
     detail: dict[str, Any] = {
         "list": listed,
         "rows": rows,
-        "terms": query[:200],
+        "terms": masked_terms(query),
         "truncated": truncated,
     }
     if people is not None:  # the people exported, for "who has read this person" (issue 11)
@@ -103,11 +205,27 @@ def _audit_export(
     audit_record(Action.EXPORT, user=request.user, record_type=record_type, detail=detail)
 
 
+def _export_query(request: HttpRequest, view: str) -> str | HttpResponse:
+    """The entry of an export (as the search page's), or the answer to give instead."""
+    try:
+        query = _query(request)
+    except _Expired:
+        return _expired_page(request)
+    if not request.GET.get("t") and is_identifier_query(query):
+        return _to_token(request, view, query)
+    return query
+
+
 @login_required
 def search_people_export(request: HttpRequest) -> HttpResponse:
-    query = _query(request)
+    query = _export_query(request, "web:search_people_export")
+    if isinstance(query, HttpResponse):
+        return query
     access = access_for(request.user)
-    people, truncated = _capped(person_search_for_user(request.user, query))
+    try:
+        people, truncated = _capped(person_search_for_user(request.user, query))
+    except IdentifyRefused:
+        return _refused_page(request, query)
     columns = people_export_columns(access)
     rows = [[column.value(person, access) for column in columns] for person in people]
     _audit_export(
@@ -130,7 +248,9 @@ def search_people_export(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def search_houses_export(request: HttpRequest) -> HttpResponse:
-    query = _query(request)
+    query = _export_query(request, "web:search_houses_export")
+    if isinstance(query, HttpResponse):
+        return query
     houses, truncated = _capped(house_search_for_user(request.user, query))
     rows = [
         [
