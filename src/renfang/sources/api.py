@@ -134,12 +134,9 @@ class UnmappedCodeSentOut(Schema):
 class PublishedOut(Schema):
     record_id: str
     status: str = Field(
-        description="new, changed, or unchanged (the record as it was: nothing was written)."
-    )
-    person: int | None = Field(description="The person the record is linked to.")
-    link_rule: str = Field(
-        description="id (the person holding its resident ID) or singleton (a new person, "
-        "until the next resolve), or the link the record had."
+        description="new, changed, or unchanged (the record as it was: nothing was written). "
+        "The status of the source's record: no person is named (a record that would change a "
+        "person outside your areas is held for review and answered the same way)."
     )
     unmapped: list[UnmappedCodeSentOut] = Field(
         description="Codes in the record that no code table knows: kept, and reported."
@@ -395,7 +392,11 @@ def source_record_publish(
     person until the next identity resolution), and the person's golden record is refreshed:
     what changed goes out as events to the subscribers. Sending the same record again changes
     nothing. A value that cannot be read is refused (422, naming the field and the reason)
-    and nothing is saved. Only the source's publishers may send (403 for anyone else)."""
+    and nothing is saved. Only the source's publishers may send (403 for anyone else), and
+    only within their grant: a record stating a division outside the publisher's areas, or
+    setting a field or tag it is not granted, is refused (403, naming each field; audited as
+    denied). A record that would change a person outside the publisher's areas is held for
+    review, unapplied, and answered as a new record is. The answer names no person."""
     user = acting_user(request)
     source = Source.objects.filter(code=code).first()
     if source is None:
@@ -416,7 +417,5 @@ def source_record_publish(
     return PublishedOut(
         record_id=published.record_id,
         status=published.status,
-        person=published.person_id,
-        link_rule=published.link_rule,
         unmapped=[UnmappedCodeSentOut(field=f, value=v) for f, v in published.unmapped],
     )
