@@ -172,6 +172,9 @@ RENFANG_RESOLVE_MEMORY = env_str("RENFANG_RESOLVE_MEMORY", "8GB")
 
 # Audit events are kept this many days; the law asks for at least 183 (checked at start).
 RENFANG_AUDIT_RETENTION_DAYS = env_int("RENFANG_AUDIT_RETENTION_DAYS", 365)
+# Issue 11 (dept): figures shown to a department reader hide every count from 1 to k - 1
+# (ADR 0022), and growth computed from a hidden count.
+RENFANG_STATS_MIN_CELL = env_int("RENFANG_STATS_MIN_CELL", 10, minimum=1)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "web:home"
