@@ -109,6 +109,7 @@ def test_a_newborn_nobody_knows_becomes_a_person_of_its_own_and_is_born(client: 
     assert body == {"record_id": "B7", "status": "new", "unmapped": []}
     linked = SourceRecord.objects.get(record_id="B7")
     assert linked.link_rule == LinkRule.SINGLETON
+    assert linked.person_id is not None
     baby = Person.objects.get(pk=linked.person_id)
     assert (baby.name, baby.sex, str(baby.birth_date)) == ("王小宝", "2", "2026-11-01")
     (born,) = Event.objects.filter(person_id=baby.pk)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -53,7 +54,7 @@ def world() -> World:
     return build_world()
 
 
-def _grant(world: World, fields: list[str]) -> None:
+def _grant(world: World, fields: Sequence[str]) -> None:
     reader = world.users["department_reader"]
     RoleGrant.objects.filter(user=reader).update(fields=fields)
     forget_access(reader)

@@ -342,7 +342,7 @@ def _hold(
             raw=incoming.raw,
             mapped=incoming.mapped,
             person_id=person_id,
-            publisher=actor if getattr(actor, "pk", None) else None,
+            publisher_id=actor.pk if actor.is_authenticated else None,
             received_at=now,
         )
         audit_record(

@@ -14,6 +14,7 @@ record of a new person would be, and audited as denied.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -60,7 +61,7 @@ def world(db: None) -> World:
     return build_world()
 
 
-def _publisher(world: World, username: str, area: str, fields: list[str]) -> User:
+def _publisher(world: World, username: str, area: str, fields: Sequence[str]) -> User:
     user = User.objects.create_user(username, password="x-unused-x")
     RoleGrant.objects.create(
         user=user, role=Role.DEPARTMENT_READER, area=world.areas[area], fields=fields

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Sequence
 
 import pytest
 from django.test import Client
@@ -37,7 +38,7 @@ def world() -> World:
     return build_world()
 
 
-def _grant(world: World, fields: list[str]) -> None:
+def _grant(world: World, fields: Sequence[str]) -> None:
     reader = world.users["department_reader"]
     RoleGrant.objects.filter(user=reader).update(fields=fields)
     forget_access(reader)
@@ -118,7 +119,8 @@ def test_one_persons_category_cannot_be_had_by_differencing_a_day(world: World) 
         assert isinstance(population, dict)
         assert population["overseas"] is None
         assert population["registered"] is None
-        assert set(figures["hukou_status"].values()) == {None}  # type: ignore[union-attr]
+        hukou = figures["hukou_status"]
+        assert isinstance(hukou, dict) and set(hukou.values()) == {None}
         assert figures["withheld"] == {"min_cell": 10, "categories": True}
     assert after["growth_pct"]["overseas"] is None  # type: ignore[index]
     page = reader.get(reverse("web:area_detail", kwargs={"code": A1}), {"as_of": next_day})
