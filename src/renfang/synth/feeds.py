@@ -144,6 +144,9 @@ PLANS: tuple[Plan, ...] = (
         FAMILY_PLANNING,
         "育龄妇女（15–49 岁）",
         (EventType.ARRIVED, EventType.MOVED, EventType.LEFT, EventType.CHANGED),
+        # Granted ID numbers and marital status to publish health records; the feed of women
+        # needs neither.
+        fields=(PersonField.NAME, PersonField.SEX, PersonField.BIRTH_DATE, PersonField.RESIDENCES),
         sex="2",
         age_min=15,
         age_max=49,

@@ -37,8 +37,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from renfang.accounts.access import SOURCE_FIELD_GRANTS, Access, access_for
-from renfang.accounts.models import PersonField
-from renfang.areas.models import Area, AreaLevel
+from renfang.accounts.models import PersonField, PoliceArea, RoleGrant
+from renfang.areas.models import Area
 from renfang.audit.models import Action
 from renfang.audit.services import User, audit_record
 from renfang.codes.models import Code
@@ -223,22 +223,20 @@ def _stated_divisions(mapped: Mapping[str, Any]) -> list[tuple[str, str]]:
     return stated
 
 
-def _renfangs(division: str) -> bool:
-    """Whether a division lies in an area renfang holds (a district it keeps the register of,
-    or any area it knows): a hukou in another district or province places a person in nobody's
-    area, and may be stated by any publisher."""
-    districts = Area.objects.filter(level=AreaLevel.DISTRICT).values_list("code", flat=True)
-    return (
-        any(division.startswith(code) for code in districts)
-        or Area.objects.filter(code=division).exists()
-    )
+def _in_some_grant(division: str) -> bool:
+    """Whether a division lies in an area some role is bound to: a hukou outside every such
+    area (another district, another province) places the person in nobody's area and may be
+    stated by any publisher (a migrant's residence permit always does)."""
+    areas = RoleGrant.objects.exclude(area=None).values_list("area_id", flat=True)
+    beats = PoliceArea.objects.values_list("committees__code", flat=True)
+    return any(code and division.startswith(str(code)) for code in [*areas.distinct(), *beats])
 
 
 def _grant_problems(access: Access, mapped: Mapping[str, Any]) -> list[tuple[str, str]]:
     """What of a record lies outside the publisher's grant, by field (empty: nothing)."""
     problems: list[tuple[str, str]] = []
     for name, division in _stated_divisions(mapped):
-        if name == "hukou_division" and not _renfangs(division):
+        if name == "hukou_division" and not _in_some_grant(division):
             continue
         if not access.covers(division):
             problems.append(
