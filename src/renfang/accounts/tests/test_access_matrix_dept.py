@@ -152,7 +152,7 @@ def test_a_grant_that_shrank_suspends_every_filter(world: World) -> None:
     forget_access(reader)
     client = client_for(reader)
 
-    for subscription in reader.subscriptions.exclude(name="甲一全部"):  # type: ignore[attr-defined]
+    for subscription in reader.subscriptions.exclude(name="甲一全部"):
         body = client.get("/api/feed", {"subscription": subscription.pk}).json()
         assert body["events"] == [] and body["suspended"], subscription.name
 
