@@ -33,6 +33,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -394,44 +395,57 @@ def record_publish(
             return _hold(
                 source, incoming, person_id, actor=actor, known=before is not None, now=now
             )
-        stored = records_store(source, [incoming], source_import=None, received_at=now)
-        if stored.unchanged:
-            assert before is not None
-            return Published(
-                record_id=incoming.record_id,
-                status="unchanged",
-                person_id=before.person_id,
-                link_rule=before.link_rule,
-            )
-        record = SourceRecord.objects.get(source=source, record_id=incoming.record_id)
-        status = "new" if stored.new else "changed"
-        _unmapped_count(
-            source,
-            _unmapped_of(before.problems) if before is not None else set(),
-            _unmapped_of(incoming.problems),
+        return _apply(source, incoming, before, actor=actor, today=today, now=now)
+
+
+def _apply(
+    source: Source,
+    incoming: IncomingRecord,
+    before: SourceRecord | None,
+    *,
+    actor: User,
+    today: datetime.date | None,
+    now: datetime.datetime,
+) -> Published:
+    """Store the record, link it and refresh its person (inside the caller's transaction)."""
+    stored = records_store(source, [incoming], source_import=None, received_at=now)
+    if stored.unchanged:
+        assert before is not None
+        return Published(
+            record_id=incoming.record_id,
+            status="unchanged",
+            person_id=before.person_id,
+            link_rule=before.link_rule,
         )
-        if record.person_id is None:
-            person_id, rule, detail = _person_for(record, now)
-            SourceRecord.objects.filter(pk=record.pk).update(
-                person_id=person_id, link_rule=rule, link_detail=detail, linked_at=now
-            )
-            record.person_id, record.link_rule = person_id, rule
-        assert record.person_id is not None
-        audit_write(
-            actor,
-            "source_record",
-            record.pk,
-            {
-                "action": "record published",
-                "source": source.code,
-                "record_id": incoming.record_id,
-                "version": record.version,
-                "status": status,
-                "person": record.person_id,
-                "link_rule": record.link_rule,
-            },
+    record = SourceRecord.objects.get(source=source, record_id=incoming.record_id)
+    status = "new" if stored.new else "changed"
+    _unmapped_count(
+        source,
+        _unmapped_of(before.problems) if before is not None else set(),
+        _unmapped_of(incoming.problems),
+    )
+    if record.person_id is None:
+        person_id, rule, detail = _person_for(record, now)
+        SourceRecord.objects.filter(pk=record.pk).update(
+            person_id=person_id, link_rule=rule, link_detail=detail, linked_at=now
         )
-        golden_refresh([record.person_id], actor=actor, today=today)
+        record.person_id, record.link_rule = person_id, rule
+    assert record.person_id is not None
+    audit_write(
+        actor,
+        "source_record",
+        record.pk,
+        {
+            "action": "record published",
+            "source": source.code,
+            "record_id": incoming.record_id,
+            "version": record.version,
+            "status": status,
+            "person": record.person_id,
+            "link_rule": record.link_rule,
+        },
+    )
+    golden_refresh([record.person_id], actor=actor, today=today)
     return Published(
         record_id=incoming.record_id,
         status=status,
@@ -439,6 +453,59 @@ def record_publish(
         link_rule=record.link_rule,
         unmapped=sorted(_unmapped_of(incoming.problems)),
     )
+
+
+def held_records_for(user: User, source: Source) -> QuerySet[HeldRecord]:
+    """The source's held records a reviewer may decide: those of persons the user reads, for
+    a user who manages sources (others: none)."""
+    if not access_for(user).manages_sources:
+        return HeldRecord.objects.none()
+    visible = people_visible_to(user).values("pk")
+    return HeldRecord.objects.filter(source=source, person_id__in=visible).order_by(
+        "received_at", "pk"
+    )
+
+
+class HeldRecordMissing(LookupError):
+    """No such held record among those the user may decide."""
+
+
+def held_record_decide(
+    source: Source,
+    held_id: int,
+    *,
+    apply: bool,
+    actor: User,
+    today: datetime.date | None = None,
+) -> Published | None:
+    """Apply a held record (as if its publisher had sent it now, read by the source's current
+    mapping; the reviewer must be granted what it sets) or reject it; audited either way.
+    Raises HeldRecordMissing, PublishRefused."""
+    held = held_records_for(actor, source).filter(pk=held_id).first()
+    if held is None:
+        raise HeldRecordMissing(held_id)
+    detail = {
+        "source": source.code,
+        "record_id": held.record_id,
+        "person": held.person_id,
+        "publisher": held.publisher_id,
+    }
+    if not apply:
+        with transaction.atomic():
+            held.delete()
+            audit_write(actor, "held_record", held_id, {"action": "held record rejected", **detail})
+        return None
+    incoming = _incoming(source, held.raw)
+    problems = _grant_problems(access_for(actor), incoming.mapped)
+    if problems:
+        raise OutsideGrant(problems)
+    now = timezone.now()
+    with transaction.atomic():
+        Source.objects.select_for_update().filter(pk=source.pk).first()
+        before = SourceRecord.objects.filter(source=source, record_id=incoming.record_id).first()
+        held.delete()
+        audit_write(actor, "held_record", held_id, {"action": "held record applied", **detail})
+        return _apply(source, incoming, before, actor=actor, today=today, now=now)
 
 
 def source_publishers_set(

@@ -212,3 +212,47 @@ def test_a_record_linked_to_a_person_who_moved_away_is_held(world: World, civil:
     assert response.json() == {"record_id": "OLD", "status": "changed", "unmapped": []}
     assert not _divorced(target)
     assert HeldRecord.objects.filter(record_id="OLD", person_id=target.pk).exists()
+
+
+def test_a_held_record_is_reviewed_by_someone_who_sees_the_person(
+    world: World, civil: Source
+) -> None:
+    fields = [*RELIEF_FIELDS, PersonField.ID_NUMBER]
+    relief = _publisher(world, "relief_office", "A", fields)
+    client = _allow(civil, relief)
+    target = world.planted["B1"].person
+    send(client, {"编号": "H1", "身份证号": target.id_number, "婚姻": "离婚"})
+    send(client, {"编号": "H2", "身份证号": target.id_number, "婚姻": "已婚"})
+    admin = client_for(world.users["district_admin"])
+    url = "/api/sources/civil_affairs/held-records"
+
+    refused = client.get(url)  # the publisher may not review its own records
+    listed = admin.get(url)
+
+    assert refused.status_code == 403
+    assert listed.status_code == 200
+    rows = listed.json()["results"]
+    assert [(r["record_id"], r["person"], r["publisher"]) for r in rows] == [
+        ("H1", target.pk, "relief_office"),
+        ("H2", target.pk, "relief_office"),
+    ]
+    assert "marital_status" in rows[0]["fields"]
+    first, second = rows[0]["id"], rows[1]["id"]
+
+    applied = _post_json(admin, f"{url}/{first}/decision", {"apply": True})
+    rejected = _post_json(admin, f"{url}/{second}/decision", {"apply": False})
+    again = _post_json(admin, f"{url}/{first}/decision", {"apply": True})
+
+    assert applied.json() == {"id": first, "applied": True, "status": "new"}
+    assert rejected.json() == {"id": second, "applied": False, "status": ""}
+    assert again.status_code == 404
+    assert _divorced(target)
+    assert SourceRecord.objects.get(source=civil, record_id="H1").person_id == target.pk
+    assert not HeldRecord.objects.exists()
+    assert AuditEvent.objects.filter(
+        record_type="held_record", detail__action="held record applied"
+    ).exists()
+
+
+def _post_json(client: Client, url: str, data: dict[str, Any]) -> Any:
+    return client.post(url, json.dumps(data), content_type="application/json")
