@@ -11,7 +11,9 @@ growth computed from them are hidden.
 from __future__ import annotations
 
 import datetime
+import io
 import json
+import zipfile
 from collections.abc import Sequence
 
 import pytest
@@ -97,6 +99,13 @@ def _newcomer() -> None:
     _live(person, A1, since=DAY + datetime.timedelta(days=1), overseas=True)
 
 
+def _sheet_text(content: bytes) -> str:
+    with zipfile.ZipFile(io.BytesIO(content)) as book:
+        return "\n".join(
+            book.read(name).decode("utf-8") for name in book.namelist() if name.endswith(".xml")
+        )
+
+
 def _stats(client: Client, **params: str) -> dict[str, object]:
     response = client.get("/api/stats", {"area": A1, **params})
     assert response.status_code == 200, response.content
@@ -126,6 +135,17 @@ def test_one_persons_category_cannot_be_had_by_differencing_a_day(world: World) 
     page = reader.get(reverse("web:area_detail", kwargs={"code": A1}), {"as_of": next_day})
     assert page.status_code == 200
     assert 'id="hukou-status"' not in page.content.decode()
+    street = reader.get(
+        reverse("web:area_subareas_export", kwargs={"code": world.areas["A"].code}),
+        {"as_of": next_day},
+    )
+    assert street.status_code == 404  # the reader's grant is A1: the street is not its area
+    export = reader.get(
+        reverse("web:area_subareas_export", kwargs={"code": A1}), {"as_of": next_day}
+    )
+    assert export.status_code == 200
+    sheet = _sheet_text(export.content)
+    assert "境外" not in sheet and "户籍人口" not in sheet  # no category columns
 
 
 def test_with_the_category_fields_small_cells_are_still_hidden(world: World) -> None:

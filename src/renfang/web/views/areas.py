@@ -231,6 +231,8 @@ def area_subareas_export(request: HttpRequest, code: str) -> HttpResponse:
         record_id=area.code,
         detail={"list": "subareas", "rows": len(subareas), "terms": _date_terms(as_of, compare_to)},
     )
+    # A department reader not granted the category sees totals only (ADR 0022).
+    categories = [] if (figures.get("withheld") or {}).get("categories") else CATEGORIES
     return xlsx_response(
         filename=f"renfang-{area.code}-{as_of.isoformat()}.xlsx",
         title=f"{area.code} {as_of.isoformat()}",
@@ -238,10 +240,10 @@ def area_subareas_export(request: HttpRequest, code: str) -> HttpResponse:
             _("Area code"),
             _("Area"),
             TOTAL_LABEL,
-            *(CATEGORY_LABELS[key] for key in CATEGORIES),
+            *(CATEGORY_LABELS[key] for key in categories),
         ],
         rows=(
-            [row.code, row.name, row.total, *(row.by_category[key] for key in CATEGORIES)]
+            [row.code, row.name, row.total, *(row.by_category[key] for key in categories)]
             for row in subareas
         ),
     )
