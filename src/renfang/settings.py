@@ -213,6 +213,10 @@ RENFANG_IDENTIFY_WINDOW_MINUTES = env_int("RENFANG_IDENTIFY_WINDOW_MINUTES", 144
 RENFANG_SEARCH_TOKEN_MINUTES = env_int("RENFANG_SEARCH_TOKEN_MINUTES", 30, minimum=1)
 RENFANG_PURPOSE_MIN_LENGTH = env_int("RENFANG_PURPOSE_MIN_LENGTH", 4, minimum=2)
 
+# Issue 11 (dept): figures shown to a department reader hide every count from 1 to k - 1
+# (ADR 0022), and growth computed from a hidden count.
+RENFANG_STATS_MIN_CELL = env_int("RENFANG_STATS_MIN_CELL", 10, minimum=1)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "login"

@@ -34,7 +34,13 @@ from renfang.audit.models import Action
 from renfang.audit.services import PERSON_IDS, audit_record
 from renfang.exchange.feed import PersonOn, people_as_of, person_on
 from renfang.exchange.models import Delivery, DeliveryStatus, Subscription, WebhookEndpoint
-from renfang.exchange.selectors import View, feed_events, sensitive_tags, view_of
+from renfang.exchange.selectors import (
+    View,
+    feed_events,
+    sensitive_tags,
+    suspension_of,
+    view_of,
+)
 from renfang.exchange.subscriptions import (
     SubscriptionInvalid,
     subscription_create,
@@ -91,6 +97,11 @@ class FeedOut(Schema):
         description="Ask with after=next_after for the next events (the last one looked at)."
     )
     events: list[FeedEventOut]
+    suspended: list[str] = Field(
+        default_factory=list,
+        description="Why the subscription delivers nothing: its filters that your grant no "
+        "longer allows (empty when it is not suspended).",
+    )
 
 
 class FeedQuery(Schema):
@@ -175,6 +186,10 @@ class SubscriptionOut(Schema):
     age_max: int | None
     categories: list[str]
     active: bool
+    suspended: list[str] = Field(
+        description="Filters the subscriber's grant does not allow (now): while any is listed "
+        "the subscription delivers nothing (feed and webhook)."
+    )
     created_at: datetime.datetime
     webhook: WebhookOut | None
 
@@ -326,6 +341,7 @@ def feed_get(request: HttpRequest, query: Query[FeedQuery]) -> FeedOut:
         after=query.after,
         next_after=next_after,
         events=[FeedEventOut(**event) for event in events],
+        suspended=list(view.suspended),
     )
 
 
@@ -471,6 +487,7 @@ def _subscription_out(subscription: Subscription) -> SubscriptionOut:
         age_max=subscription.age_max,
         categories=list(subscription.categories or []),
         active=subscription.active,
+        suspended=suspension_of(subscription),
         created_at=subscription.created_at,
         webhook=_webhook_out(endpoint, int(dead)),
     )

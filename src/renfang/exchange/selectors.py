@@ -28,6 +28,7 @@ from renfang.accounts.access import (
 from renfang.accounts.models import PersonField
 from renfang.codes.models import Code
 from renfang.exchange.models import Event, EventType, Subscription
+from renfang.exchange.subscriptions import EVENT_TYPE_FIELDS, filters_outside_grant
 
 # Which grant (accounts.PersonField) each field of an event's changes belongs to; a field
 # not listed is shown to nobody.
@@ -55,6 +56,26 @@ class View:
     age_min: int | None
     age_max: int | None
     categories: frozenset[str]
+    # The filters the subscriber's grant no longer allows (each with why): a suspended
+    # subscription receives nothing until the administrator changes it or the grant.
+    suspended: tuple[str, ...] = ()
+
+
+def suspension_of(subscription: Subscription, access: Access | None = None) -> list[str]:
+    """Why the subscription is suspended (its filters the subscriber's grant does not allow
+    now: a grant may shrink after the subscription was made), or [] when it is not."""
+    access = access or access_for(subscription.subscriber)
+    problems = filters_outside_grant(
+        {
+            "sex": subscription.sex,
+            "age_min": subscription.age_min,
+            "age_max": subscription.age_max,
+            "categories": list(subscription.categories or []),
+            "event_types": list(subscription.event_types or []),
+        },
+        access,
+    )
+    return [message for messages in problems.values() for message in messages]
 
 
 def intersect_prefixes(wanted: Iterable[str], granted: Iterable[str]) -> tuple[str, ...]:
@@ -79,17 +100,27 @@ def view_of(subscription: Subscription, access: Access | None = None) -> View:
     wanted_fields = {str(name) for name in subscription.fields or []}
     fields = access.fields & wanted_fields if wanted_fields else access.fields
     types = {str(name) for name in subscription.event_types or []} or set(EventType.values)
+    # Without event types named, those that tell a field the grant lacks are left out.
+    if not subscription.event_types:
+        types = {kind for kind in types if not suspension_of_types(kind, access)}
+    suspended = tuple(suspension_of(subscription, access))
     return View(
         subscription_id=subscription.pk,
         access=access,
         types=frozenset(types & set(EventType.values)),
-        prefixes=prefixes if subscription.active else (),
+        prefixes=prefixes if subscription.active and not suspended else (),
+        suspended=suspended,
         fields=frozenset(fields),
         sex=subscription.sex,
         age_min=subscription.age_min,
         age_max=subscription.age_max,
         categories=frozenset(str(c) for c in subscription.categories or []),
     )
+
+
+def suspension_of_types(kind: str, access: Access) -> bool:
+    """Whether an event type tells a field the grant lacks (a death: the death date)."""
+    return any(not access.sees_field(f) for f in EVENT_TYPE_FIELDS.get(kind, ()))
 
 
 def _in_areas(prefixes: Sequence[str]) -> Q:

@@ -20,7 +20,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from renfang.accounts.access import access_for
+from renfang.accounts.access import Access, access_for
 from renfang.accounts.models import PersonField, Role, RoleGrant
 from renfang.areas.models import Area
 from renfang.audit.services import audit_write, field_change
@@ -46,6 +46,59 @@ FIELDS = (
     "active",
 )
 _SOURCE = "subscriptions"
+
+
+# What each filter of a subscription reads of a person (accounts.PersonField): a filter chooses
+# people by a field, so choosing by one the subscriber is not granted tells it that field
+# (``categories: ["overseas"]`` delivers exactly the overseas people). ADR 0022.
+CATEGORY_FIELDS = (PersonField.NATIONALITY, PersonField.HUKOU)  # people.categories.category
+FILTER_FIELDS: dict[str, tuple[str, ...]] = {
+    "sex": (PersonField.SEX,),
+    "age_min": (PersonField.BIRTH_DATE,),
+    "age_max": (PersonField.BIRTH_DATE,),
+    "categories": CATEGORY_FIELDS,
+}
+# Event types that tell a field by happening at all: a death tells the death date and a birth
+# the birth date (both go with the birth date grant, as in accounts.access).
+EVENT_TYPE_FIELDS: dict[str, tuple[str, ...]] = {
+    EventType.DIED: (PersonField.BIRTH_DATE,),
+    EventType.BORN: (PersonField.BIRTH_DATE,),
+}
+
+
+def _field_names(fields: Iterable[str]) -> str:
+    """The grants by their codes, as the grant and the subscription's fields name them."""
+    return ", ".join(str(f) for f in fields)
+
+
+def filters_outside_grant(values: Mapping[str, Any], access: Access) -> dict[str, list[str]]:
+    """The filters of a subscription (its values, as saved or as given) that choose people by
+    a field the subscriber's grant does not hold, each with a message naming the filter and
+    the missing grant; empty when every filter is allowed."""
+    problems: dict[str, list[str]] = {}
+    for name, needs in FILTER_FIELDS.items():
+        value = values.get(name)
+        if value in (None, "", []):
+            continue
+        missing = [f for f in needs if not access.sees_field(f)]
+        if missing:
+            problems.setdefault(name, []).append(
+                _("Filtering by %(filter)s needs the grant of %(fields)s, which the subscriber "
+                  "does not hold.") % {"filter": name, "fields": _field_names(missing)}
+            )  # fmt: skip
+    for kind in _strings(values.get("event_types")):
+        missing = [f for f in EVENT_TYPE_FIELDS.get(kind, ()) if not access.sees_field(f)]
+        if missing:
+            problems.setdefault("event_types", []).append(
+                _("The event type %(type)s needs the grant of %(fields)s, which the subscriber "
+                  "does not hold.") % {"type": kind, "fields": _field_names(missing)}
+            )  # fmt: skip
+    for code in _strings(values.get("areas")):
+        if not access.covers(code):
+            problems.setdefault("areas", []).append(
+                _("Area %(value)s lies outside the subscriber's grant.") % {"value": code}
+            )
+    return problems
 
 
 class SubscriptionInvalid(ValueError):
@@ -194,6 +247,19 @@ def _check(values: Mapping[str, Any], *, instance: Subscription | None) -> _Chec
             errors.setdefault("categories", []).append(
                 _("%(value)s is not a category of people.") % {"value": value}
             )
+
+    if access is not None:
+        for name, messages in filters_outside_grant(
+            {
+                "sex": sex,
+                "age_min": age_min,
+                "age_max": age_max,
+                "categories": categories,
+                "event_types": event_types,
+            },
+            access,
+        ).items():
+            errors.setdefault(name, []).extend(messages)
 
     return _Checked(
         values={

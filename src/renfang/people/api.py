@@ -48,7 +48,7 @@ from renfang.core.models import valid_on_q
 from renfang.houses.models import House
 from renfang.linkage.selectors import person_resolve_merged
 from renfang.people.categories import category
-from renfang.people.golden import person_provenance
+from renfang.people.golden import FieldProvenance, names_sources, person_provenance
 from renfang.people.identify import IdentifyRefused, is_identifier_query, refused_message
 from renfang.people.models import AttributeKind, Hukou, Person, PersonAttribute, Residence
 from renfang.people.selectors import (
@@ -645,12 +645,29 @@ def _text(value: object) -> str:
 )
 def person_provenance_get(request: HttpRequest, person_id: PersonId) -> list[ProvenanceOut]:
     """Each field's golden value, the source, record and date it came from, and the values the
-    other sources hold; only the fields your role is granted, identifiers masked. Audited as a
-    read of the person."""
+    other sources hold; only the fields your role is granted, identifiers masked. Sources are
+    named only to a reader granted nationality and hukou (which source holds a person tells
+    its category): otherwise source, record_id and as_of are empty and others is [].
+    Audited as a read of the person."""
     user = acting_user(request)
     person = person_or_survivor_for_user(user, person_id)
     access = access_for(user)
     provenance = list(person_provenance(person))
+    if not names_sources(access):
+        # Which sources hold the person would tell its category (ADR 0022): the granted
+        # fields' golden values only.
+        provenance = [
+            FieldProvenance(
+                field=item.field,
+                label=item.label,
+                value=item.value,
+                source_code="",
+                source_name="",
+                record_id="",
+                as_of=None,  # type: ignore[arg-type]
+            )
+            for item in provenance
+        ]
     shower = ValueShower(
         access,
         [{p.field: _text(p.value)} for p in provenance]

@@ -28,9 +28,16 @@ from renfang.api.pagination import PageOut, PageQuery, paginate, paginate_list
 from renfang.api.powers import access_with_power
 from renfang.audit.models import Action
 from renfang.audit.services import audit_record
-from renfang.sources.models import Source, SourceImport, UnmappedCode
+from renfang.sources.models import HeldRecord, Source, SourceImport, UnmappedCode
 from renfang.sources.selectors import imports_list, sources_list, unmapped_codes_list
-from renfang.sources.services.publish import NotPublisher, PublishRefused, record_publish
+from renfang.sources.services.publish import (
+    HeldRecordMissing,
+    NotPublisher,
+    PublishRefused,
+    held_record_decide,
+    held_records_for,
+    record_publish,
+)
 
 router = Router(tags=["sources"])
 unmapped_router = Router(tags=["sources"])
@@ -134,16 +141,26 @@ class UnmappedCodeSentOut(Schema):
 class PublishedOut(Schema):
     record_id: str
     status: str = Field(
-        description="new, changed, or unchanged (the record as it was: nothing was written)."
-    )
-    person: int | None = Field(description="The person the record is linked to.")
-    link_rule: str = Field(
-        description="id (the person holding its resident ID) or singleton (a new person, "
-        "until the next resolve), or the link the record had."
+        description="new, changed, or unchanged (the record as it was: nothing was written). "
+        "The status of the source's record: no person is named (a record that would change a "
+        "person outside your areas is held for review and answered the same way)."
     )
     unmapped: list[UnmappedCodeSentOut] = Field(
         description="Codes in the record that no code table knows: kept, and reported."
     )
+
+
+class HeldRecordOut(Schema):
+    id: int
+    record_id: str = Field(description="The record's id in the source (identifiers masked).")
+    person: int = Field(description="The person it would change (one you read).")
+    publisher: str = Field(description="Who sent it.")
+    received_at: datetime.datetime
+    fields: list[str] = Field(description="The fields it sets (values not shown here).")
+
+
+class HeldRecordPageOut(PageOut):
+    results: list[HeldRecordOut]
 
 
 class UnmappedQuery(PageQuery):
@@ -395,7 +412,11 @@ def source_record_publish(
     person until the next identity resolution), and the person's golden record is refreshed:
     what changed goes out as events to the subscribers. Sending the same record again changes
     nothing. A value that cannot be read is refused (422, naming the field and the reason)
-    and nothing is saved. Only the source's publishers may send (403 for anyone else)."""
+    and nothing is saved. Only the source's publishers may send (403 for anyone else), and
+    only within their grant: a record stating a division outside the publisher's areas, or
+    setting a field or tag it is not granted, is refused (403, naming each field; audited as
+    denied). A record that would change a person outside the publisher's areas is held for
+    review, unapplied, and answered as a new record is. The answer names no person."""
     user = acting_user(request)
     source = Source.objects.filter(code=code).first()
     if source is None:
@@ -416,7 +437,87 @@ def source_record_publish(
     return PublishedOut(
         record_id=published.record_id,
         status=published.status,
-        person=published.person_id,
-        link_rule=published.link_rule,
         unmapped=[UnmappedCodeSentOut(field=f, value=v) for f, v in published.unmapped],
+    )
+
+
+# --- held records (ADR 0022) ------------------------------------------------------------------
+
+
+def _held_out(held: HeldRecord, access: Access) -> HeldRecordOut:
+    mapped = held.mapped if isinstance(held.mapped, dict) else {}
+    publisher = held.publisher
+    return HeldRecordOut(
+        id=held.pk,
+        record_id=shown_text(access, held.record_id),
+        person=held.person_id,
+        publisher=publisher.get_username() if publisher is not None else "",
+        received_at=held.received_at,
+        fields=sorted(name for name, value in mapped.items() if value not in (None, "")),
+    )
+
+
+@router.get(
+    "/{code}/held-records",
+    operation_id="source_held_records_list",
+    summary="A source's held records",
+    response={200: HeldRecordPageOut, **error_responses(401, 403, 404, 422)},
+)
+def source_held_records_list(
+    request: HttpRequest, code: SourceCode, query: Query[PageQuery]
+) -> HeldRecordPageOut:
+    """Published records held unapplied because they would change a person outside their
+    publisher's areas: those of persons you read, oldest first, for review."""
+    user = acting_user(request)
+    access = access_with_power(user, POWER, operation="source_held_records_list")
+    source = _source_or_404(code)
+    paged = paginate(held_records_for(user, source).select_related("publisher"), query)
+    rows = list(paged.rows)
+    audit_record(
+        Action.READ,
+        user=user,
+        record_type="source",
+        record_id=source.code,
+        detail={"list": "held records", "persons": sorted({h.person_id for h in rows})},
+    )
+    return HeldRecordPageOut(**paged.meta(), results=[_held_out(h, access) for h in rows])
+
+
+class HeldDecisionIn(Schema):
+    apply: bool = Field(description="true: apply the record now; false: reject it.")
+
+
+class HeldDecisionOut(Schema):
+    id: int
+    applied: bool
+    status: str = Field(description="The record's status when applied; empty when rejected.")
+
+
+@router.post(
+    "/{code}/held-records/{held_id}/decision",
+    operation_id="source_held_record_decide",
+    summary="Apply or reject a held record",
+    response={200: HeldDecisionOut, **error_responses(401, 403, 404, 422)},
+)
+def source_held_record_decide(
+    request: HttpRequest, code: SourceCode, held_id: int, decision: HeldDecisionIn
+) -> HeldDecisionOut:
+    """Apply a held record (as its publisher's, read by the current mapping; you must be
+    granted what it sets) or reject it. Only records of persons you read (404 otherwise).
+    Audited."""
+    user = acting_user(request)
+    access_with_power(user, POWER, operation="source_held_record_decide")
+    source = _source_or_404(code)
+    try:
+        published = held_record_decide(source, held_id, apply=decision.apply, actor=user)
+    except HeldRecordMissing as missing:
+        raise not_found() from missing
+    except PublishRefused as refused:
+        raise ApiError(
+            422, ErrorCode.VALIDATION_ERROR, _("The record cannot be applied."), refused.problems
+        ) from refused
+    return HeldDecisionOut(
+        id=held_id,
+        applied=published is not None,
+        status=published.status if published is not None else "",
     )

@@ -227,3 +227,37 @@ class UnmappedCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source_id} {self.field}={self.value}"
+
+
+class HeldRecord(models.Model):
+    """A published record that would change a person its publisher may not read (the holder
+    of its ID number, or the person its record id is linked to, lives outside the publisher's
+    areas): kept unapplied, for someone who sees that person to review (ADR 0022). The
+    publisher was answered as if it had been taken, so that publishing is no test of whether
+    an ID number is held outside its areas; the hold is audited as denied."""
+
+    source = models.ForeignKey(
+        Source, verbose_name=_("source"), on_delete=models.CASCADE, related_name="held_records"
+    )
+    record_id = models.CharField(_("record id"), max_length=200)
+    raw = models.JSONField(_("raw values"), default=dict)
+    mapped = models.JSONField(_("mapped values"), default=dict)
+    person_id = models.BigIntegerField(_("person"))
+    publisher = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("publisher"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    received_at = models.DateTimeField(_("received at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("held record")
+        verbose_name_plural = _("held records")
+        ordering = ["received_at", "pk"]
+        indexes = [models.Index(fields=["source", "record_id"], name="sources_held_record")]
+
+    def __str__(self) -> str:
+        return f"{self.source_id}:{self.record_id}"

@@ -9,13 +9,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
+from renfang.accounts.access import access_for
 from renfang.api.auth import acting_user
 from renfang.api.errors import error_responses, validation_error
 from renfang.api.schemas import AREA_PATTERN
 from renfang.api.scope import area_in_reach
 from renfang.audit.models import Action
 from renfang.audit.services import audit_record
-from renfang.stats.selectors import area_figures
+from renfang.stats.selectors import area_figures, figures_for
 
 router = Router(tags=["stats"])
 
@@ -23,20 +24,20 @@ router = Router(tags=["stats"])
 class ActualPopulationOut(Schema):
     """The actual population (实有人口) by category."""
 
-    total: int
-    registered: int
-    domestic_migrant: int
-    overseas: int
+    total: int | None
+    registered: int | None
+    domestic_migrant: int | None
+    overseas: int | None
 
 
 class HukouStatusOut(Schema):
     """Registered residents by hukou status against the area."""
 
-    consistent: int
-    living_here_registered_elsewhere: int
-    registered_here_living_elsewhere: int
-    registered_here_whereabouts_unknown: int
-    registered_total: int
+    consistent: int | None
+    living_here_registered_elsewhere: int | None
+    registered_here_living_elsewhere: int | None
+    registered_here_whereabouts_unknown: int | None
+    registered_total: int | None
 
 
 class GrowthOut(Schema):
@@ -46,6 +47,16 @@ class GrowthOut(Schema):
     registered: float | None
     domestic_migrant: float | None
     overseas: float | None
+
+
+class WithheldOut(Schema):
+    """What a department reader is not shown (ADR 0022); absent for every other role."""
+
+    min_cell: int = Field(description="Counts from 1 to min_cell - 1 are null.")
+    categories: bool = Field(
+        description="True: no breakdown by category or hukou status (the grant lacks "
+        "nationality or hukou)."
+    )
 
 
 class SubareaFiguresOut(Schema):
@@ -69,6 +80,9 @@ class AreaFiguresOut(Schema):
         default=None, description="The actual population on compare_to."
     )
     growth_pct: GrowthOut | None = None
+    withheld: WithheldOut | None = Field(
+        default=None, description="Set for a department reader: what its figures hide."
+    )
 
 
 class StatsQuery(Schema):
@@ -91,14 +105,19 @@ class StatsQuery(Schema):
 )
 def stats_get(request: HttpRequest, filters: Query[StatsQuery]) -> AreaFiguresOut:
     """The figures of `renfang stats`: the actual population by category, hukou status, and
-    the population of each subarea, on `as_of` (and growth since `compare_to`). Audited as a
-    read of the area."""
+    the population of each subarea, on `as_of` (and growth since `compare_to`). For a
+    department reader: no breakdown by category or hukou status unless its grant holds
+    nationality and hukou, counts below RENFANG_STATS_MIN_CELL null, and no growth from a
+    null count (`withheld` says so). Audited as a read of the area."""
     user = acting_user(request)
     as_of = filters.as_of or timezone.localdate()
     if filters.compare_to is not None and filters.compare_to >= as_of:
         raise validation_error("compare_to", _("compare_to must be before as_of."))
     area = area_in_reach(user, filters.area, parameter="area")
-    figures = area_figures(area_code=area.code, as_of=as_of, compare_to=filters.compare_to)
+    figures = figures_for(
+        access_for(user),
+        area_figures(area_code=area.code, as_of=as_of, compare_to=filters.compare_to),
+    )
     audit_record(
         Action.READ,
         user=user,

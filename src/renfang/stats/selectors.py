@@ -20,6 +20,8 @@ from django.conf import settings
 from django.db.models import BooleanField, Case, Count, Q, Value, When
 from django.db.models.functions import Substr
 
+from renfang.accounts.access import Access
+from renfang.accounts.models import PersonField, Role
 from renfang.areas.models import Area
 from renfang.core.models import valid_on_q
 from renfang.people.categories import Category, HukouStatus, category, hukou_status, lies_in
@@ -212,3 +214,64 @@ def _hukou_status_object(statuses: Counter[str]) -> dict[str, int]:
         "registered_here_whereabouts_unknown": unknown,
         "registered_total": consistent + living_elsewhere + unknown,
     }
+
+
+# --- what a department reader may infer (ADR 0022) --------------------------------------------
+
+# The fields that decide a person's category and hukou status (people.categories).
+CATEGORY_FIELDS = (PersonField.NATIONALITY, PersonField.HUKOU)
+_CATEGORY_KEYS = ("registered", "domestic_migrant", "overseas")
+
+
+def _cell(value: Any, min_cell: int) -> Any:
+    """A count as a department reader sees it: None from 1 to ``min_cell`` - 1."""
+    if isinstance(value, int) and 0 < value < min_cell:
+        return None
+    return value
+
+
+def _population_for(population: dict[str, Any], categories: bool, min_cell: int) -> dict[str, Any]:
+    return {
+        key: None
+        if key in _CATEGORY_KEYS and not categories
+        else _cell(population.get(key), min_cell)
+        for key in ACTUAL_POPULATION_KEYS
+    }
+
+
+def figures_for(
+    access: Access, figures: dict[str, Any], *, min_cell: int | None = None
+) -> dict[str, Any]:
+    """``area_figures`` as the user may see them. Every role but the department reader sees
+    them whole. A department reader sees the breakdown by category and by hukou status only
+    when granted the fields that decide them (nationality and hukou); every count from 1 to
+    ``min_cell`` - 1 (``RENFANG_STATS_MIN_CELL``) is hidden (None), and a growth computed from
+    a hidden count is hidden too, so that figures at two dates (``compare_to``, or two reads
+    a day apart) cannot be differenced into one person's category. ``withheld`` says what was
+    hidden and why."""
+    if Role.DEPARTMENT_READER not in access.roles:
+        return figures
+    k = settings.RENFANG_STATS_MIN_CELL if min_cell is None else min_cell
+    categories = all(access.sees_field(field) for field in CATEGORY_FIELDS)
+    shown = dict(figures)
+    shown["actual_population"] = _population_for(figures["actual_population"], categories, k)
+    shown["hukou_status"] = {
+        key: _cell(value, k) if categories else None
+        for key, value in figures["hukou_status"].items()
+    }
+    shown["by_subarea"] = [
+        {**entry, "actual_population": _population_for(entry["actual_population"], categories, k)}
+        for entry in figures["by_subarea"]
+    ]
+    if figures.get("previous") is not None:
+        previous = _population_for(figures["previous"], categories, k)
+        shown["previous"] = previous
+        shown["growth_pct"] = {
+            key: growth_pct(now, before)
+            if isinstance(now := shown["actual_population"][key], int)
+            and isinstance(before := previous[key], int)
+            else None
+            for key in ACTUAL_POPULATION_KEYS
+        }
+    shown["withheld"] = {"min_cell": k, "categories": not categories}
+    return shown

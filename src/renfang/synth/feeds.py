@@ -8,6 +8,12 @@ each is granted, and what each subscribes to.
 - 公安 (``police_bureau``, the district's public security sub-bureau): arrivals of domestic
   migrants and of overseas people.
 
+Each office also publishes the records of its source (民政 civil affairs, 卫健 health, 居住证
+residence permits: synth/changes.py), and a publisher writes only the fields it is granted
+(ADR 0022): the grants hold the fields their sources' records set, and the fields their
+subscriptions choose people by (categories need nationality and hukou, sex needs sex, ages and
+deaths the birth date).
+
 ``renfang demo_users`` creates the offices (with the other demo users) and their
 subscriptions, ``renfang demo`` makes the changes that fill their feeds (synth/changes.py)
 and says how many events each feed holds and where to read it.
@@ -49,10 +55,13 @@ OFFICES: tuple[Office, ...] = (
         "民政救助",
         "street",
         (
+            PersonField.ID_NUMBER,
             PersonField.NAME,
             PersonField.SEX,
             PersonField.BIRTH_DATE,
+            PersonField.NATIONALITY,
             PersonField.RESIDENCES,
+            PersonField.PHONE,
             PersonField.MARITAL_STATUS,
         ),
     ),
@@ -60,7 +69,17 @@ OFFICES: tuple[Office, ...] = (
         FAMILY_PLANNING,
         "计生",
         "district",
-        (PersonField.NAME, PersonField.SEX, PersonField.BIRTH_DATE, PersonField.RESIDENCES),
+        (
+            PersonField.ID_NUMBER,
+            PersonField.NAME,
+            PersonField.SEX,
+            PersonField.BIRTH_DATE,
+            PersonField.ETHNICITY,
+            PersonField.HUKOU,
+            PersonField.RESIDENCES,
+            PersonField.PHONE,
+            PersonField.MARITAL_STATUS,
+        ),
     ),
     Office(
         POLICE_BUREAU,
@@ -71,9 +90,14 @@ OFFICES: tuple[Office, ...] = (
             PersonField.NAME,
             PersonField.SEX,
             PersonField.BIRTH_DATE,
+            PersonField.ETHNICITY,
             PersonField.NATIONALITY,
             PersonField.HUKOU,
             PersonField.RESIDENCES,
+            PersonField.PHONE,
+            PersonField.EDUCATION,
+            PersonField.MARITAL_STATUS,
+            PersonField.EMPLOYMENT,
         ),
     ),
 )
@@ -120,6 +144,9 @@ PLANS: tuple[Plan, ...] = (
         FAMILY_PLANNING,
         "育龄妇女（15–49 岁）",
         (EventType.ARRIVED, EventType.MOVED, EventType.LEFT, EventType.CHANGED),
+        # Granted ID numbers and marital status to publish health records; the feed of women
+        # needs neither.
+        fields=(PersonField.NAME, PersonField.SEX, PersonField.BIRTH_DATE, PersonField.RESIDENCES),
         sex="2",
         age_min=15,
         age_max=49,

@@ -14,7 +14,7 @@ from django.db.models import Q
 
 from renfang.accounts.access import Access, shown_text
 from renfang.linkage.models import PersonMerge
-from renfang.people.golden import person_provenance
+from renfang.people.golden import names_sources, person_provenance
 from renfang.people.golden.values import agree
 from renfang.people.models import Person
 from renfang.people.selectors import people_visible_to
@@ -76,10 +76,24 @@ def provenance_rows(person: Person, access: Access) -> list[ProvenanceRow]:
         + [{p.field: _text(o.value)} for p in provenance for o in p.others],
     )
     rows = []
+    named = names_sources(access)
     for item in provenance:
         if not shower.sees(item.field):
             continue
         golden = _text(item.value)
+        if not named:  # which sources hold the person would tell its category (ADR 0022)
+            rows.append(
+                ProvenanceRow(
+                    field=item.field,
+                    label=str(getattr(item, "label", "") or field_label(item.field)),
+                    value=shower.text(item.field, golden) or "",
+                    source="",
+                    record_id="",
+                    as_of=None,
+                    others=[],
+                )
+            )
+            continue
         rows.append(
             ProvenanceRow(
                 field=item.field,
@@ -105,6 +119,8 @@ def provenance_rows(person: Person, access: Access) -> list[ProvenanceRow]:
 
 
 def record_rows(person: Person, access: Access) -> list[RecordRow]:
+    if not names_sources(access):
+        return []
     return [
         RecordRow(
             record=record,

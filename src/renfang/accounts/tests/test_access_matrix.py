@@ -374,6 +374,23 @@ ROUTES += [
         data=lambda p: {"身份证号": p.person.id_number, "姓名": "冒名"},
         ok=frozenset({403}),
     ),
+    # Held records (issue 11, ADR 0022): only those of persons the reviewer reads.
+    Route(
+        "api:source_held_records_list",
+        "list",
+        _static("/api/sources/civil_affairs/held-records"),
+        power=_SOURCES,
+        no_power=403,
+    ),
+    Route(
+        "api:source_held_record_decide",
+        "list",
+        _static("/api/sources/civil_affairs/held-records/987654/decision"),
+        method="POST",
+        data=lambda p: {"apply": False},  # a missing one: 404
+        power=_SOURCES,
+        no_power=403,
+    ),
     Route(
         "api:review_pairs_list", "list", _static("/api/review-pairs"), power=_RESOLVES, no_power=403
     ),

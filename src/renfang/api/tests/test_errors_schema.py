@@ -39,6 +39,8 @@ OPERATIONS = {
     ("get", "/api/sources/{code}/unmapped-codes"): "source_unmapped_codes_list",
     ("get", "/api/unmapped-codes"): "unmapped_codes_list",
     ("post", "/api/sources/{code}/records"): "source_record_publish",
+    ("get", "/api/sources/{code}/held-records"): "source_held_records_list",
+    ("post", "/api/sources/{code}/held-records/{held_id}/decision"): ("source_held_record_decide"),
     ("get", "/api/review-pairs"): "review_pairs_list",
     ("get", "/api/review-pairs/{pair_id}"): "review_pair_get",
     ("post", "/api/review-pairs/{pair_id}/decision"): "review_pair_decide",

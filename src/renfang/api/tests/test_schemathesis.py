@@ -106,6 +106,14 @@ def _known_cases(world: Any, planted: dict[str, Any]) -> dict[str, list[dict[str
         "source_record_publish": [
             {"path_parameters": {"code": "civil_affairs"}, "body": {"人员编号": "x1"}}
         ],
+        # Held records (ADR 0022): none in the world; a missing one answers 404.
+        "source_held_records_list": [{"path_parameters": {"code": "civil_affairs"}}],
+        "source_held_record_decide": [
+            {
+                "path_parameters": {"code": "civil_affairs", "held_id": 987654},
+                "body": {"apply": False},
+            }
+        ],
         "review_pairs_list": [{"query": {"status": "open"}}],
         "review_pair_get": pairs,
         "review_pair_decide": [{**pairs[1], "body": {"same": False, "note": "不同的人"}}],

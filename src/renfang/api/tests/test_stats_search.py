@@ -33,14 +33,21 @@ def test_the_figures_are_those_of_the_stats_command(world, as_role, area) -> Non
     command = _command_figures(
         "--area", code, "--as-of", "2024-06-30", "--compare-to", "2018-06-30"
     )
-    assert api.json() == command
+    # withheld: what a department reader's figures hide (ADR 0022); nothing for other roles.
+    assert api.json() == {**command, "withheld": None}
 
 
 def test_without_compare_to_the_comparison_is_null(world, as_role) -> None:
     code = world.areas["A"].code
     api = as_role("street_officer").get("/api/stats", {"area": code, "as_of": "2024-06-30"}).json()
     command = _command_figures("--area", code, "--as-of", "2024-06-30")
-    assert api == {**command, "compare_to": None, "previous": None, "growth_pct": None}
+    assert api == {
+        **command,
+        "compare_to": None,
+        "previous": None,
+        "growth_pct": None,
+        "withheld": None,
+    }
     assert api["actual_population"]["total"] == 2
 
 

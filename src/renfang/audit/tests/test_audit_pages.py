@@ -13,7 +13,6 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from openpyxl import load_workbook
 
-from renfang.accounts.access import mask_id_number, mask_phone
 from renfang.accounts.models import Role
 from renfang.audit.models import Action, AuditEvent
 from renfang.web.tests.conftest import District, build_district, client_for, user_with_role

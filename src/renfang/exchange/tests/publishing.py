@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 
-from renfang.accounts.models import Role, RoleGrant
+from renfang.accounts.models import PersonField, Role, RoleGrant
 from renfang.sources.models import Source
 from renfang.sources.services import source_add
 from renfang.sources.services.publish import source_publishers_set
@@ -49,9 +49,15 @@ def health_record(**values: Any) -> dict[str, Any]:
 
 
 def department(code: str, name: str, mapping: str, username: str) -> tuple[Source, User]:
-    """A source and the account of its system, allowed to publish to it."""
+    """A source and the account of its system, allowed to publish to it (granted the district
+    and every field: a publisher writes only within its grant)."""
     source = source_add(code, name, mapping, actor=None)
     user = User.objects.create_user(username, password="x-unused-x")
-    RoleGrant.objects.create(user=user, role=Role.DEPARTMENT_READER, area_id="310104")
+    RoleGrant.objects.create(
+        user=user,
+        role=Role.DEPARTMENT_READER,
+        area_id="310104",
+        fields=list(PersonField.values),
+    )
     source_publishers_set(source, add=[username], actor=None)
     return source, user

@@ -69,13 +69,9 @@ def test_a_death_of_a_registered_person_links_by_id_and_is_published_once(
 
     assert response.status_code == 200, response.content
     body = response.json()
-    assert body == {
-        "record_id": "H1",
-        "status": "new",
-        "person": zhang.pk,
-        "link_rule": LinkRule.ID_NUMBER,
-        "unmapped": [],
-    }
+    # The record and its status; no person is named (ADR 0022).
+    assert body == {"record_id": "H1", "status": "new", "unmapped": []}
+    assert SourceRecord.objects.get(record_id="H1").person_id == zhang.pk
     zhang.refresh_from_db()
     assert str(zhang.death_date) == "2026-11-02"
     (died,) = Event.objects.filter(seq__gt=before)
@@ -110,14 +106,16 @@ def test_a_newborn_nobody_knows_becomes_a_person_of_its_own_and_is_born(client: 
 
     body = send(client, record).json()
 
-    assert (body["status"], body["link_rule"]) == ("new", LinkRule.SINGLETON)
-    baby = Person.objects.get(pk=body["person"])
+    assert body == {"record_id": "B7", "status": "new", "unmapped": []}
+    linked = SourceRecord.objects.get(record_id="B7")
+    assert linked.link_rule == LinkRule.SINGLETON
+    assert linked.person_id is not None
+    baby = Person.objects.get(pk=linked.person_id)
     assert (baby.name, baby.sex, str(baby.birth_date)) == ("王小宝", "2", "2026-11-01")
     (born,) = Event.objects.filter(person_id=baby.pk)
     assert born.type == EventType.BORN
     assert (born.division, born.sex, born.age) == ("310104003001", "2", 0)
     assert born.source == "health"
-    linked = SourceRecord.objects.get(record_id="B7")
     assert linked.link_detail == {"rule": "singleton", "published": True}
 
 

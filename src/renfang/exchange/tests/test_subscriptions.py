@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import translation
 
+from renfang.accounts.access import forget_access
 from renfang.accounts.models import PersonField, Role, RoleGrant
 from renfang.accounts.tests.world import World, build_world
 from renfang.audit.models import Action, AuditEvent
@@ -24,7 +25,24 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def world() -> World:
-    return build_world()
+    built = build_world()
+    _grant_filters(built)
+    return built
+
+
+def _grant_filters(world: World) -> None:
+    """The reader is granted what these tests filter by (ADR 0022: a filter needs the grant of
+    its field): birth dates (ages, deaths, births), nationality and hukou (categories)."""
+    reader = world.users["department_reader"]
+    grant = RoleGrant.objects.get(user=reader)
+    grant.fields = [
+        *grant.fields,
+        PersonField.BIRTH_DATE,
+        PersonField.NATIONALITY,
+        PersonField.HUKOU,
+    ]
+    grant.save(update_fields=["fields"])
+    forget_access(reader)
 
 
 def _create(world: World, **values: object) -> Subscription:
@@ -134,7 +152,10 @@ def test_a_name_is_unique_per_subscriber(world: World) -> None:
     # Another department may use the same name.
     other = User.objects.create_user("m_reader2")
     RoleGrant.objects.create(
-        user=other, role=Role.DEPARTMENT_READER, area=world.areas["B1"], fields=["name"]
+        user=other,
+        role=Role.DEPARTMENT_READER,
+        area=world.areas["B1"],
+        fields=["name", "birth_date"],
     )
     assert _create(world, subscriber=other, areas=["310104004001"]).pk
 

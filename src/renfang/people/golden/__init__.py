@@ -11,7 +11,12 @@ See docs/adr/0015-golden-records.md.
 
 from renfang.people.golden.chunks import GoldenReport
 from renfang.people.golden.policy import GoldenPolicy, PolicyError, golden_policy, parse_policy
-from renfang.people.golden.provenance import FieldProvenance, OtherValue, person_provenance
+from renfang.people.golden.provenance import (
+    FieldProvenance,
+    OtherValue,
+    names_sources,
+    person_provenance,
+)
 from renfang.people.golden.refresh import golden_refresh
 
 __all__ = [
@@ -23,5 +28,6 @@ __all__ = [
     "golden_policy",
     "golden_refresh",
     "parse_policy",
+    "names_sources",
     "person_provenance",
 ]

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
+from renfang.accounts.access import Access
+from renfang.accounts.models import PersonField
 from renfang.people.golden.policy import GOLDEN_FIELDS, GoldenPolicy, golden_policy
 from renfang.people.golden.records import Pick, Record, pick_golden, ranked, record_from
 from renfang.people.models import Person
@@ -37,6 +39,20 @@ FIELD_LABELS = {
     "employment": _("employment"),
     "tags": _("tags"),
 }
+
+
+# The fields that decide a person's category (people.categories): a source whose mere holding
+# of a person tells the category (a police register record: registered; a residence permit:
+# migrant) is named only to readers who see these (ADR 0022).
+CATEGORY_FIELDS = (PersonField.NATIONALITY, PersonField.HUKOU)
+
+
+def names_sources(access: Access) -> bool:
+    """Whether the reader may be told which sources hold a person: only when its grant holds
+    the fields that decide the person's category (every role but a department reader does).
+    Otherwise the provenance shows each granted field's golden value alone: no source, no
+    record id, no other sources' values, and the person's source records are not listed."""
+    return all(access.sees_field(field) for field in CATEGORY_FIELDS)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,15 @@ linked to that person (rule ``id``, as ``renfang resolve`` would); any other new
 a person of its own (``singleton``), until the next ``renfang resolve`` looks at it with every
 other record (ADR 0014, "Incremental publish"). A changed record keeps its person. Sending the
 same record again changes nothing and publishes nothing.
+
+A publisher writes only within its grant (ADR 0022). A record that states a division outside
+the publisher's areas, or sets a field (or a tag) the publisher is not granted, is refused
+(``OutsideGrant``, audited as denied) before any person is looked up: the refusal depends on
+the record and the grant alone. A record that would change a person the publisher cannot read
+(the holder of its ID number, or the person the record is already linked to, lives outside the
+publisher's areas) is held unapplied (``HeldRecord``) for someone who sees that person, audited
+as denied, and answered exactly as a record of a new person would be. The answer names the
+record and its status, never a person: publishing is no test of whether an ID number exists.
 """
 
 from __future__ import annotations
@@ -24,15 +33,23 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from renfang.audit.services import User
+from renfang.accounts.access import SOURCE_FIELD_GRANTS, Access, access_for
+from renfang.accounts.models import PersonField, PoliceArea, RoleGrant
+from renfang.areas.models import Area
+from renfang.audit.models import Action
+from renfang.audit.services import User, audit_record
+from renfang.codes.models import Code
+from renfang.houses.models import House
 from renfang.linkage.normalize import id_key
 from renfang.people.golden import golden_refresh
 from renfang.people.models import IdType, Person
+from renfang.people.selectors import people_in_area_q, people_visible_to
 from renfang.sources.mapping import UNMAPPED, MappingError, parse_mapping
-from renfang.sources.models import LinkRule, Source, SourceRecord, UnmappedCode
+from renfang.sources.models import HeldRecord, LinkRule, Source, SourceRecord, UnmappedCode
 from renfang.sources.readers import cell_text
 from renfang.sources.services.sources import SourceError, audit_write
 from renfang.sources.services.store import IncomingRecord, records_store
@@ -55,15 +72,23 @@ class NotPublisher(PublishRefused):
     """The user is not one of the source's publishers."""
 
 
+class OutsideGrant(NotPublisher):
+    """The record states a division outside the publisher's areas or sets a field (a tag) the
+    publisher is not granted; ``problems`` name each."""
+
+
 @dataclass
 class Published:
-    """What publishing one record did."""
+    """What publishing one record did. ``person_id`` and ``link_rule`` are for renfang's own
+    use (the demo, tests): the API answers with the record and its status only. A held record
+    has no person (``held``)."""
 
     record_id: str
     status: str  # "new", "changed" or "unchanged"
     person_id: int | None
     link_rule: str
     unmapped: list[tuple[str, str]] = field(default_factory=list)
+    held: bool = False
 
 
 def _row(values: Mapping[str, Any]) -> dict[str, str]:
@@ -183,6 +208,163 @@ def _person_for(record: SourceRecord, now: datetime.datetime) -> tuple[int, str,
     return person.pk, LinkRule.SINGLETON, {"rule": "singleton", "published": True}
 
 
+def _stated_divisions(mapped: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The divisions a record states, by field: its hukou and residence divisions and the
+    division of the house it names (a house renfang does not know: its code, which begins
+    with its committee's)."""
+    stated = [
+        (name, str(mapped[name]))
+        for name in ("hukou_division", "residence_division")
+        if mapped.get(name)
+    ]
+    house_code = str(mapped.get("residence_house_code") or "")
+    if house_code:
+        area = House.objects.filter(house_code=house_code).values_list("area_id", flat=True)
+        stated.append(("residence_house_code", str(area.first() or house_code)))
+    return stated
+
+
+def _in_some_grant(division: str) -> bool:
+    """Whether a division lies in an area some role is bound to: a hukou outside every such
+    area (another district, another province) places the person in nobody's area and may be
+    stated by any publisher (a migrant's residence permit always does)."""
+    areas = RoleGrant.objects.exclude(area=None).values_list("area_id", flat=True)
+    beats = PoliceArea.objects.values_list("committees__code", flat=True)
+    return any(code and division.startswith(str(code)) for code in [*areas.distinct(), *beats])
+
+
+def _grant_problems(access: Access, mapped: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What of a record lies outside the publisher's grant, by field (empty: nothing)."""
+    problems: list[tuple[str, str]] = []
+    for name, division in _stated_divisions(mapped):
+        if name == "hukou_division" and not _in_some_grant(division):
+            continue
+        if not access.covers(division):
+            problems.append(
+                (name, _("division %(code)s lies outside your areas") % {"code": division})
+            )
+    for name, value in mapped.items():
+        if value in (None, "") or name == "id_type" and not mapped.get("id_number"):
+            continue
+        granted = SOURCE_FIELD_GRANTS.get(str(name))
+        if granted is None or not access.sees_field(granted):
+            problems.append(
+                (
+                    str(name),
+                    _("your grant does not include %(field)s") % {"field": granted or name},
+                )
+            )
+    tags = str(mapped.get("tags") or "").split()
+    if tags and access.sees_field(PersonField.TAGS):
+        sensitive = set(
+            Code.objects.filter(
+                code_set_id="person_tag", sensitive=True, code__in=tags
+            ).values_list("code", flat=True)
+        )
+        refused = [t for t in tags if not access.sees_tag(t, sensitive=t in sensitive)]
+        if refused:
+            problems.append(
+                (
+                    "tags",
+                    _("your grant does not include the tags %(tags)s")
+                    % {"tags": ", ".join(refused)},
+                )
+            )
+    return problems
+
+
+def _refuse_outside_grant(
+    actor: User, source: Source, record_id: str, problems: list[tuple[str, str]]
+) -> None:
+    audit_record(
+        Action.DENIED,
+        user=actor,
+        record_type="source_record",
+        record_id=f"{source.code}:{record_id}"[:200],
+        detail={
+            "reason": "record outside the publisher's grant",
+            "source": source.code,
+            "fields": sorted({name for name, _reason in problems}),
+        },
+    )
+    raise OutsideGrant(problems)
+
+
+def _holder(mapped: Mapping[str, Any]) -> int | None:
+    """The person holding the record's valid resident ID, if anyone does."""
+    key = id_key(str(mapped.get("id_type") or ""), str(mapped.get("id_number") or ""))
+    if not key.valid_resident_id:
+        return None
+    found: int | None = (
+        Person.objects.filter(
+            id_type=IdType.RESIDENT_ID, id_number=key.number, merged_into__isnull=True
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )
+    return found
+
+
+def _may_change(actor: User, person_id: int) -> bool:
+    """Whether a record may change the person: one the publisher reads, or one who lies in no
+    area at all (no residence or hukou that any area holds: a person only records without a
+    place made, whom nobody reads)."""
+    if people_visible_to(actor).filter(pk=person_id).exists():
+        return True
+    roots = list(Area.objects.filter(parent__isnull=True).values_list("code", flat=True))
+    return not Person.objects.filter(pk=person_id).filter(people_in_area_q(tuple(roots))).exists()
+
+
+def _hold(
+    source: Source,
+    incoming: IncomingRecord,
+    person_id: int,
+    *,
+    actor: User,
+    known: bool,
+    now: datetime.datetime,
+) -> Published:
+    """Keep a record that would change a person the publisher cannot read, unapplied; answer
+    as a new (or changed) record is answered."""
+    last = (
+        HeldRecord.objects.filter(source=source, record_id=incoming.record_id)
+        .order_by("-received_at", "-pk")
+        .first()
+    )
+    if last is not None and last.raw == incoming.raw and last.person_id == person_id:
+        status = "unchanged"
+    else:
+        status = "changed" if known or last is not None else "new"
+        HeldRecord.objects.create(
+            source=source,
+            record_id=incoming.record_id,
+            raw=incoming.raw,
+            mapped=incoming.mapped,
+            person_id=person_id,
+            publisher_id=actor.pk if actor.is_authenticated else None,
+            received_at=now,
+        )
+        audit_record(
+            Action.DENIED,
+            user=actor,
+            record_type="person",
+            record_id=person_id,
+            detail={
+                "reason": "published record held: the person is outside the publisher's areas",
+                "source": source.code,
+                "record_id": incoming.record_id,
+            },
+        )
+    return Published(
+        record_id=incoming.record_id,
+        status=status,
+        person_id=None,
+        link_rule="",
+        unmapped=sorted(_unmapped_of(incoming.problems)),
+        held=True,
+    )
+
+
 def record_publish(
     source: Source,
     values: Mapping[str, Any],
@@ -198,48 +380,72 @@ def record_publish(
             [("-", _("you may not publish records of source %(code)s") % {"code": source.code})]
         )
     incoming = _incoming(source, values)
+    access = access_for(actor)
+    problems = _grant_problems(access, incoming.mapped)
+    if problems:
+        _refuse_outside_grant(actor, source, incoming.record_id, problems)
     now = timezone.now()
     with transaction.atomic():
         Source.objects.select_for_update().filter(pk=source.pk).first()
         before = SourceRecord.objects.filter(source=source, record_id=incoming.record_id).first()
-        stored = records_store(source, [incoming], source_import=None, received_at=now)
-        if stored.unchanged:
-            assert before is not None
-            return Published(
-                record_id=incoming.record_id,
-                status="unchanged",
-                person_id=before.person_id,
-                link_rule=before.link_rule,
+        # The person the record would change: the one it is linked to, or its ID's holder.
+        linked = before.person_id if before is not None else None
+        person_id = linked if linked is not None else _holder(incoming.mapped)
+        if person_id is not None and not _may_change(actor, person_id):
+            return _hold(
+                source, incoming, person_id, actor=actor, known=before is not None, now=now
             )
-        record = SourceRecord.objects.get(source=source, record_id=incoming.record_id)
-        status = "new" if stored.new else "changed"
-        _unmapped_count(
-            source,
-            _unmapped_of(before.problems) if before is not None else set(),
-            _unmapped_of(incoming.problems),
+        return _apply(source, incoming, before, actor=actor, today=today, now=now)
+
+
+def _apply(
+    source: Source,
+    incoming: IncomingRecord,
+    before: SourceRecord | None,
+    *,
+    actor: User,
+    today: datetime.date | None,
+    now: datetime.datetime,
+) -> Published:
+    """Store the record, link it and refresh its person (inside the caller's transaction)."""
+    stored = records_store(source, [incoming], source_import=None, received_at=now)
+    if stored.unchanged:
+        assert before is not None
+        return Published(
+            record_id=incoming.record_id,
+            status="unchanged",
+            person_id=before.person_id,
+            link_rule=before.link_rule,
         )
-        if record.person_id is None:
-            person_id, rule, detail = _person_for(record, now)
-            SourceRecord.objects.filter(pk=record.pk).update(
-                person_id=person_id, link_rule=rule, link_detail=detail, linked_at=now
-            )
-            record.person_id, record.link_rule = person_id, rule
-        assert record.person_id is not None
-        audit_write(
-            actor,
-            "source_record",
-            record.pk,
-            {
-                "action": "record published",
-                "source": source.code,
-                "record_id": incoming.record_id,
-                "version": record.version,
-                "status": status,
-                "person": record.person_id,
-                "link_rule": record.link_rule,
-            },
+    record = SourceRecord.objects.get(source=source, record_id=incoming.record_id)
+    status = "new" if stored.new else "changed"
+    _unmapped_count(
+        source,
+        _unmapped_of(before.problems) if before is not None else set(),
+        _unmapped_of(incoming.problems),
+    )
+    if record.person_id is None:
+        person_id, rule, detail = _person_for(record, now)
+        SourceRecord.objects.filter(pk=record.pk).update(
+            person_id=person_id, link_rule=rule, link_detail=detail, linked_at=now
         )
-        golden_refresh([record.person_id], actor=actor, today=today)
+        record.person_id, record.link_rule = person_id, rule
+    assert record.person_id is not None
+    audit_write(
+        actor,
+        "source_record",
+        record.pk,
+        {
+            "action": "record published",
+            "source": source.code,
+            "record_id": incoming.record_id,
+            "version": record.version,
+            "status": status,
+            "person": record.person_id,
+            "link_rule": record.link_rule,
+        },
+    )
+    golden_refresh([record.person_id], actor=actor, today=today)
     return Published(
         record_id=incoming.record_id,
         status=status,
@@ -247,6 +453,59 @@ def record_publish(
         link_rule=record.link_rule,
         unmapped=sorted(_unmapped_of(incoming.problems)),
     )
+
+
+def held_records_for(user: User, source: Source) -> QuerySet[HeldRecord]:
+    """The source's held records a reviewer may decide: those of persons the user reads, for
+    a user who manages sources (others: none)."""
+    if not access_for(user).manages_sources:
+        return HeldRecord.objects.none()
+    visible = people_visible_to(user).values("pk")
+    return HeldRecord.objects.filter(source=source, person_id__in=visible).order_by(
+        "received_at", "pk"
+    )
+
+
+class HeldRecordMissing(LookupError):
+    """No such held record among those the user may decide."""
+
+
+def held_record_decide(
+    source: Source,
+    held_id: int,
+    *,
+    apply: bool,
+    actor: User,
+    today: datetime.date | None = None,
+) -> Published | None:
+    """Apply a held record (as if its publisher had sent it now, read by the source's current
+    mapping; the reviewer must be granted what it sets) or reject it; audited either way.
+    Raises HeldRecordMissing, PublishRefused."""
+    held = held_records_for(actor, source).filter(pk=held_id).first()
+    if held is None:
+        raise HeldRecordMissing(held_id)
+    detail = {
+        "source": source.code,
+        "record_id": held.record_id,
+        "person": held.person_id,
+        "publisher": held.publisher_id,
+    }
+    if not apply:
+        with transaction.atomic():
+            held.delete()
+            audit_write(actor, "held_record", held_id, {"action": "held record rejected", **detail})
+        return None
+    incoming = _incoming(source, held.raw)
+    problems = _grant_problems(access_for(actor), incoming.mapped)
+    if problems:
+        raise OutsideGrant(problems)
+    now = timezone.now()
+    with transaction.atomic():
+        Source.objects.select_for_update().filter(pk=source.pk).first()
+        before = SourceRecord.objects.filter(source=source, record_id=incoming.record_id).first()
+        held.delete()
+        audit_write(actor, "held_record", held_id, {"action": "held record applied", **detail})
+        return _apply(source, incoming, before, actor=actor, today=today, now=now)
 
 
 def source_publishers_set(

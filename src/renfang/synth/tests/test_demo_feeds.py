@@ -82,7 +82,8 @@ def test_each_office_reads_its_months_changes_and_nothing_beyond_its_grant() -> 
     for item in women:
         event = Event.objects.get(seq=item["seq"])
         assert event.sex == "2" and event.age is not None and 15 <= event.age <= 49
-        # Family planning is not granted marital status or ID numbers.
+        # The subscription does not ask for marital status or ID numbers (its grant holds them,
+        # to publish health records).
         assert not {c["field"] for c in item["changes"]} & {"marital_status", "id_number"}
 
     births = feeds["出生"]

@@ -102,7 +102,9 @@ def test_creates_one_user_per_role_and_says_how_to_log_in(xuhui):
     assert civil.sees_tag("subsistence_allowance", sensitive=True)
     assert not civil.sees_field("id_number")
     relief = access_for(User.objects.get(username="relief_office"))
-    assert relief.sees_field("marital_status") and not relief.sees_field("id_number")
+    assert relief.sees_field("marital_status")
+    # It publishes civil affairs' records, matched by ID number (ADR 0022), but sees no tags.
+    assert relief.sees_field("id_number") and not relief.sees_field("tags")
     assert access_for(User.objects.get(username="police_bureau")).sees_field("id_number")
     assert "/feeds/" in output
     # The security officer (ADR 0020) logs in with a TOTP code, like the administrator.

@@ -79,7 +79,10 @@ def test_a_department_reader_sees_only_the_granted_fields(world, planted):
     assert 'id="provenance-marital_status"' not in sources
     number = world.planted["A1"].id_number
     assert number not in html and number[-4:] + "<" not in html
-    assert "*" * 18 in records  # the civil affairs record id, hidden whole
+    # Not granted nationality and hukou: no source is named, no record listed (ADR 0022).
+    assert "公安户籍" not in sources and "民政" not in sources
+    assert 'id="provenance-name"' in sources
+    assert "HJ-A1" not in records and "公安户籍" not in records
 
 
 def test_the_source_records_are_listed_and_only_resolvers_may_split_or_merge(world, planted):

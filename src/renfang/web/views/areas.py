@@ -25,7 +25,7 @@ from renfang.areas.selectors import area_children
 from renfang.audit.models import Action
 from renfang.audit.services import audit_record
 from renfang.people.categories import Category, HukouStatus
-from renfang.stats.selectors import area_figures
+from renfang.stats.selectors import area_figures, figures_for
 from renfang.web.exports import xlsx_response
 from renfang.web.forms import AreaFiguresForm
 from renfang.web.labels import CATEGORY_LABELS, HUKOU_STATUS_LABELS
@@ -45,7 +45,7 @@ TOTAL_LABEL = gettext_lazy("actual population")  # 实有人口
 class FigureRow:
     key: str
     label: str | Promise
-    value: int
+    value: int | None
     share: float | None = None  # percent of the actual population
     previous: int | None = None
     growth_pct: float | None = None
@@ -55,7 +55,7 @@ class FigureRow:
 class SubareaRow:
     code: str
     name: str
-    total: int
+    total: int | None
     by_category: dict[str, int | None]
 
 
@@ -69,7 +69,9 @@ def _population(figures: dict[str, Any]) -> list[FigureRow]:
             key=key,
             label=CATEGORY_LABELS[key],
             value=population[key],
-            share=round(100 * population[key] / total, 2) if total else None,
+            share=round(100 * population[key] / total, 2)
+            if total and population[key] is not None
+            else None,
             previous=previous.get(key),
             growth_pct=growth.get(key),
         )
@@ -108,7 +110,7 @@ def _subareas(figures: dict[str, Any], access: Access) -> list[SubareaRow]:
 
 
 def _chart_data(population: list[FigureRow], subareas: list[SubareaRow]) -> dict[str, Any]:
-    has_categories = all(row.by_category[Category.REGISTERED] is not None for row in subareas)
+    has_categories = any(row.by_category[Category.REGISTERED] is not None for row in subareas)
     series_keys: list[str] = list(CATEGORIES) if has_categories else ["total"]
     return {
         "categories": [
@@ -181,7 +183,9 @@ def area_detail(request: HttpRequest, code: str) -> HttpResponse:
     }
     if form.errors:
         return render(request, "web/area_detail.html", context, status=400)
-    figures = area_figures(area_code=area.code, as_of=as_of, compare_to=compare_to)
+    figures = figures_for(
+        access, area_figures(area_code=area.code, as_of=as_of, compare_to=compare_to)
+    )
     audit_record(
         Action.READ,
         user=request.user,
@@ -201,9 +205,8 @@ def area_detail(request: HttpRequest, code: str) -> HttpResponse:
         ],
         registered_total=hukou["registered_total"],
         subareas=subareas,
-        subareas_have_categories=all(
-            row.by_category[Category.REGISTERED] is not None for row in subareas
-        ),
+        subareas_have_categories=not (figures.get("withheld") or {}).get("categories"),
+        withheld=figures.get("withheld"),
         chart_data=_chart_data(population, subareas),
         category_labels=[CATEGORY_LABELS[key] for key in CATEGORIES],
     )
@@ -216,8 +219,11 @@ def area_subareas_export(request: HttpRequest, code: str) -> HttpResponse:
     form, as_of, compare_to = _dates(request)
     if form.errors:
         return HttpResponse(form.errors.as_text(), status=400, content_type="text/plain")
-    figures = area_figures(area_code=area.code, as_of=as_of, compare_to=compare_to)
-    subareas = _subareas(figures, access_for(request.user))
+    access = access_for(request.user)
+    figures = figures_for(
+        access, area_figures(area_code=area.code, as_of=as_of, compare_to=compare_to)
+    )
+    subareas = _subareas(figures, access)
     audit_record(
         Action.EXPORT,
         user=request.user,
@@ -225,6 +231,8 @@ def area_subareas_export(request: HttpRequest, code: str) -> HttpResponse:
         record_id=area.code,
         detail={"list": "subareas", "rows": len(subareas), "terms": _date_terms(as_of, compare_to)},
     )
+    # A department reader not granted the category sees totals only (ADR 0022).
+    categories = [] if (figures.get("withheld") or {}).get("categories") else CATEGORIES
     return xlsx_response(
         filename=f"renfang-{area.code}-{as_of.isoformat()}.xlsx",
         title=f"{area.code} {as_of.isoformat()}",
@@ -232,10 +240,10 @@ def area_subareas_export(request: HttpRequest, code: str) -> HttpResponse:
             _("Area code"),
             _("Area"),
             TOTAL_LABEL,
-            *(CATEGORY_LABELS[key] for key in CATEGORIES),
+            *(CATEGORY_LABELS[key] for key in categories),
         ],
         rows=(
-            [row.code, row.name, row.total, *(row.by_category[key] for key in CATEGORIES)]
+            [row.code, row.name, row.total, *(row.by_category[key] for key in categories)]
             for row in subareas
         ),
     )

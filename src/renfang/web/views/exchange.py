@@ -34,7 +34,7 @@ from renfang.exchange.models import (
     Subscription,
     WebhookEndpoint,
 )
-from renfang.exchange.selectors import latest_feed_events, view_of
+from renfang.exchange.selectors import latest_feed_events, suspension_of, view_of
 from renfang.exchange.subscriptions import (
     FIELDS,
     SubscriptionInvalid,
@@ -431,6 +431,7 @@ def _detail_page(
             "endpoint": endpoint,
             "dead_letters": dead,
             "events": _feed_of(request, subscription),
+            "suspended": suspension_of(subscription),
             "feed_shown": FEED_SHOWN,
             "new_secret": new_secret,
         },
