@@ -67,7 +67,7 @@ merge and split one that resolves identities; conflicts one that settles them (s
 """.strip()
 
 
-def _requested_language(request: HttpRequest) -> str | None:
+def requested_language(request: HttpRequest) -> str | None:
     for language, _quality in parse_accept_lang_header(request.headers.get("Accept-Language", "")):
         if language == "*":
             continue
@@ -84,7 +84,7 @@ def in_requested_language(run: Callable[..., HttpResponse]) -> Callable[..., Htt
 
     @functools.wraps(run)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        language = _requested_language(request)
+        language = requested_language(request)
         if language is None:
             return run(request, *args, **kwargs)
         with translation.override(language):
@@ -114,7 +114,7 @@ def _json_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
 
 @csrf_exempt
 def _not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-    with translation.override(_requested_language(request) or translation.get_language()):
+    with translation.override(requested_language(request) or translation.get_language()):
         return error_response(404, ErrorCode.NOT_FOUND, translation.gettext("Not found."))
 
 

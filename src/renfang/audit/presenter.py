@@ -260,6 +260,8 @@ _AUDIT_SEARCH_KEYS = frozenset({"user", "date_from", "date_to", "action", "recor
 def _shown_value(key: str, value: Any) -> str:  # noqa: PLR0911 (one rule per kind of key)
     if key == "changes":
         return _changed_fields(value)
+    if key == "fingerprint":  # an identification attempt's number, already a keyed digest
+        return f"·{value}"
     if key == PERSON_IDS:
         return str(len(value)) if isinstance(value, list) else "—"
     if key in {"terms", "q", "query"}:

@@ -83,11 +83,18 @@ class BodySizeMiddleware:
 def too_large(request: HttpRequest) -> HttpResponse:
     """The 413 answer: the API's error body, or a page."""
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
-    message = _("The request is too large: at most %(size)s bytes are accepted.") % {
-        "size": f"{limit:,}"
-    }
-    if request.path.startswith("/api/"):
-        from renfang.api.errors import ErrorCode, error_response  # noqa: PLC0415 (no cycle)
 
-        return error_response(413, ErrorCode.PAYLOAD_TOO_LARGE, message)
-    return render(request, "web/too_large.html", {"message": message}, status=413)
+    def message() -> str:
+        return _("The request is too large: at most %(size)s bytes are accepted.") % {
+            "size": f"{limit:,}"
+        }
+
+    if request.path.startswith("/api/"):
+        # no cycle: the API is imported only for its answers
+        from renfang.api.errors import ErrorCode, error_response  # noqa: PLC0415
+        from renfang.api.main import requested_language  # noqa: PLC0415
+
+        # In the language the client asked for, as every other API answer.
+        with translation.override(requested_language(request) or translation.get_language()):
+            return error_response(413, ErrorCode.PAYLOAD_TOO_LARGE, message())
+    return render(request, "web/too_large.html", {"message": message()}, status=413)

@@ -37,12 +37,17 @@ def test_a_body_over_the_limit_is_refused_with_413(client: Client) -> None:
     before = nothing_saved()
     body = json.dumps(health_record(备注="x" * 3_000_000))
 
-    response = client.post(URL, body, content_type="application/json")
+    response = client.post(URL, body, content_type="application/json")  # Accept-Language: en
 
     assert response.status_code == 413
     error = _error(response)
     assert error["code"] == "payload_too_large"
     assert "too large" in error["message"] and "2,621,440 bytes" in error["message"]
+    # In the language the client asks for, like every API answer.
+    chinese = _error(
+        client.post(URL, body, content_type="application/json", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    )
+    assert chinese["message"] == "请求过大：最多接受 2,621,440 字节。"
     assert nothing_saved() == before
 
 
