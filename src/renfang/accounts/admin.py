@@ -415,6 +415,14 @@ class PoliceAreaAdmin(UserAdministration, admin.ModelAdmin):  # type: ignore[typ
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         return ("code",) if obj is not None else ()
 
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        # Widening a police area is granting its officers more: the form checks the actor.
+        form.actor = request.user  # type: ignore[attr-defined]
+        return form
+
     @admin.display(description=gettext_lazy("committees"))
     def committee_count(self, police_area: PoliceArea) -> int:
         return police_area.committees.count()

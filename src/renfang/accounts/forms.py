@@ -13,8 +13,10 @@ from django.utils.translation import gettext_lazy as _
 
 from renfang.accounts.models import PoliceArea, RoleGrant
 from renfang.accounts.services import (
+    BEYOND_LABELS,
     Actor,
     grantable_fields,
+    police_area_widening_beyond,
     role_grant_check,
     role_grant_refusal,
     separation_of_duties_check,
@@ -151,8 +153,28 @@ class PoliceAreaForm(forms.ModelForm):  # type: ignore[type-arg]
         model = PoliceArea
         fields = ("code", "name", "committees")  # noqa: RUF012
 
+    actor: Any = None  # the acting user, set by the admin
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["committees"].queryset = Area.objects.filter(  # type: ignore[attr-defined]
             level=AreaLevel.COMMITTEE
         )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        committees = cleaned.get("committees")
+        if self.actor is not None and committees is not None and self.instance.pk is not None:
+            beyond = police_area_widening_beyond(
+                self.actor, self.instance, [str(a.pk) for a in committees]
+            )
+            if beyond:
+                raise forms.ValidationError(
+                    _(
+                        "The officers of this police area would see more than you may grant "
+                        "(%(beyond)s). Make a new police area and grant the officers on it: "
+                        "the grant waits for the security officer."
+                    )
+                    % {"beyond": ", ".join(str(BEYOND_LABELS[b]) for b in beyond)}
+                )
+        return cleaned

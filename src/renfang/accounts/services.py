@@ -367,6 +367,33 @@ def grant_beyond(  # noqa: PLR0913, PLR0917 (the grant's own fields)
     return beyond
 
 
+def police_area_widening_beyond(
+    actor: AbstractBaseUser | AnonymousUser, police_area: PoliceArea, committees: Iterable[str]
+) -> list[str]:
+    """What widening a police area to ``committees`` would give its officers beyond
+    ``actor``'s own powers (empty: nothing). A police area is part of every grant that names
+    it: adding a committee to it is granting its officers (full numbers, police tags) that
+    committee, so it needs the same powers as the grant itself (issue 11)."""
+    if police_area.pk is None:
+        return []
+    added = set(committees) - set(_grant_codes(None, police_area))
+    if not added:
+        return []  # narrowing, or the same committees: nobody gains anything
+    powers = granting_powers(actor)
+    beyond: list[str] = []
+    for grant in RoleGrant.objects.filter(police_area_id=police_area.pk):
+        policy = role_policies().get(grant.role)
+        if policy is None:
+            continue
+        for reason in grant_beyond(powers, grant.role, sorted(added)[0], None, grant.fields or []):
+            if reason not in beyond:
+                beyond.append(reason)
+        if not all(any(c.startswith(p) for p in powers.prefixes) for c in added):
+            if "area" not in beyond:
+                beyond.append("area")
+    return beyond
+
+
 BEYOND_LABELS = {
     "role": _lazy("the role is granted by a security officer only"),
     "full_identifiers": _lazy("full ID or phone numbers"),

@@ -35,6 +35,7 @@ from renfang.accounts.tests.conftest import (
     with_second_factor,
 )
 from renfang.accounts.tests.test_admin import USERS, change_form, english, inline
+from renfang.areas.models import Area
 from renfang.audit.models import Action, AuditEvent
 
 CHOSEN = "Chosen-by-admin-1"
@@ -440,3 +441,30 @@ def test_an_operator_refuses_and_revokes_with_the_command(
     assert not RoleGrant.objects.filter(user__in=[user, auditor]).exists()
     with pytest.raises(CommandError):
         call_command("grants", "approve", str(pending.pk))  # decided already
+
+
+def test_an_administrator_cannot_widen_a_police_area_to_give_its_officers_more(
+    areas: Areas, admin_client_of: Client
+) -> None:
+    """Issue 11 review: a police area is part of every grant that names it. Adding another
+    street's committee to it would give its officers full numbers and police tags there, which
+    the administrator does not hold: refused with a message, nothing changed. Narrowing it, or
+    changing one that no grant names, stays the administrator's."""
+    officer = make_user("minjing", Role.POLICE, police_area=areas.police_area)
+    outside = Area.objects.create(
+        code="310104004001", name="湖南居委会", parent=areas.other_street, level="committee"
+    )
+    url = f"/admin/accounts/policearea/{areas.police_area.pk}/change/"
+    committees = [areas.committee.pk, areas.sibling.pk, outside.pk]
+    response = admin_client_of.post(url, {"name": "天平警务区", "committees": committees})
+    assert response.status_code == 200
+    assert "would see more than you may grant" in response.content.decode()
+    assert set(areas.police_area.committees.values_list("pk", flat=True)) == {
+        areas.committee.pk,
+        areas.sibling.pk,
+    }
+    assert not access_for(User.objects.get(pk=officer.pk)).covers("310104004001")
+    # Narrowing gives nobody anything.
+    response = admin_client_of.post(url, {"name": "天平警务区", "committees": [areas.committee.pk]})
+    assert response.status_code == 302
+    assert list(areas.police_area.committees.values_list("pk", flat=True)) == [areas.committee.pk]
