@@ -23,6 +23,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -100,17 +101,30 @@ def _window() -> datetime.timedelta:
 
 
 def check_budget(user: User, access: Access) -> None:
-    """Refuse an exact-number search when the user has no misses left (one indexed read);
-    call it before the search, so the refusal cannot depend on the number."""
+    """Reserve one miss before an exact-number search, or refuse it when the user has none
+    left; call it before the search, so the refusal cannot depend on the number. The
+    reservation is one atomic UPDATE of the user's row (by its unique (user_id, kind) index),
+    so searches sent in parallel cannot all pass one read of the count (issue 11 review); a
+    hit gives the miss back (``record_number_search``)."""
     if not is_bounded(access) or user.pk is None:
         return
-    if IdentifyBudget.objects.filter(
-        user_id=user.pk,
-        kind=NUMBER,
-        window_start__gt=timezone.now() - _window(),
-        misses__gte=settings.RENFANG_IDENTIFY_MISSES,
-    ).exists():
-        raise IdentifyRefused
+    bound = int(settings.RENFANG_IDENTIFY_MISSES)
+    now = timezone.now()
+    mine = IdentifyBudget.objects.filter(user_id=user.pk, kind=NUMBER)
+    if mine.filter(window_start__gt=now - _window(), misses__lt=bound).update(
+        misses=F("misses") + 1
+    ):
+        return
+    with transaction.atomic():  # no row yet, or its window ended, or no misses left
+        row, _created = IdentifyBudget.objects.select_for_update().get_or_create(
+            user_id=user.pk, kind=NUMBER, defaults={"window_start": now}
+        )
+        if row.window_start <= now - _window():
+            row.window_start, row.misses, row.alerted = now, 0, False
+        if row.misses >= bound:
+            raise IdentifyRefused
+        row.misses += 1
+        row.save(update_fields=["window_start", "misses", "alerted"])
 
 
 @dataclass(frozen=True)
@@ -135,20 +149,25 @@ def count_miss(user: User, kind: str) -> Counted:
         row.alerted = row.alerted or reached
         row.save(update_fields=["window_start", "misses", "alerted"])
     if reached:
-        audit_record(
-            Action.ALERT,
-            user=user,
-            record_type="user",
-            record_id=str(user.pk),
-            detail={
-                "reason": "identification attempts",
-                "kind": kind,
-                "misses": row.misses,
-                "window_minutes": int(settings.RENFANG_IDENTIFY_WINDOW_MINUTES),
-                "since": row.window_start.isoformat(),
-            },
-        )
+        _alert(user, kind, row)
     return Counted(misses=row.misses, reached=reached)
+
+
+def _alert(user: User, kind: str, row: IdentifyBudget) -> None:
+    """The one ``alert`` event of a window, for the auditor."""
+    audit_record(
+        Action.ALERT,
+        user=user,
+        record_type="user",
+        record_id=str(user.pk),
+        detail={
+            "reason": "identification attempts",
+            "kind": kind,
+            "misses": row.misses,
+            "window_minutes": int(settings.RENFANG_IDENTIFY_WINDOW_MINUTES),
+            "since": row.window_start.isoformat(),
+        },
+    )
 
 
 def record_number_search(user: User, access: Access, query: str, *, hit: bool) -> None:
@@ -165,5 +184,12 @@ def record_number_search(user: User, access: Access, query: str, *, hit: bool) -
             "bounded": is_bounded(access),
         },
     )
-    if not hit and is_bounded(access):
-        count_miss(user, NUMBER)
+    if not is_bounded(access) or user.pk is None:
+        return
+    mine = IdentifyBudget.objects.filter(user_id=user.pk, kind=NUMBER)
+    if hit:  # the miss reserved by check_budget is given back
+        mine.filter(misses__gt=0).update(misses=F("misses") - 1)
+    elif mine.filter(misses__gte=settings.RENFANG_IDENTIFY_MISSES, alerted=False).update(
+        alerted=True
+    ):
+        _alert(user, NUMBER, mine.get())

@@ -21,7 +21,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from renfang.accounts.access import mask_id_number, mask_phone
+from renfang.accounts.access import access_for, mask_id_number, mask_phone
 from renfang.accounts.masks import (
     SEQUENCES_PER_SEX,
     candidates_left,
@@ -298,16 +298,34 @@ def test_hits_are_recorded_and_do_not_use_up_the_misses(
 def test_the_bound_costs_one_indexed_read_per_lookup(
     world: World, clients: dict[str, Client]
 ) -> None:
-    """The bound check is one read of the user's row by its unique (user_id, kind) index; a
-    hit writes nothing to it."""
+    """The bound is one atomic update of the user's row by its unique (user_id, kind) index,
+    which reserves a miss before the search; a hit gives it back with a second one."""
     planted = world.planted["A1"]
     search = _api_lookup(clients["committee_clerk"])
     search(planted.id_number)  # warm the caches
     with CaptureQueriesContext(connection) as captured:
         assert search(planted.id_number) == (200, True)
     budget = [q["sql"] for q in captured.captured_queries if "identifybudget" in q["sql"]]
-    assert len(budget) == 1 and budget[0].startswith("SELECT")
-    assert '"user_id" =' in budget[0] and '"kind" =' in budget[0]
+    assert len(budget) == 2 and all(sql.startswith("UPDATE") for sql in budget), budget
+    assert all('"user_id" =' in sql and '"kind" =' in sql for sql in budget)
+
+
+def test_searches_sent_at_once_cannot_all_pass_the_bound(world: World) -> None:
+    """The review's race: many number searches sent in parallel each read the count before any
+    of them had counted its miss, and 31 of 40 went through. Each search now reserves its miss
+    before looking anything up, so only the bound's worth pass however they interleave."""
+    from renfang.people.identify import IdentifyRefused, check_budget
+
+    clerk = world.users["committee_clerk"]
+    access = access_for(clerk)
+    passed = 0
+    for _ in range(settings.RENFANG_IDENTIFY_MISSES + 20):  # all checked before any is recorded
+        try:
+            check_budget(clerk, access)
+        except IdentifyRefused:
+            continue
+        passed += 1
+    assert passed == settings.RENFANG_IDENTIFY_MISSES
 
 
 def test_roles_that_see_numbers_in_full_are_recorded_not_bounded(
