@@ -27,7 +27,7 @@ from renfang.api.errors import ApiError, ErrorCode, error_responses, not_found
 from renfang.api.pagination import PageOut, PageQuery, paginate, paginate_list
 from renfang.api.powers import access_with_power
 from renfang.audit.models import Action
-from renfang.audit.services import audit_record
+from renfang.audit.services import PERSON_IDS, audit_record
 from renfang.sources.models import HeldRecord, Source, SourceImport, UnmappedCode
 from renfang.sources.selectors import imports_list, sources_list, unmapped_codes_list
 from renfang.sources.services.publish import (
@@ -478,7 +478,8 @@ def source_held_records_list(
         user=user,
         record_type="source",
         record_id=source.code,
-        detail={"list": "held records", "persons": sorted({h.person_id for h in rows})},
+        # The people shown, by the key "who has read this person" indexes (ADR 0018).
+        detail={"list": "held records", PERSON_IDS: sorted({h.person_id for h in rows})},
     )
     return HeldRecordPageOut(**paged.meta(), results=[_held_out(h, access) for h in rows])
 

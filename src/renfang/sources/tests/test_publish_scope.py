@@ -237,6 +237,12 @@ def test_a_held_record_is_reviewed_by_someone_who_sees_the_person(
         ("H2", target.pk, "relief_office"),
     ]
     assert "marital_status" in rows[0]["fields"]
+    # The review is a read of the person: "who has read this person" finds it (ADR 0018).
+    from renfang.audit.models import AuditEvent, AuditPersonRef
+
+    events = AuditPersonRef.objects.filter(person_id=target.pk).values_list("event_id", flat=True)
+    readers = AuditEvent.objects.filter(id__in=list(events)).values_list("user_id", flat=True)
+    assert world.users["district_admin"].pk in set(readers)
     first, second = rows[0]["id"], rows[1]["id"]
 
     applied = _post_json(admin, f"{url}/{first}/decision", {"apply": True})
