@@ -19,6 +19,9 @@ run: $(VENV)/.installed
 	$(BIN)/renfang migrate --noinput
 	$(BIN)/renfang demo --if-empty
 	$(BIN)/renfang demo_users
+	@# The audit chain's head, signed, outside the database (ADR 0019; in production: from cron,
+	@# to another host): `renfang audit verify --anchors renfang-audit-anchors.jsonl` checks it.
+	$(BIN)/renfang audit anchor
 	@# The webhook worker (ADR 0016) runs beside the web server and stops when it stops.
 	$(BIN)/renfang worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Error, register
+from django.core.checks import CheckMessage, Error, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 
 MINIMUM_RETENTION_DAYS = 183
@@ -45,4 +45,21 @@ def check_audit_key(**kwargs: Any) -> list[Error]:
             audit_key()
         except ImproperlyConfigured as error:
             return [Error(str(error), id="audit.E003")]
+    return []
+
+
+@register(deploy=True)
+def check_anchor_file(**kwargs: Any) -> list[CheckMessage]:
+    """In production anchors go to a file the database's owners cannot rewrite (ADR 0019): a
+    log deleted whole, or rolled back to an older copy, is caught only by an earlier anchor."""
+    if settings.PRODUCTION and not settings.RENFANG_AUDIT_ANCHOR_FILE:
+        return [
+            Warning(
+                "RENFANG_AUDIT_ANCHOR_FILE is not set: without anchors kept outside the "
+                "database, a deleted or rolled-back audit log cannot be told from a new one",
+                hint="set it to a file on another host or write-once storage, and run "
+                "`renfang audit anchor` from cron",
+                id="audit.W001",
+            )
+        ]
     return []

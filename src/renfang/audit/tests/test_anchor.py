@@ -320,3 +320,45 @@ def test_an_anchor_on_purged_events_still_verifies_and_the_purge_needs_the_key(
     with as_database_owner():
         execute(f"UPDATE {TABLE} SET purpose = 'x' WHERE id = %s", [purge.pk])  # noqa: S608
     assert (audit_verify().problem, audit_verify().broken_id) == (Problem.ALTERED, purge.pk)
+
+
+def test_a_log_deleted_whole_is_caught(tmp_path: Path) -> None:
+    """Review of issue 11: deleting every event, the head and the person index left a log
+    that verified ("0 events, chain intact"). An empty log beside a register that holds
+    people was deleted (every write of a person is audited, a purge leaves its own event);
+    an anchor catches it too, and verify says when it checked none."""
+    from renfang.people.services import person_create
+
+    person_create(id_type="passport", id_number="E1234567", name="某人", sex="", birth_date=None)
+    record(2)
+    anchors = tmp_path / "anchors.jsonl"
+    call_command("audit", "anchor", "--to", str(anchors), stdout=StringIO())
+    err = StringIO()
+    call_command("audit", "verify", "--no-progress", stdout=StringIO(), stderr=err)
+    assert "no anchors checked" in err.getvalue()
+
+    with as_database_owner():
+        AuditEvent.objects.all().delete()
+    AuditHead.objects.all().delete()
+
+    error = verify_exit()
+    assert "the audit log is empty, but the register holds 1 people" in str(error)
+    error = verify_exit("--anchors", str(anchors))
+    assert "the anchor of" in str(error) or "register holds" in str(error)
+
+
+def test_production_without_an_anchors_file_is_warned(settings: object, tmp_path: Path) -> None:
+    settings.PRODUCTION = True  # type: ignore[attr-defined]
+    key = tmp_path / "audit.key"
+    key.write_text("k" * 64, encoding="ascii")
+    settings.RENFANG_AUDIT_KEY_FILE = str(key)  # type: ignore[attr-defined]
+    settings.RENFANG_AUDIT_ANCHOR_FILE = ""  # type: ignore[attr-defined]
+    forget_key()
+    try:
+        ids = {message.id for message in run_checks(include_deployment_checks=True)}
+        assert "audit.W001" in ids
+        settings.RENFANG_AUDIT_ANCHOR_FILE = str(tmp_path / "anchors.jsonl")  # type: ignore[attr-defined]
+        ids = {message.id for message in run_checks(include_deployment_checks=True)}
+        assert "audit.W001" not in ids
+    finally:
+        forget_key()

@@ -114,6 +114,7 @@ def production(tmp_path: Path) -> dict[str, str]:
         "RENFANG_PRODUCTION": "true",
         "RENFANG_SECRET_KEY_FILE": str(key),
         "RENFANG_AUDIT_KEY_FILE": str(audit_key),
+        "RENFANG_AUDIT_ANCHOR_FILE": str(tmp_path / "anchors.jsonl"),
         "RENFANG_ALLOWED_HOSTS": "renfang.example.gov.cn",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
     }

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
@@ -194,6 +195,14 @@ class Command(BaseCommand):
                 anchors = Path(settings.RENFANG_AUDIT_ANCHOR_FILE)
             if anchors is not None:
                 self._check_anchors(anchors)
+            else:
+                self.stderr.write(
+                    _(
+                        "no anchors checked: a log deleted whole, or put back from an older "
+                        "copy, is caught only by an anchor taken earlier (run `renfang audit "
+                        "anchor` from cron, ADR 0019)"
+                    )
+                )
         elif action == "anchor":
             self._anchor(options["to"] or anchors_path())
         elif action == "purge":
@@ -216,12 +225,28 @@ class Command(BaseCommand):
             result = audit_verify(on_progress=bar.update)
         if not result.ok:
             raise CommandError(broken_link_text(result), returncode=1)
+        if result.checked == 0:
+            self._empty_log_beside_a_register()
         self.stdout.write(_("%(count)s events, chain intact") % {"count": f"{result.checked:,}"})
         # The head, for a log the database's owners cannot rewrite (ADR 0009).
         self.stdout.write(
             _("head: event #%(id)s, hash %(hash)s")
             % {"id": result.head_id, "hash": result.head_hash}
         )
+
+    def _empty_log_beside_a_register(self) -> None:
+        """Every write of a person is audited and a purge leaves its own event: an empty log
+        beside a register that holds people was deleted (issue 11 review)."""
+        people = apps.get_model("people", "Person").objects.count()
+        if people:
+            raise CommandError(
+                _(
+                    "the audit log is empty, but the register holds %(count)s people: every "
+                    "write of a person is audited, so the log was deleted"
+                )
+                % {"count": f"{people:,}"},
+                returncode=1,
+            )
 
     def _check_anchors(self, path: Path) -> None:
         try:
