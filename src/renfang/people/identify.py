@@ -39,6 +39,7 @@ User = AbstractBaseUser | AnonymousUser
 
 NUMBER = "number"  # an exact ID or phone number search
 RECORD = "record"  # a detail read of a person id that is missing or not the user's
+PUBLISH = "publish"  # a published record held: it named a person outside the publisher's areas
 
 _SEPARATORS = re.compile(r"[\s\-()（）]")
 _COUNTRY_PREFIX = re.compile(r"^(\+86|0086)")
@@ -58,6 +59,14 @@ def refused_message() -> str:
         "You have searched for too many ID or phone numbers that match no one. Searching by "
         "number is paused for you for a while; the auditor has been told. You can still "
         "search by name."
+    )
+
+
+def publishing_paused_message() -> str:
+    """What a publisher is told when too many of its records were held (the API)."""
+    return _(
+        "Too many of your records named people outside your areas and were held. Publishing "
+        "is paused for you for a while; the auditor has been told."
     )
 
 
@@ -93,31 +102,31 @@ def is_bounded(access: Access, kind: str = NUMBER) -> bool:
     """Whether a user's misses are bounded: every user's record misses; number misses only for
     users who may not see numbers in full (a role that sees them whole learns nothing from an
     exact search it could not read in its own area's list)."""
-    return kind == RECORD or not access.full_identifiers
+    return kind in {RECORD, PUBLISH} or not access.full_identifiers
 
 
 def _window() -> datetime.timedelta:
     return datetime.timedelta(minutes=int(settings.RENFANG_IDENTIFY_WINDOW_MINUTES))
 
 
-def check_budget(user: User, access: Access) -> None:
+def check_budget(user: User, access: Access, kind: str = NUMBER) -> None:
     """Reserve one miss before an exact-number search, or refuse it when the user has none
     left; call it before the search, so the refusal cannot depend on the number. The
     reservation is one atomic UPDATE of the user's row (by its unique (user_id, kind) index),
     so searches sent in parallel cannot all pass one read of the count (issue 11 review); a
     hit gives the miss back (``record_number_search``)."""
-    if not is_bounded(access) or user.pk is None:
+    if not is_bounded(access, kind) or user.pk is None:
         return
     bound = int(settings.RENFANG_IDENTIFY_MISSES)
     now = timezone.now()
-    mine = IdentifyBudget.objects.filter(user_id=user.pk, kind=NUMBER)
+    mine = IdentifyBudget.objects.filter(user_id=user.pk, kind=kind)
     if mine.filter(window_start__gt=now - _window(), misses__lt=bound).update(
         misses=F("misses") + 1
     ):
         return
     with transaction.atomic():  # no row yet, or its window ended, or no misses left
         row, _created = IdentifyBudget.objects.select_for_update().get_or_create(
-            user_id=user.pk, kind=NUMBER, defaults={"window_start": now}
+            user_id=user.pk, kind=kind, defaults={"window_start": now}
         )
         if row.window_start <= now - _window():
             row.window_start, row.misses, row.alerted = now, 0, False
@@ -184,12 +193,18 @@ def record_number_search(user: User, access: Access, query: str, *, hit: bool) -
             "bounded": is_bounded(access),
         },
     )
-    if not is_bounded(access) or user.pk is None:
+    settle(user, access, NUMBER, hit=hit)
+
+
+def settle(user: User, access: Access, kind: str, *, hit: bool) -> None:
+    """After the lookup that ``check_budget`` reserved a miss for: a hit gives it back; a miss
+    keeps it, and the miss that reached the bound writes the window's one alert."""
+    if not is_bounded(access, kind) or user.pk is None:
         return
-    mine = IdentifyBudget.objects.filter(user_id=user.pk, kind=NUMBER)
-    if hit:  # the miss reserved by check_budget is given back
+    mine = IdentifyBudget.objects.filter(user_id=user.pk, kind=kind)
+    if hit:
         mine.filter(misses__gt=0).update(misses=F("misses") - 1)
     elif mine.filter(misses__gte=settings.RENFANG_IDENTIFY_MISSES, alerted=False).update(
         alerted=True
     ):
-        _alert(user, NUMBER, mine.get())
+        _alert(user, kind, mine.get())

@@ -28,6 +28,7 @@ from renfang.api.pagination import PageOut, PageQuery, paginate, paginate_list
 from renfang.api.powers import access_with_power
 from renfang.audit.models import Action
 from renfang.audit.services import PERSON_IDS, audit_record
+from renfang.people.identify import IdentifyRefused, publishing_paused_message
 from renfang.sources.models import HeldRecord, Source, SourceImport, UnmappedCode
 from renfang.sources.selectors import imports_list, sources_list, unmapped_codes_list
 from renfang.sources.services.publish import (
@@ -401,7 +402,7 @@ def unmapped_codes_list_op(
     "/{code}/records",
     operation_id="source_record_publish",
     summary="Publish one record of a source",
-    response={200: PublishedOut, **error_responses(401, 403, 404, 422)},
+    response={200: PublishedOut, **error_responses(401, 403, 404, 422, 429)},
 )
 def source_record_publish(
     request: HttpRequest, code: SourceCode, values: Body[dict[str, Any]]
@@ -427,6 +428,8 @@ def source_record_publish(
         raise ApiError(
             403, ErrorCode.PERMISSION_DENIED, refused.problems[0][1], refused.problems
         ) from refused
+    except IdentifyRefused as paused:
+        raise ApiError(429, ErrorCode.TOO_MANY_REQUESTS, publishing_paused_message()) from paused
     except PublishRefused as refused:
         raise ApiError(
             422,

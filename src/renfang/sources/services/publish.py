@@ -45,6 +45,7 @@ from renfang.audit.services import User, audit_record
 from renfang.codes.models import Code
 from renfang.houses.models import House
 from renfang.linkage.normalize import id_key
+from renfang.people import identify
 from renfang.people.golden import golden_refresh
 from renfang.people.models import IdType, Person
 from renfang.people.selectors import people_in_area_q, people_visible_to
@@ -385,6 +386,11 @@ def record_publish(
     if problems:
         _refuse_outside_grant(actor, source, incoming.record_id, problems)
     now = timezone.now()
+    # A held record tells its publisher that the person exists outside its areas (by the
+    # answer's timing, if nothing else): held records are identification attempts, bounded
+    # like missed number searches; the bound is checked before any person is looked up, so a
+    # refusal (IdentifyRefused) is the same whoever the record names (issue 11 review).
+    identify.check_budget(actor, access, identify.PUBLISH)
     with transaction.atomic():
         Source.objects.select_for_update().filter(pk=source.pk).first()
         before = SourceRecord.objects.filter(source=source, record_id=incoming.record_id).first()
@@ -392,10 +398,13 @@ def record_publish(
         linked = before.person_id if before is not None else None
         person_id = linked if linked is not None else _holder(incoming.mapped)
         if person_id is not None and not _may_change(actor, person_id):
-            return _hold(
+            published = _hold(
                 source, incoming, person_id, actor=actor, known=before is not None, now=now
             )
-        return _apply(source, incoming, before, actor=actor, today=today, now=now)
+        else:
+            published = _apply(source, incoming, before, actor=actor, today=today, now=now)
+    identify.settle(actor, access, identify.PUBLISH, hit=not published.held)
+    return published
 
 
 def _apply(

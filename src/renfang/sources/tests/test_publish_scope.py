@@ -262,3 +262,35 @@ def test_a_held_record_is_reviewed_by_someone_who_sees_the_person(
 
 def _post_json(client: Client, url: str, data: dict[str, Any]) -> Any:
     return client.post(url, json.dumps(data), content_type="application/json")
+
+
+def test_held_records_are_bounded_like_missed_number_searches(
+    world: World, civil: Source, settings: Any
+) -> None:
+    """Review of issue 11: a held record answers like a new one, but not in the same time (a
+    new person is built, a held record only stored), so publishing ID numbers was an
+    unbounded test of who exists outside the area. Held records now count like missed number
+    searches: at the bound the auditor gets an alert and publishing pauses (429), before any
+    person is looked up, whoever the record names; records applied in the area cost nothing."""
+    settings.RENFANG_IDENTIFY_MISSES = 5
+    fields = [*RELIEF_FIELDS, PersonField.ID_NUMBER]
+    relief = _publisher(world, "relief_office", "A", fields)
+    client = _allow(civil, relief)
+    target = world.planted["B1"].person
+    for n in range(8):  # applied in its own street: never counted
+        ok = send(client, {"编号": f"OK{n}", "姓名": f"新人{n}", "居住地": world.areas["A1"].code})
+        assert ok.status_code == 200, ok.content
+    for n in range(5):
+        held = send(client, {"编号": f"P{n}", "身份证号": target.id_number, "婚姻": "离婚"})
+        assert held.status_code == 200
+    alerts = AuditEvent.objects.filter(user_id=relief.pk, action=Action.ALERT)
+    assert alerts.count() == 1
+
+    outside = send(client, {"编号": "P9", "身份证号": target.id_number, "婚姻": "离婚"})
+    nobody = send(client, {"编号": "N9", "身份证号": "11010519491231002X", "婚姻": "离婚"})
+
+    assert outside.status_code == nobody.status_code == 429
+    assert outside.json()["error"]["message"] == nobody.json()["error"]["message"]
+    assert HeldRecord.objects.count() == 5
+    assert not SourceRecord.objects.filter(source=civil, record_id="N9").exists()
+    assert alerts.count() == 1
