@@ -40,6 +40,19 @@ def city_code(settings: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture(autouse=True)
+def _site_language() -> Iterator[None]:
+    """Every test starts in the site's language: a request made with the English switch
+    leaves English active in the worker's thread (the locale middleware activates, nothing
+    deactivates), and the next test on that worker would read English labels."""
+    from django.conf import settings  # noqa: PLC0415 (Django is set up by now)
+    from django.utils import translation  # noqa: PLC0415
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_code_caches() -> Iterator[None]:
     """The code and division-name caches live in the process: a test that rolled its rows
     back must not leave their labels to the next test."""
