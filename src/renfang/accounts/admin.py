@@ -536,7 +536,7 @@ class GrantRequestAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "police_area",
         "fields",
         "replaces",
-        "reasons",
+        "why",
         "requested_by",
         "requested_at",
         "state",

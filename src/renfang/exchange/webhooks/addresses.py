@@ -146,8 +146,12 @@ def _resolve(host: str, port: int) -> tuple[str, ...]:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as error:
         raise AddressRefused(
-            _("the host name %(host)s does not resolve (%(error)s)")
-            % {"host": host, "error": error}
+            # The system's own words (errno, English) are no help on a Chinese page.
+            _(
+                "the host name %(host)s does not resolve: check the address, or ask whoever "
+                "runs the server to check its name service"
+            )
+            % {"host": host}
         ) from error
     # getaddrinfo's order is the system's preference; keep it, without repeats.
     return tuple(dict.fromkeys(str(info[4][0]).split("%")[0] for info in found))

@@ -106,7 +106,11 @@ def _expired_page(request: HttpRequest) -> HttpResponse:
 
 
 def _refused_page(request: HttpRequest, query: str) -> HttpResponse:
-    context = {"query": _shown_query(request, query), "refused": refused_message()}
+    context = {
+        "query": _shown_query(request, query),
+        "query_is_number": is_identifier_query(query),
+        "refused": refused_message(),
+    }
     return render(request, "web/search.html", context, status=429)
 
 
@@ -144,6 +148,8 @@ def search(request: HttpRequest) -> HttpResponse:
     access = access_for(request.user)
     context: dict[str, Any] = {
         "query": _shown_query(request, query),
+        # The box starts empty after a number: its masked form searched again finds nothing.
+        "query_is_number": is_identifier_query(query),
         "export_query": urlencode({"t": token} if token else {"q": query}),
         "export_limit": EXPORT_LIMIT,
     }
