@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime
 
+from renfang.accounts.access import forget_access
+from renfang.accounts.models import PersonField, RoleGrant
 from renfang.accounts.tests.world import World
 from renfang.exchange.models import Event, EventHead, EventType, Subscription
 from renfang.exchange.subscriptions import subscription_create
@@ -54,3 +56,18 @@ def subscription_id() -> int:
     """The planted subscription's id (987654 when there is none: a route about a missing one)."""
     found = Subscription.objects.order_by("pk").values_list("pk", flat=True).first()
     return found or 987654
+
+
+def grant_filters(world: World) -> None:
+    """The reader is granted what these tests filter by (ADR 0022: a filter needs the grant of
+    its field): birth dates (ages, deaths, births), nationality and hukou (categories)."""
+    reader = world.users["department_reader"]
+    grant = RoleGrant.objects.get(user=reader)
+    grant.fields = [
+        *grant.fields,
+        PersonField.BIRTH_DATE,
+        PersonField.NATIONALITY,
+        PersonField.HUKOU,
+    ]
+    grant.save(update_fields=["fields"])
+    forget_access(reader)

@@ -20,6 +20,7 @@ from renfang.accounts.tokens import api_token_create
 from renfang.audit.models import Action, AuditEvent
 from renfang.exchange.models import Event, EventType, Subscription
 from renfang.exchange.subscriptions import subscription_create
+from renfang.exchange.tests.feed_world import grant_filters
 from renfang.web.tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -34,23 +35,8 @@ AT = datetime.datetime(2026, 5, 1, 9, 0, tzinfo=datetime.UTC)
 def world() -> World:
     built = build_world()
     add_moved_person(built)
-    _grant_filters(built)
+    grant_filters(built)
     return built
-
-
-def _grant_filters(world: World) -> None:
-    """The reader is granted what these tests filter by (ADR 0022: a filter needs the grant of
-    its field): birth dates (ages, deaths, births), nationality and hukou (categories)."""
-    reader = world.users["department_reader"]
-    grant = RoleGrant.objects.get(user=reader)
-    grant.fields = [
-        *grant.fields,
-        PersonField.BIRTH_DATE,
-        PersonField.NATIONALITY,
-        PersonField.HUKOU,
-    ]
-    grant.save(update_fields=["fields"])
-    forget_access(reader)
 
 
 def event(seq: int, kind: str, *, division: str = "", before: str = "", **extra: Any) -> Event:

@@ -7,7 +7,6 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import translation
 
-from renfang.accounts.access import forget_access
 from renfang.accounts.models import PersonField, Role, RoleGrant
 from renfang.accounts.tests.world import World, build_world
 from renfang.audit.models import Action, AuditEvent
@@ -19,6 +18,7 @@ from renfang.exchange.subscriptions import (
     subscription_delete,
     subscription_update,
 )
+from renfang.exchange.tests.feed_world import grant_filters
 
 pytestmark = pytest.mark.django_db
 
@@ -26,23 +26,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def world() -> World:
     built = build_world()
-    _grant_filters(built)
+    grant_filters(built)
     return built
-
-
-def _grant_filters(world: World) -> None:
-    """The reader is granted what these tests filter by (ADR 0022: a filter needs the grant of
-    its field): birth dates (ages, deaths, births), nationality and hukou (categories)."""
-    reader = world.users["department_reader"]
-    grant = RoleGrant.objects.get(user=reader)
-    grant.fields = [
-        *grant.fields,
-        PersonField.BIRTH_DATE,
-        PersonField.NATIONALITY,
-        PersonField.HUKOU,
-    ]
-    grant.save(update_fields=["fields"])
-    forget_access(reader)
 
 
 def _create(world: World, **values: object) -> Subscription:

@@ -13,8 +13,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from renfang.accounts.access import forget_access
-from renfang.accounts.models import PersonField, RoleGrant
 from renfang.accounts.tests.world import World, build_world
 from renfang.audit.models import Action, AuditEvent
 from renfang.exchange.models import (
@@ -26,6 +24,7 @@ from renfang.exchange.models import (
     WebhookEndpoint,
 )
 from renfang.exchange.subscriptions import subscription_create
+from renfang.exchange.tests.feed_world import grant_filters
 from renfang.web.tests.conftest import client_for
 from renfang.web.tests.test_exports import rows_of
 
@@ -39,23 +38,8 @@ ID_NUMBER = "310104197101010031"
 @pytest.fixture
 def world() -> World:
     built = build_world()
-    _grant_filters(built)
+    grant_filters(built)
     return built
-
-
-def _grant_filters(world: World) -> None:
-    """The reader is granted what these tests filter by (ADR 0022: a filter needs the grant of
-    its field): birth dates (ages, deaths, births), nationality and hukou (categories)."""
-    reader = world.users["department_reader"]
-    grant = RoleGrant.objects.get(user=reader)
-    grant.fields = [
-        *grant.fields,
-        PersonField.BIRTH_DATE,
-        PersonField.NATIONALITY,
-        PersonField.HUKOU,
-    ]
-    grant.save(update_fields=["fields"])
-    forget_access(reader)
 
 
 def english(client: Client) -> Client:
