@@ -165,9 +165,12 @@ def person_search_for_user(
         return people.order_by("name", "pk").prefetch_related(_current_residences(day))
     # Two index lookups first (the unique (id_number, id_type) index, the (kind, value)
     # index), then the people by primary key: an OR of subqueries would make PostgreSQL
-    # scan every person.
+    # scan every person. The unique index is partial (numbers of persons not merged away):
+    # the query states its condition, or PostgreSQL cannot use it and reads 1.5 M rows.
     matched = set(
-        Person.objects.filter(id_number__in=parsed.id_numbers).values_list("pk", flat=True)
+        Person.objects.filter(id_number__in=parsed.id_numbers, merged_into__isnull=True)
+        .exclude(id_number="")
+        .values_list("pk", flat=True)
     )
     if parsed.phones:
         matched.update(
