@@ -46,6 +46,7 @@ from renfang.accounts.services import (
     user_unlock,
 )
 from renfang.accounts.tokens import TokenError, api_token_revoke, token_state
+from renfang.core.admin import ReadOnlyAdminMixin
 
 User = get_user_model()
 
@@ -509,7 +510,7 @@ class ApiTokenAdmin(UserAdministration, admin.ModelAdmin):  # type: ignore[type-
 
 
 @admin.register(GrantRequest)
-class GrantRequestAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class GrantRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     """Grants waiting for a security officer, and the recent decisions (ADR 0020). Made by
     the user admin's role form; decided here (or with ``renfang grants``); never edited."""
 
@@ -552,15 +553,6 @@ class GrantRequestAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return sees_users(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)

@@ -508,6 +508,29 @@ def _credentials_reset(user: AbstractBaseUser, actor: Actor) -> list[PendingEven
     return events
 
 
+def _checked_terms(  # noqa: PLR0913, PLR0917 (a grant's terms)
+    locked: AbstractBaseUser,
+    others: QuerySet[RoleGrant],
+    role: str,
+    area: Area | None,
+    police_area: PoliceArea | None,
+    fields: Sequence[str],
+) -> list[str]:
+    """A grant's terms checked against the rules and the user's other grants (``others``, the
+    user's row locked): the cleaned fields, or ``ValidationError``. One check for a grant made,
+    changed or requested."""
+    cleaned = role_grant_check(
+        user=locked,
+        role=role,
+        area=area,
+        police_area=police_area,
+        fields=fields,
+        other_roles=others.values_list("role", flat=True),
+    )
+    _refuse_duplicate(others, locked, role, area, police_area)
+    return cleaned
+
+
 def _grant_create(  # noqa: PLR0913
     *,
     user: AbstractBaseUser,
@@ -522,15 +545,7 @@ def _grant_create(  # noqa: PLR0913
     with transaction.atomic():
         locked = _locked_user(user)
         existing = RoleGrant.objects.filter(user_id=user.pk)
-        cleaned = role_grant_check(
-            user=locked,
-            role=role,
-            area=area,
-            police_area=police_area,
-            fields=fields,
-            other_roles=existing.values_list("role", flat=True),
-        )
-        _refuse_duplicate(existing, user, role, area, police_area)
+        cleaned = _checked_terms(locked, existing, role, area, police_area, fields)
         grant = RoleGrant.objects.create(
             user_id=user.pk, role=role, area=area, police_area=police_area, fields=cleaned
         )
@@ -560,15 +575,7 @@ def _grant_change(  # noqa: PLR0913
         locked = _locked_user(user)
         before = grant_description(RoleGrant.objects.get(pk=grant.pk))
         others = RoleGrant.objects.filter(user_id=user.pk).exclude(pk=grant.pk)
-        cleaned = role_grant_check(
-            user=locked,
-            role=role,
-            area=area,
-            police_area=police_area,
-            fields=fields,
-            other_roles=others.values_list("role", flat=True),
-        )
-        _refuse_duplicate(others, user, role, area, police_area)
+        cleaned = _checked_terms(locked, others, role, area, police_area, fields)
         grant.role, grant.area, grant.police_area, grant.fields = role, area, police_area, cleaned
         grant.save(update_fields=["role", "area", "police_area", "fields"])
         after = grant_description(grant)
@@ -704,15 +711,7 @@ def role_grant_propose(  # noqa: PLR0913
         others = RoleGrant.objects.filter(user_id=user.pk)
         if replaces is not None:
             others = others.exclude(pk=replaces.pk)
-        cleaned = role_grant_check(
-            user=locked,
-            role=role,
-            area=area,
-            police_area=police_area,
-            fields=fields,
-            other_roles=others.values_list("role", flat=True),
-        )
-        _refuse_duplicate(others, user, role, area, police_area)
+        cleaned = _checked_terms(locked, others, role, area, police_area, fields)
         pending = GrantRequest.objects.filter(
             user_id=user.pk, state=GrantRequest.State.PENDING, role=role
         )

@@ -14,6 +14,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from renfang.codes.models import Code, CodeSet
+from renfang.core.admin import ReadOnlyAdminMixin
 
 # A longer set (division: ~3,000 counties) is shown through the code list, not inline.
 INLINE_LIMIT = 300
@@ -27,17 +28,6 @@ _CODE_FIELDS = (
     "since_version",
     "until_version",
 )
-
-
-class ReadOnlyAdminMixin:
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class CodeInline(ReadOnlyAdminMixin, admin.TabularInline):  # type: ignore[type-arg]
