@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 import pytest
 
@@ -71,3 +71,22 @@ def admin_client(db: None, admin_user: object) -> object:
     from renfang.accounts.tests.conftest import with_second_factor  # noqa: PLC0415
 
     return with_second_factor(Client(), admin_user)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _test_database_wiped_through_the_door() -> Iterator[None]:
+    """Transactional tests wipe the whole test database between tests (Django's flush); the
+    one door's lock (ADR 0024) would refuse the DELETEs of persons, so the wipe is planted."""
+    from django.db.backends.base.operations import BaseDatabaseOperations  # noqa: PLC0415
+
+    from renfang.people.facts.planting import by_hand  # noqa: PLC0415
+
+    original = BaseDatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self: BaseDatabaseOperations, sql_list: Iterable[str]) -> None:
+        with by_hand():
+            original(self, sql_list)
+
+    BaseDatabaseOperations.execute_sql_flush = execute_sql_flush  # type: ignore[method-assign]
+    yield
+    BaseDatabaseOperations.execute_sql_flush = original  # type: ignore[method-assign]

@@ -15,6 +15,8 @@ from typing import Any
 
 from django.db import connection, models
 
+from renfang.core import writeguard
+
 # The format Django itself stores dates in on SQLite; registered explicitly because the
 # sqlite3 module's own default adapters are deprecated.
 sqlite3.register_adapter(datetime.date, datetime.date.isoformat)
@@ -71,6 +73,7 @@ def insert(
     ``on_batch(n)`` is called after every few thousand rows (for a progress bar)."""
     written = 0
     name = table(model)
+    writeguard.check_table(name)
     column_list = ", ".join(f'"{_field(model, column).column}"' for column in columns)
     with connection.cursor() as cursor:
         if is_postgresql():
@@ -170,3 +173,21 @@ def select_in(
     with connection.cursor() as cursor:
         cursor.execute(f"{sql} AND {column} = ANY(%s)", [*params, list(values)])
         return list(cursor.fetchall())
+
+
+def temp_table(name: str, columns: Sequence[tuple[str, str]], rows: Iterable[Sequence[Any]]) -> str:
+    """PostgreSQL: a temporary table ``name`` (dropped at commit) holding ``rows``, written with
+    COPY: bound as parameters, thousands of strings would be quoted one by one in Python."""
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {quote(name)} "
+            f"({', '.join(f'{quote(column)} {kind}' for column, kind in columns)}) ON COMMIT DROP"
+        )
+        cursor.execute(f"TRUNCATE {quote(name)}")
+        with cursor.cursor.copy(
+            f"COPY {quote(name)} ({', '.join(quote(column) for column, _ in columns)}) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
+    return name

@@ -21,9 +21,9 @@ from django.utils.translation import gettext as _
 from renfang.audit.models import Action
 from renfang.audit.services import SYSTEM, PendingEvent, User, audit_record_many
 from renfang.exchange.events import merge_event, publish, split_event
-from renfang.linkage.facts import facts_move, spells_rebuild_for
 from renfang.linkage.models import MergeKind, PersonMerge, ReviewPair, ReviewStatus
 from renfang.linkage.normalize import id_key
+from renfang.people.facts import person_placeholder, persons_merge, spells_rebuild_for
 from renfang.people.models import IdType, Person
 
 if TYPE_CHECKING:
@@ -160,10 +160,8 @@ def person_merge(
         kept = sorted(survivor.source_records.values_list("pk", flat=True))
         detail = {"rule": str(rule), "by": _username(user), "reason": reason, "merged": merged.pk}
         _pin([*moved, *kept], survivor, rule, detail, now)
-        Person.objects.filter(merged_into=merged).update(merged_into=survivor)
+        persons_merge([(merged.pk, survivor.pk)], now)
         merged.merged_into = survivor
-        merged.save(update_fields=["merged_into", "updated_at"])
-        facts_move([(merged.pk, survivor.pk)])
         record = PersonMerge.objects.create(
             kind=MergeKind.MERGE,
             survivor=survivor,
@@ -225,10 +223,9 @@ def _new_person_for(records: list[SourceRecord]) -> Person:
     except ValueError:
         birth_date = None
     sex = _first_mapped(records, "sex")
-    return Person.objects.create(
-        id_type=IdType.RESIDENT_ID if number else "",
+    return person_placeholder(
         id_number=number,
-        name=_first_mapped(records, "name")[:100],
+        name=_first_mapped(records, "name"),
         sex=sex[:1] if sex else "0",
         birth_date=birth_date,
     )

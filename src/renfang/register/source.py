@@ -24,7 +24,6 @@ from django.utils import timezone
 from renfang.audit.context import os_user
 from renfang.audit.services import SYSTEM, User
 from renfang.core import bulk
-from renfang.people.golden.writes import temp_table
 from renfang.people.models import Person
 from renfang.register.rows import PersonRows
 from renfang.sources.models import (
@@ -235,7 +234,7 @@ def link(source: Source, persons: list[tuple[tuple[str, str], int]]) -> int:
         for offset in range(0, len(persons), _CHUNK):
             chunk = persons[offset : offset + _CHUNK]
             if bulk.is_postgresql():
-                temp = temp_table(
+                temp = bulk.temp_table(
                     "register_links",
                     [("record_id", "text"), ("person_id", "bigint")],
                     ((record_id(key), person_id) for key, person_id in chunk),

@@ -3,7 +3,7 @@
 ``PopulationSpell`` is derived, never typed in: for each person, the stretches of time over
 which both the residence division and the hukou division stay the same. Counting the
 population of any area on any date is then one scan of one narrow table instead of a join of
-people, residences and hukous. ``renfang.stats.services.population_spells_refresh`` rebuilds a
+people, residences and hukous. ``renfang.people.facts.spells_rebuild_for`` (the one door) rebuilds a
 person's spells from the golden facts whenever they change.
 """
 

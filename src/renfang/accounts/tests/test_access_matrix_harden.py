@@ -27,6 +27,7 @@ from renfang.areas.models import Area
 from renfang.core.spreadsheets import FORMULA_STARTS, GUARD
 from renfang.exchange.models import Subscription
 from renfang.houses.models import House
+from renfang.people.facts.planting import by_hand
 from renfang.people.models import Person
 from renfang.sources.models import Source, UnmappedCode
 
@@ -45,7 +46,8 @@ EXPORTS = [route for route in ROUTES if _is_export(route)]
 def _plant_formulas(world: World) -> None:
     """Every text an export shows, as something a spreadsheet would evaluate."""
     for key, planted in world.planted.items():
-        Person.objects.filter(pk=planted.person.pk).update(name=f"={key}+1")
+        with by_hand():  # names no source would give, typed straight in
+            Person.objects.filter(pk=planted.person.pk).update(name=f"={key}+1")
         planted.person.refresh_from_db()
     House.objects.update(address=PAYLOAD + "天平路1号", road="@SUM(1)")
     Area.objects.filter(level__in=["committee", "street"]).update(name="+cmd|' /C calc'!A0")

@@ -32,9 +32,14 @@ from renfang.accounts.masks import (
 from renfang.accounts.tests.test_access_matrix import KEYS, _leaks, _text, clients, world
 from renfang.accounts.tests.world import World
 from renfang.audit.models import Action, AuditEvent
+from renfang.people.facts import (
+    attribute_record,
+    hukou_record,
+    person_create,
+    residence_record,
+)
 from renfang.people.idnumbers import with_check_digit
-from renfang.people.models import AttributeKind, Person, PersonAttribute
-from renfang.people.services import hukou_record, person_create, residence_record
+from renfang.people.models import AttributeKind, Person
 from renfang.web.tests.conftest import client_for
 
 # The access matrix's fixtures: its world (one user per role, records in three committees)
@@ -113,7 +118,7 @@ def _plant_target(world: World) -> Target:
     hukou_record(person=person, division=world.areas["A1"].code, valid_from=D(1985, 3, 14))
     house = world.planted["A1"].house
     residence_record(person=person, valid_from=D(2019, 1, 1), house=house, relation="owner")
-    PersonAttribute.objects.create(
+    attribute_record(
         person=person, kind=AttributeKind.PHONE, value="13911223344", valid_from=D(2019, 1, 1)
     )
     return Target(person, number, "13911223344", D(1985, 3, 14), "1", world.areas["A1"].code)

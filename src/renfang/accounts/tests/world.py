@@ -18,9 +18,15 @@ from django.contrib.auth.models import User
 from renfang.accounts.models import PersonField, PoliceArea, Role, RoleGrant
 from renfang.areas.models import Area, AreaLevel
 from renfang.houses.models import House, HouseUse, standard_address
+from renfang.people.facts import (
+    attribute_record,
+    hukou_record,
+    person_create,
+    residence_record,
+    tag_record,
+)
 from renfang.people.idnumbers import with_check_digit
-from renfang.people.models import AttributeKind, Person, PersonAttribute, PersonTag
-from renfang.people.services import hukou_record, person_create, residence_record
+from renfang.people.models import AttributeKind, Person
 
 D = datetime.date
 PASSWORD = "Matrix-test-passw0rd!"
@@ -84,11 +90,9 @@ def _person(  # noqa: PLR0917 (one planted record per line below reads best posi
     )
     if house is not None:
         residence_record(person=person, valid_from=D(2019, 1, 1), house=house, relation="tenant")
-    PersonAttribute.objects.create(
-        person=person, kind=AttributeKind.PHONE, value=phone, valid_from=D(2019, 1, 1)
-    )
-    PersonTag.objects.create(person=person, tag="drug_user", valid_from=D(2020, 1, 1))
-    PersonTag.objects.create(person=person, tag="subsistence_allowance", valid_from=D(2020, 1, 1))
+    attribute_record(person=person, kind=AttributeKind.PHONE, value=phone, valid_from=D(2019, 1, 1))
+    tag_record(person=person, tag="drug_user", valid_from=D(2020, 1, 1))
+    tag_record(person=person, tag="subsistence_allowance", valid_from=D(2020, 1, 1))
     return Planted(key=key, person=person, house=house, phone=phone, area_code=area_code)
 
 
@@ -177,7 +181,7 @@ def add_moved_person(world: World) -> Planted:
         person=moved, valid_from=D(2015, 1, 1), valid_to=D(2018, 12, 31), house=house_a1
     )
     residence_record(person=moved, valid_from=D(2019, 1, 1), house=house_b1)
-    PersonAttribute.objects.create(
+    attribute_record(
         person=moved, kind=AttributeKind.PHONE, value="13955550005", valid_from=D(2015, 1, 1)
     )
     planted = Planted(

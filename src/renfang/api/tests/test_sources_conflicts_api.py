@@ -8,11 +8,14 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from renfang.accounts.access import mask_id_number, mask_phone
 from renfang.api.tests.conftest import error_of
 from renfang.audit.models import Action, AuditEvent
-from renfang.people.models import Conflict, ConflictStatus, Person
+from renfang.people.facts import person_placeholder, persons_merge
+from renfang.people.facts.planting import by_hand
+from renfang.people.models import Conflict, ConflictStatus
 from renfang.web.tests.sources_world import PlantedSources, plant_sources
 
 
@@ -195,9 +198,8 @@ def test_provenance_is_masked_and_granted_like_the_person(world, planted, bearer
 
 def test_a_merged_away_person_answers_with_the_survivor(world, planted, bearer):
     survivor = world.planted["A1"].person
-    gone = Person.objects.create(
-        id_type="resident_id", id_number="", name="旧号", sex="1", merged_into=survivor
-    )
+    gone = person_placeholder(id_type="resident_id", name="旧号", sex="1")
+    persons_merge([(gone.pk, survivor.pk)], timezone.now())
     clerk = bearer("committee_clerk")
 
     person = clerk.get(f"/api/people/{gone.pk}").json()
@@ -209,5 +211,6 @@ def test_a_merged_away_person_answers_with_the_survivor(world, planted, bearer):
     assert survivor_itself["merged_from"] is None
     # Merged into someone outside the area: not found, like a missing person.
     gone.merged_into = world.planted["B1"].person
-    gone.save()
+    with by_hand():  # moved by hand to a survivor outside the area
+        gone.save()
     assert clerk.get(f"/api/people/{gone.pk}").status_code == 404

@@ -19,8 +19,8 @@ from django.db import connection
 from renfang.audit.management.commands.audit import Command
 from renfang.audit.models import AuditEvent
 from renfang.houses.services import houses_load
+from renfang.people.facts import person_create, residence_record
 from renfang.people.idnumbers import with_check_digit
-from renfang.people.services import person_create, residence_record
 from renfang.register.importer import register_import
 from renfang.synth.management.commands.synth import generate
 

@@ -327,7 +327,7 @@ def test_a_log_deleted_whole_is_caught(tmp_path: Path) -> None:
     that verified ("0 events, chain intact"). An empty log beside a register that holds
     people was deleted (every write of a person is audited, a purge leaves its own event);
     an anchor catches it too, and verify says when it checked none."""
-    from renfang.people.services import person_create
+    from renfang.people.facts import person_create
 
     person_create(id_type="passport", id_number="E1234567", name="某人", sex="", birth_date=None)
     record(2)

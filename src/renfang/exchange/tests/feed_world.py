@@ -18,7 +18,9 @@ AT = datetime.datetime(2026, 5, 1, 9, 0, tzinfo=datetime.UTC)
 def plant_feed(world: World) -> Subscription:
     """One arrival per planted person, in the committee they belong to; the department
     reader (granted A1, name, sex and residences) subscribes to everything of its grant."""
-    for seq, planted in enumerate(world.planted.values(), start=1):
+    # After the events the world's own writes made (the door tells the feed of every one).
+    last = EventHead.objects.filter(id=1).values_list("last_seq", flat=True).first() or 0
+    for seq, planted in enumerate(world.planted.values(), start=last + 1):
         division = planted.house.area_id if planted.house is not None else planted.area_code
         Event.objects.create(
             seq=seq,
@@ -46,7 +48,7 @@ def plant_feed(world: World) -> Subscription:
                 },
             ],
         )
-    EventHead.objects.update_or_create(id=1, defaults={"last_seq": len(world.planted)})
+    EventHead.objects.update_or_create(id=1, defaults={"last_seq": last + len(world.planted)})
     return subscription_create(
         user=None, subscriber=world.users["department_reader"], name="甲一全部"
     )

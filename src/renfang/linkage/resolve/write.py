@@ -22,10 +22,10 @@ import pyarrow as pa  # type: ignore[import-untyped]
 from django.db import connection
 
 from renfang.core import bulk
-from renfang.linkage.facts import facts_move, spells_rebuild_for
 from renfang.linkage.models import MergeKind, PersonMerge, ReviewPair, ReviewStatus
 from renfang.linkage.resolve import duck, model
 from renfang.linkage.resolve.assign import Assignment
+from renfang.people import facts
 from renfang.people.models import IdType, Person
 from renfang.sources.models import PINNED_RULES, SourceRecord
 
@@ -75,26 +75,7 @@ def persons_create(outcome: Assignment, now: datetime.datetime) -> list[int]:
                 "{}",
             )
 
-    with bulk.indexes_deferred(Person, new_rows=len(new)):
-        bulk.insert(
-            Person,
-            [
-                "id",
-                "id_type",
-                "id_number",
-                "name",
-                "sex",
-                "birth_date",
-                "ethnicity",
-                "nationality",
-                "created_at",
-                "updated_at",
-                "golden",
-            ],
-            rows(),
-        )
-    if bulk.is_postgresql() and len(new) >= 100_000:
-        bulk.analyze(Person)
+    facts.persons_insert(ids, rows())
     return ids
 
 
@@ -103,14 +84,7 @@ def persons_merge(outcome: Assignment, now: datetime.datetime) -> None:
     survivors' population spells rebuilt from them)."""
     if not outcome.merges:
         return
-    moves = [(merged, survivor) for merged, survivor, _ in outcome.merges]
-    for merged, survivor in moves:
-        Person.objects.filter(pk=merged).update(merged_into_id=survivor, updated_at=now)
-    # An earlier merge into a person merged now follows to the new survivor.
-    for merged, survivor in moves:
-        Person.objects.filter(merged_into_id=merged).update(merged_into_id=survivor)
-    facts_move(moves)
-    spells_rebuild_for({survivor for _, survivor in moves})
+    facts.persons_merge([(merged, survivor) for merged, survivor, _ in outcome.merges], now)
     PersonMerge.objects.bulk_create(
         [
             PersonMerge(

@@ -22,6 +22,9 @@ from renfang.linkage.tests.conftest import (
     rule_of,
     zhang,
 )
+from renfang.people.facts import (
+    residence_record,
+)
 from renfang.people.models import Person
 from renfang.sources.models import SourceRecord
 
@@ -360,24 +363,25 @@ def test_a_person_merged_by_resolve_is_in_the_spells_once_with_its_past(
 ) -> None:
     import datetime  # noqa: PLC0415
 
-    from renfang.people.models import Residence  # noqa: PLC0415
+    from renfang.people.facts import spells_rebuild_for  # noqa: PLC0415
     from renfang.stats.models import PopulationSpell  # noqa: PLC0415
-    from renfang.stats.services import population_spells_refresh  # noqa: PLC0415
 
     lost = record("civil_affairs", "c-chen", name="陈化", sex="1", birth_date="1907-02-02")
     resolve()
     lonely, kept = person_of("civil_affairs", "c-chen"), person_of("police", "p-chen")
     # The lonely person lived in the next committee before: the survivor's spells must say so.
-    Residence.objects.create(
-        person_id=lonely,
+    residence_record(
+        person=Person.objects.get(pk=lonely),
         division="310104003002",
         valid_from=datetime.date(2015, 1, 1),
         valid_to=datetime.date(2019, 12, 31),
     )
-    Residence.objects.create(
-        person_id=kept, division="310104003001", valid_from=datetime.date(2020, 1, 1)
+    residence_record(
+        person=Person.objects.get(pk=kept),
+        division="310104003001",
+        valid_from=datetime.date(2020, 1, 1),
     )
-    population_spells_refresh(person_ids=[lonely, kept])
+    spells_rebuild_for([lonely, kept])
     SourceRecord.objects.filter(pk=lost.pk).update(
         mapped=_resident(CHEN_HUA, "陈华", "1", "1970-02-02")
     )

@@ -23,6 +23,7 @@ from renfang.linkage.selectors import (
 )
 from renfang.linkage.services import person_merge
 from renfang.linkage.tests.conftest import LI_NA, Make, person_of, zhang
+from renfang.people.facts.planting import by_hand
 from renfang.people.models import Person, Residence
 from renfang.sources.models import SourceRecord
 
@@ -37,11 +38,12 @@ def queue(record: Make, areas: Areas, settings: pytest.FixtureRequest) -> Review
     zhang(record, "civil_affairs", "c-zhang", id_number="", name="张玮", birth_date="1980-01-02")
     resolve()
     for record_id in ("p-zhang", "c-zhang"):
-        Residence.objects.create(
-            person_id=person_of(*_where(record_id)),
-            division=areas.committee.code,
-            valid_from=datetime.date(2020, 1, 1),
-        )
+        with by_hand():  # beside the residence the golden record gave them from today
+            Residence.objects.create(
+                person_id=person_of(*_where(record_id)),
+                division=areas.committee.code,
+                valid_from=datetime.date(2020, 1, 1),
+            )
     return ReviewPair.objects.get()
 
 
@@ -88,9 +90,10 @@ def test_a_pair_straddling_two_areas_is_only_for_a_level_that_sees_both(
     areas: Areas,  # noqa: F811
 ) -> None:
     # The civil affairs record's person lives in the sibling committee, not in 天平.
-    Residence.objects.filter(person_id=person_of(*_where("c-zhang"))).update(
-        division=areas.sibling.code
-    )
+    with by_hand():
+        Residence.objects.filter(person_id=person_of(*_where("c-zhang"))).update(
+            division=areas.sibling.code
+        )
     clerk = make_user("clerk", Role.COMMITTEE_CLERK, area=areas.committee)
     neighbour = make_user("other", Role.COMMITTEE_CLERK, area=areas.sibling)
     street = make_user("street", Role.STREET_OFFICER, area=areas.street)

@@ -16,18 +16,20 @@ from renfang.linkage.resolve import resolve
 from renfang.linkage.selectors import person_resolve_merged
 from renfang.linkage.services import LinkageError, person_merge, person_split, review_decide
 from renfang.linkage.tests.conftest import CHEN_HUA, LI_NA, Make, person_of, rule_of, zhang
+from renfang.people.facts import (
+    attribute_record,
+    residence_record,
+    spells_rebuild_for,
+)
 from renfang.people.models import (
     AttributeKind,
     Conflict,
     ConflictStatus,
     Person,
-    PersonAttribute,
-    Residence,
 )
 from renfang.sources.models import REGISTER_SOURCE, Source, SourceRecord
 from renfang.stats.models import PopulationSpell
 from renfang.stats.selectors import area_figures
-from renfang.stats.services import population_spells_refresh
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +75,7 @@ def test_a_merge_moves_records_and_facts_and_keeps_answering_for_the_old_id(
     resolved: None, officer: User
 ) -> None:
     survivor, merged = _person("police", "p-li"), _person("police", "p-chen")
-    phone = PersonAttribute.objects.create(
+    phone = attribute_record(
         person=merged,
         kind=AttributeKind.PHONE,
         value="13900000000",
@@ -304,10 +306,8 @@ def test_merging_conflicts_about_the_same_record_keeps_the_settled_one(
 
 
 def _lives_in_tianping(person: Person) -> None:
-    Residence.objects.create(
-        person=person, division="310104003001", valid_from=datetime.date(2020, 1, 1)
-    )
-    population_spells_refresh(person_ids=[person.pk])
+    residence_record(person=person, division="310104003001", valid_from=datetime.date(2020, 1, 1))
+    spells_rebuild_for([person.pk])
 
 
 def _tianping_population() -> int:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from renfang.audit.services import field_change
+from renfang.people.facts.columns import FACT_INSERT
 from renfang.people.golden.values import parse_day
 from renfang.people.models import (
     AttributeKind,
@@ -279,25 +280,4 @@ def _residence_value(
     }
 
 
-INSERT_COLUMNS: dict[type, list[str]] = {
-    PersonAttribute: ["person_id", "kind", "value", "valid_from", "recorded_at"],
-    PersonTag: ["person_id", "tag", "note", "valid_from", "recorded_at"],
-    Hukou: [
-        "person_id",
-        "valid_from",
-        "valid_to",
-        "division",
-        "address",
-        "household_type",
-        "recorded_at",
-    ],
-    Residence: [
-        "person_id",
-        "valid_from",
-        "valid_to",
-        "division",
-        "house_id",
-        "relation",
-        "recorded_at",
-    ],
-}
+INSERT_COLUMNS = FACT_INSERT

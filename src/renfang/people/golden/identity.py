@@ -12,37 +12,12 @@ from typing import Any
 from django.db import connection
 
 from renfang.core import bulk
+from renfang.people.facts.columns import IDENTITY_FIELDS
 from renfang.people.golden.records import Pick
 from renfang.people.golden.values import parse_day
 from renfang.people.models import Person
 
-# Person's identity fields that a golden record sets, with the widest value each takes.
-IDENTITY_FIELDS = (
-    "id_type",
-    "id_number",
-    "name",
-    "sex",
-    "birth_date",
-    "nationality",
-    "ethnicity",
-    "death_date",
-)
 _DATES = frozenset({"birth_date", "death_date"})
-
-
-PERSON_UPDATE = [*IDENTITY_FIELDS, "golden", "updated_at"]
-PERSON_TYPES = [
-    "text",
-    "text",
-    "text",
-    "text",
-    "date",
-    "text",
-    "text",
-    "date",
-    "jsonb",
-    "timestamptz",
-]
 
 
 def golden_key(text: str, *, postgresql: bool) -> str:

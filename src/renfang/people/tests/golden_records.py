@@ -9,6 +9,9 @@ from typing import Any
 
 from django.utils import timezone
 
+from renfang.people.facts import (
+    person_placeholder,
+)
 from renfang.people.idnumbers import with_check_digit
 from renfang.people.models import Person
 from renfang.sources.models import LinkRule, Source, SourceRecord
@@ -24,11 +27,11 @@ def source(code: str) -> Source:
     return found
 
 
-def person(**identity: object) -> Person:
+def person(**identity: Any) -> Person:
     """A person as ``renfang resolve`` makes one: known by nothing yet but its records."""
-    values: dict[str, object] = {"name": "", "sex": ""}
+    values: dict[str, Any] = {"name": "", "sex": ""}
     values.update(identity)
-    created: Person = Person.objects.create(**values)
+    created: Person = person_placeholder(**values)
     return created
 
 

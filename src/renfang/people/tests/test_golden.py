@@ -12,6 +12,11 @@ from django.utils import timezone
 
 from renfang.audit.models import Action, AuditEvent
 from renfang.audit.services import audit_verify
+from renfang.people.facts import (
+    attribute_record,
+    tag_record,
+)
+from renfang.people.facts.planting import by_hand
 from renfang.people.golden import golden_refresh, person_provenance
 from renfang.people.models import (
     IdentityRevision,
@@ -81,7 +86,8 @@ def test_a_source_the_policy_does_not_name_serves_only_through_the_star():
 
     # hrss first; without it, the most recent of the rest.
     assert PersonAttribute.objects.get(person=someone, kind="employment").value == "employed"
-    PersonAttribute.all_versions.filter(person=someone).delete()
+    with by_hand():  # the facts wiped, as if the person were new
+        PersonAttribute.all_versions.filter(person=someone).delete()
     someone.source_records.filter(source__code="hrss").delete()
     refreshed(someone)
     assert PersonAttribute.objects.get(person=someone, kind="employment").value == "unemployed"
@@ -167,7 +173,8 @@ def test_provenance_of_a_merged_away_person_is_the_survivors():
     record(survivor, "police", name="张伟")
     refreshed(survivor)
     gone.merged_into = survivor
-    gone.save()
+    with by_hand():  # merged by hand, its records left behind
+        gone.save()
 
     assert [item.value for item in person_provenance(gone) if item.field == "name"] == ["张伟"]
 
@@ -222,7 +229,8 @@ def test_a_merged_away_person_is_left_alone():
     survivor, gone = person(), person(name="旧")
     record(survivor, "police", name="张伟")
     gone.merged_into = survivor
-    gone.save()
+    with by_hand():  # merged by hand, its records left behind
+        gone.save()
 
     report = golden_refresh([survivor.pk, gone.pk])
 
@@ -273,7 +281,7 @@ def test_a_changed_attribute_closes_the_open_fact_the_day_before_and_opens_a_new
 
 def test_phones_are_kept_in_one_form_and_an_equal_phone_changes_nothing():
     someone = person()
-    PersonAttribute.objects.create(person=someone, kind="phone", value="13812345678")
+    attribute_record(person=someone, kind="phone", value="13812345678", valid_from=None)
     record(someone, "health", phone="+86 138-1234-5678")
 
     report = golden_refresh([someone.pk])
@@ -284,7 +292,7 @@ def test_phones_are_kept_in_one_form_and_an_equal_phone_changes_nothing():
 
 def test_tags_follow_the_source_and_tags_recorded_by_hand_stay():
     someone = person()
-    PersonTag.objects.create(person=someone, tag="disabled", valid_from=datetime.date(2020, 1, 1))
+    tag_record(person=someone, tag="disabled", valid_from=datetime.date(2020, 1, 1))
     civil = record(someone, "civil_affairs", tags="elderly_alone subsistence_allowance")
     refreshed(someone)
     assert set(PersonTag.objects.filter(person=someone).values_list("tag", "note")) == {

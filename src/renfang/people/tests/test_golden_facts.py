@@ -12,10 +12,10 @@ from django.utils import timezone
 
 from renfang.areas.models import Area
 from renfang.houses.models import House
+from renfang.people.facts import hukou_record, residence_record
 from renfang.people.golden import golden_refresh
 from renfang.people.models import Hukou, IdentityRevision, Person, Residence
 from renfang.people.selectors import people_visible_to
-from renfang.people.services import hukou_record, residence_record
 from renfang.people.tests.golden_records import person, record, zhang
 from renfang.stats.models import PopulationSpell
 from renfang.stats.selectors import area_figures

@@ -15,9 +15,9 @@ from renfang.audit.context import audit_context
 from renfang.audit.models import Action, AuditEvent, Channel
 from renfang.audit.services import audit_verify
 from renfang.houses.models import House
+from renfang.people.facts import hukou_record, person_create, residence_record
 from renfang.people.idnumbers import with_check_digit
 from renfang.people.models import Person
-from renfang.people.services import hukou_record, person_create, residence_record
 
 pytestmark = pytest.mark.django_db
 

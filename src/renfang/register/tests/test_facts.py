@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import datetime
-import random
 
-from renfang.register.importer import hukou_facts, population_spells, residence_facts
+from renfang.register.importer import hukou_facts, residence_facts
 from renfang.register.rows import SpellRow
-from renfang.stats.spells import Interval, Spell, build_spells
 
 D = datetime.date
 
@@ -42,30 +40,3 @@ def test_contiguous_rows_in_one_place_are_one_spell_but_a_gap_is_not() -> None:
         (D(2017, 1, 1), D(2018, 12, 31), "310104004", "family"),
         (D(2019, 2, 1), None, "310104004", "family"),
     ]
-
-
-def test_population_spells_agree_with_the_general_builder() -> None:
-    """The importer cuts spells straight off the rows; stats.spells.build_spells cuts them off
-    the stored facts. For any history the two must agree, or the figures would depend on the
-    path the data came in by."""
-    generator = random.Random(7)
-    places = ["310104003001", "310104004001", "310105001", None]
-    hukous = ["310104003", "340122", None]
-    for _ in range(300):
-        rows: list[SpellRow] = []
-        day = D(2010, 1, 1) + datetime.timedelta(days=generator.randrange(400))
-        for index in range(generator.randrange(1, 6)):
-            length = generator.randrange(1, 700)
-            end: D | None = day + datetime.timedelta(days=length)
-            if index == 4 or generator.random() < 0.15:
-                end = None
-            rows.append(spell(day, end, generator.choice(places), generator.choice(hukous)))
-            if end is None:
-                break
-            day = end + datetime.timedelta(days=generator.choice([1, 1, 1, 30]))
-        residences = [Interval(s, e, d) for s, e, d, _ in residence_facts(rows)]
-        hukou_intervals = [Interval(s, e, d) for s, e, d, _ in hukou_facts(rows)]
-
-        expected = build_spells(residences, hukou_intervals)
-
-        assert [Spell(*fact) for fact in population_spells(rows)] == expected, rows

@@ -14,6 +14,7 @@ from django.contrib.auth.models import User
 from renfang.audit.models import Action, AuditEvent
 from renfang.audit.services import audit_verify, canonical_detail
 from renfang.core.csvimport import ImportRejected
+from renfang.people.facts import register
 from renfang.people.models import Person
 from renfang.register import importer
 from renfang.register.importer import register_import
@@ -252,7 +253,7 @@ def test_a_new_persons_detail_text_is_exactly_the_canonical_form(name: str) -> N
     codes = {7: "310104003001000007"}
     source = f"register import {name}"
 
-    text = importer._new_person_detail(person, codes, source)
+    text = register.new_person_detail(importer._new_person(person), codes, source)
 
     # The same as the generic path writes for the same changes, canonical form and all.
     generic = [
@@ -266,7 +267,7 @@ def test_a_new_persons_detail_text_is_exactly_the_canonical_form(name: str) -> N
         *(("hukou", None, fact) for fact in importer.hukou_facts(person.spells)),
         ("phone", None, "+1 555 0100"),
     ]
-    lines = importer._change_lines(generic, codes)
+    lines = register.change_lines(generic, codes)
     assert text == canonical_detail({"changes": lines, "source": source})
     assert text == canonical_detail(json.loads(text))
     houses = [c["new"]["house"] for c in json.loads(text)["changes"] if c["field"] == "residence"]

@@ -46,6 +46,7 @@ from renfang.codes.models import Code
 from renfang.houses.models import House
 from renfang.linkage.normalize import id_key
 from renfang.people import identify
+from renfang.people.facts import person_placeholder
 from renfang.people.golden import golden_refresh
 from renfang.people.models import IdType, Person
 from renfang.people.selectors import people_in_area_q, people_visible_to
@@ -205,8 +206,7 @@ def _person_for(record: SourceRecord, now: datetime.datetime) -> tuple[int, str,
         if holder is not None:
             return holder, LinkRule.ID_NUMBER, {"rule": "id", "published": True}
     # Known to nobody yet: a person of its own; the golden refresh fills in who they are.
-    person = Person.objects.create(name="", sex="")
-    return person.pk, LinkRule.SINGLETON, {"rule": "singleton", "published": True}
+    return person_placeholder().pk, LinkRule.SINGLETON, {"rule": "singleton", "published": True}
 
 
 def _stated_divisions(mapped: Mapping[str, Any]) -> list[tuple[str, str]]:

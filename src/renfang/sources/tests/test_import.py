@@ -13,6 +13,9 @@ from openpyxl import Workbook
 
 from renfang.audit.models import AuditEvent
 from renfang.core.csvimport import ImportRejected
+from renfang.people.facts import (
+    person_placeholder,
+)
 from renfang.people.models import Person
 from renfang.sources.models import (
     ImportStatus,
@@ -137,7 +140,7 @@ def test_a_changed_record_gets_version_2_and_keeps_its_person(
     police: Source, tmp_path: Path
 ) -> None:
     source_import(police, write_csv(tmp_path / "v1.csv", two_people()), actor=None)
-    person = Person.objects.create(id_type="resident_id", id_number=ZHANG, name="张伟", sex="1")
+    person = person_placeholder(id_type="resident_id", id_number=ZHANG, name="张伟", sex="1")
     SourceRecord.objects.filter(record_id="P001").update(
         person=person, link_rule=LinkRule.ID_NUMBER
     )

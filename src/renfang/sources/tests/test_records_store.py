@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from renfang.people.models import Person
+from renfang.people.facts import (
+    person_placeholder,
+)
 from renfang.sources.models import LinkRule, Source, SourceImport, SourceRecord
 from renfang.sources.selectors import (
     imports_list,
@@ -59,7 +61,7 @@ def test_new_records_get_version_1_in_chunks(register: Source) -> None:
 
 def test_changed_and_unchanged_records_are_told_apart(register: Source) -> None:
     first = records_store(register, incoming(10), source_import=None)
-    person = Person.objects.create(name="人0", sex="1")
+    person = person_placeholder(name="人0", sex="1")
     SourceRecord.objects.filter(pk=first.new[0]).update(person=person, link_rule=LinkRule.REVIEW)
 
     result = records_store(
@@ -131,7 +133,7 @@ def test_sources_list_carries_the_figures(tmp_path: Path) -> None:
 
 def test_records_of_person_are_its_linked_records(register: Source) -> None:
     police = Source.objects.create(code="police", name="公安户籍")
-    person = Person.objects.create(name="张伟", sex="1")
+    person = person_placeholder(name="张伟", sex="1")
     records_store(register, incoming(2), source_import=None)
     records_store(police, incoming(1), source_import=None)
     SourceRecord.objects.filter(record_id=f"resident_id:{0:018d}").update(person=person)

@@ -6,9 +6,9 @@ import datetime
 import itertools
 
 from renfang.areas.models import Area, AreaLevel
+from renfang.people.facts import hukou_record, person_create, residence_record
 from renfang.people.idnumbers import with_check_digit
 from renfang.people.models import Person
-from renfang.people.services import hukou_record, person_create, residence_record
 
 D = datetime.date
 CITY = "31"

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from renfang.areas.models import Area
-from renfang.people.services import hukou_record, residence_record
+from renfang.people.facts import hukou_record, residence_record
 from renfang.stats.selectors import area_figures
 from renfang.stats.tests.factories import (
     CHANGNING,

@@ -23,6 +23,10 @@ from django.urls import reverse
 from renfang.accounts.access import forget_access
 from renfang.accounts.models import PersonField, RoleGrant
 from renfang.accounts.tests.world import World, build_world
+from renfang.people.facts import (
+    person_placeholder,
+)
+from renfang.people.facts.planting import by_hand
 from renfang.people.models import Person
 from renfang.stats.models import PopulationSpell
 from renfang.web.tests.conftest import client_for
@@ -78,6 +82,12 @@ def test_a_reader_granted_nationality_and_hukou_sees_the_sources(world: World) -
 
 
 def _live(person: Person, division: str, *, since: datetime.date, overseas: bool) -> None:
+    """A population spell planted straight into the figures (no facts behind it)."""
+    with by_hand():
+        _spell(person, division, since=since, overseas=overseas)
+
+
+def _spell(person: Person, division: str, *, since: datetime.date, overseas: bool) -> None:
     PopulationSpell.objects.create(
         person=person,
         valid_from=since,
@@ -90,12 +100,12 @@ def _live(person: Person, division: str, *, since: datetime.date, overseas: bool
 
 def _residents(count: int) -> None:
     for number in range(count):
-        person = Person.objects.create(name=f"居民{number}", sex="1")
+        person = person_placeholder(name=f"居民{number}", sex="1")
         _live(person, A1, since=datetime.date(2020, 1, 1), overseas=False)
 
 
 def _newcomer() -> None:
-    person = Person.objects.create(name="新来的", sex="2")
+    person = person_placeholder(name="新来的", sex="2")
     _live(person, A1, since=DAY + datetime.timedelta(days=1), overseas=True)
 
 

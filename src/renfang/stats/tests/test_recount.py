@@ -10,8 +10,8 @@ import pytest
 
 from renfang.areas.models import Area
 from renfang.people.categories import category, hukou_status, is_overseas, lies_in
+from renfang.people.facts import hukou_record, residence_record
 from renfang.people.models import Hukou, Person, Residence
-from renfang.people.services import hukou_record, residence_record
 from renfang.stats.selectors import area_figures
 from renfang.stats.tests.factories import (
     CHANGNING,

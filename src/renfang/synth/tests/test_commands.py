@@ -10,6 +10,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db.models import Count
 
+from renfang.people.facts import (
+    person_placeholder,
+)
 from renfang.people.models import Person
 from renfang.sources.models import Source, SourceRecord
 from renfang.synth.tests.conftest import read
@@ -138,7 +141,7 @@ def test_an_earlier_as_of_date_ends_the_register_then(tmp_path: Path) -> None:
 
 @pytest.mark.django_db
 def test_demo_if_empty_leaves_a_register_with_people_alone() -> None:
-    Person.objects.create(id_type="passport", id_number="E1", name="Ann Lee", sex="2")
+    person_placeholder(id_type="passport", id_number="E1", name="Ann Lee", sex="2")
     stdout = io.StringIO()
     call_command("demo", "--if-empty", verbosity=0, stdout=stdout)
     assert "already has 1 people" in stdout.getvalue()

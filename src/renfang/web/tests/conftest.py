@@ -20,9 +20,15 @@ from renfang.accounts.models import PoliceArea, Role, RoleGrant
 from renfang.accounts.totp import second_factor_required
 from renfang.areas.models import Area, AreaLevel
 from renfang.houses.models import House, HouseUse, standard_address
+from renfang.people.facts import (
+    attribute_record,
+    hukou_record,
+    person_create,
+    residence_record,
+    tag_record,
+)
 from renfang.people.idnumbers import upgrade_15, with_check_digit
-from renfang.people.models import AttributeKind, Person, PersonAttribute, PersonTag
-from renfang.people.services import hukou_record, person_create, residence_record
+from renfang.people.models import AttributeKind, Person
 
 D = datetime.date
 PASSWORD = "a-long-test-password"
@@ -119,14 +125,14 @@ def build_district() -> District:
         household_type="family",
     )
     residence_record(person=zhang, valid_from=D(2015, 1, 1), house=house_t, relation="owner")
-    PersonAttribute.objects.create(
+    attribute_record(
         person=zhang, kind=AttributeKind.PHONE, value="13800138000", valid_from=D(2015, 1, 1)
     )
-    PersonAttribute.objects.create(
+    attribute_record(
         person=zhang, kind=AttributeKind.MARITAL_STATUS, value="20", valid_from=D(2005, 5, 1)
     )
-    PersonTag.objects.create(person=zhang, tag="disabled", valid_from=D(2019, 1, 1))
-    PersonTag.objects.create(person=zhang, tag="elderly_alone", valid_from=D(2020, 1, 1))
+    tag_record(person=zhang, tag="disabled", valid_from=D(2019, 1, 1))
+    tag_record(person=zhang, tag="elderly_alone", valid_from=D(2020, 1, 1))
 
     li = person_create(
         id_type="resident_id",

@@ -18,8 +18,9 @@ from django.utils import timezone
 
 from renfang.accounts.tests.world import Planted, World
 from renfang.linkage.models import ReviewPair
+from renfang.people.facts import person_create, residence_record
+from renfang.people.facts.planting import by_hand
 from renfang.people.models import Conflict, Person
-from renfang.people.services import person_create, residence_record
 from renfang.sources.models import (
     ImportStatus,
     LinkRule,
@@ -173,7 +174,8 @@ def plant_sources(world: World) -> dict[str, PlantedSources]:
                 "as_of": now.isoformat(),
             },
         }
-        person.save(update_fields=["golden"])
+        with by_hand():  # a provenance typed by hand, beside the records it names
+            person.save(update_fields=["golden"])
         conflict = Conflict.objects.create(
             person=person,
             field="marital_status",

@@ -14,8 +14,14 @@ from django.utils import timezone
 
 from renfang.accounts.access import mask_id_number, mask_phone
 from renfang.people.categories import Category
-from renfang.people.models import PersonAttribute, PersonTag, Residence
-from renfang.people.services import person_create, residence_record
+from renfang.people.facts import (
+    attribute_record,
+    person_create,
+    residence_record,
+    tag_record,
+)
+from renfang.people.facts.planting import by_hand
+from renfang.people.models import Residence
 from renfang.web.labels import CATEGORY_LABEL_ONE
 from renfang.web.tests.conftest import client_for
 
@@ -78,9 +84,10 @@ def test_person_page_lists_residences_newest_first_with_links(officer_client, di
 
 
 def test_person_page_hides_retracted_facts(officer_client, district):
-    Residence.objects.filter(person=district.li, valid_to__isnull=False).update(
-        retracted_at=timezone.now()
-    )
+    with by_hand():  # retracted by hand
+        Residence.objects.filter(person=district.li, valid_to__isnull=False).update(
+            retracted_at=timezone.now()
+        )
     response = officer_client.get(reverse("web:person_detail", args=[district.li.pk]))
     assert len(response.context["residences"]) == 1
 
@@ -102,10 +109,8 @@ def test_person_page_query_count_does_not_grow_with_history(officer_client, dist
             valid_to=datetime.date(year, 12, 31),
             house=district.house_hunan,
         )
-        PersonTag.objects.create(
-            person=district.zhang, tag="disabled", valid_from=datetime.date(year, 1, 1)
-        )
-        PersonAttribute.objects.create(
+        tag_record(person=district.zhang, tag="disabled", valid_from=datetime.date(year, 1, 1))
+        attribute_record(
             person=district.zhang,
             kind="phone",
             value=f"1390000{year}",

@@ -7,12 +7,13 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.utils import timezone
 
 from renfang.accounts.access import mask_id_number
 from renfang.accounts.tests.world import World, build_world
 from renfang.audit.models import Action, AuditEvent
 from renfang.linkage.models import MergeKind, PersonMerge
-from renfang.people.models import Person
+from renfang.people.facts import person_placeholder, persons_merge
 from renfang.web.tests.conftest import client_for
 from renfang.web.tests.sources_world import PlantedSources, plant_sources
 from renfang.web.tests.test_sources_pages import english
@@ -123,9 +124,8 @@ def test_merges_and_splits_are_shown_with_who_why_and_the_other_person(world, pl
 
 def test_a_merged_away_person_leads_to_the_survivor_with_a_message(world, planted):
     survivor = world.planted["A1"].person
-    gone = Person.objects.create(
-        id_type="resident_id", id_number="", name="旧号", sex="1", merged_into=survivor
-    )
+    gone = person_placeholder(id_type="resident_id", name="旧号", sex="1")
+    persons_merge([(gone.pk, survivor.pk)], timezone.now())
     client = english(client_for(world.users["committee_clerk"]))
 
     response = client.get(f"/people/{gone.pk}/", follow=True)
@@ -136,9 +136,8 @@ def test_a_merged_away_person_leads_to_the_survivor_with_a_message(world, plante
 
 def test_a_merged_away_person_whose_survivor_is_outside_the_area_is_not_found(world, planted):
     survivor = world.planted["B1"].person
-    gone = Person.objects.create(
-        id_type="resident_id", id_number="", name="旧号", sex="1", merged_into=survivor
-    )
+    gone = person_placeholder(id_type="resident_id", name="旧号", sex="1")
+    persons_merge([(gone.pk, survivor.pk)], timezone.now())
     clerk = world.users["committee_clerk"]
 
     response = client_for(clerk).get(f"/people/{gone.pk}/")

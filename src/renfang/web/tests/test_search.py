@@ -115,7 +115,7 @@ def test_empty_and_nonsense_queries(officer_client, district):
 
 
 def test_results_are_paginated_and_a_bad_page_number_is_harmless(officer_client, district):
-    from renfang.people.services import person_create, residence_record
+    from renfang.people.facts import person_create, residence_record
     from renfang.web.views.search import PAGE_SIZE
 
     for index in range(PAGE_SIZE + 5):

@@ -3,18 +3,22 @@
 too (they are history). Conflicts follow too, with their status: a conflict a street officer
 settled, with a note, stays settled on the survivor. Population spells do not move: they are
 derived from the residence and hukou facts, and the survivor's are rebuilt from all of its
-facts (``spells_rebuild_for``), or the person would count twice in the figures."""
+facts (``spells_rebuild_for``), or the person would count twice in the figures.
+
+``persons_merge`` is the whole merge of persons as the tables see it; who decided it, the
+``PersonMerge`` record and the review queue are linkage's."""
 
 from __future__ import annotations
 
+import datetime
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from django.db import connection, models
 
 from renfang.core import bulk
-from renfang.people.categories import is_overseas
-from renfang.people.golden.writes import spells_rebuild
+from renfang.core.writeguard import through_door
+from renfang.people.facts.spells import spells_rebuild_for
 from renfang.people.models import Conflict, ConflictStatus, Person
 from renfang.stats.models import PopulationSpell
 
@@ -116,14 +120,16 @@ def _delete(model: type[models.Model], pks: list[int]) -> None:
         model._default_manager.filter(pk__in=pks[offset : offset + _CHUNK]).delete()
 
 
-def spells_rebuild_for(person_ids: Iterable[int]) -> int:
-    """Rebuild the population spells of these persons from their residence and hukou facts
-    (after a merge brought another person's facts, or a split); returns the spells written."""
-    overseas: dict[int, bool] = {}
-    ids = sorted(set(person_ids))
-    for offset in range(0, len(ids), _CHUNK):
-        for pk, id_type, nationality in Person.objects.filter(
-            pk__in=ids[offset : offset + _CHUNK], merged_into__isnull=True
-        ).values_list("pk", "id_type", "nationality"):
-            overseas[pk] = is_overseas(id_type or "", nationality or "")
-    return spells_rebuild(overseas) if overseas else 0
+@through_door
+def persons_merge(moves: Sequence[tuple[int, int]], now: datetime.datetime) -> None:
+    """Merge each ``(merged, survivor)``: the merged person answers with the survivor's id
+    (``merged_into``; an earlier merge into it follows to the survivor), its facts and
+    conflicts are the survivor's, and the survivors' population spells are rebuilt."""
+    if not moves:
+        return
+    for merged, survivor in moves:
+        Person.objects.filter(pk=merged).update(merged_into_id=survivor, updated_at=now)
+    for merged, survivor in moves:
+        Person.objects.filter(merged_into_id=merged).update(merged_into_id=survivor)
+    facts_move(moves)
+    spells_rebuild_for({survivor for _, survivor in moves})

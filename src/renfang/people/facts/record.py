@@ -1,7 +1,6 @@
-"""Writes to people and their facts. Every write to a person goes through here (or through
-the bulk register import, which follows the same rules in bulk), and each one records an
-audit event in its own transaction: who (``actor``; None is the system, a command), which
-person, each field with its old and new value, and where the data came from (``source``)."""
+"""One person or one fact at a time (a form, a test's world): each write records its audit
+event in the same transaction: who (``actor``; None is the system, a command), which person,
+each field with its old and new value, and where the data came from (``source``)."""
 
 from __future__ import annotations
 
@@ -12,12 +11,23 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from renfang.audit.services import User, audit_write, field_change
+from renfang.core.writeguard import through_door
+from renfang.exchange.events import PersonChange, publish_person_changes
 from renfang.houses.models import House
+from renfang.people.facts.spells import spells_rebuild_for
 from renfang.people.idnumbers import IdNumberError, parse_resident_id
-from renfang.people.models import Hukou, IdType, Person, Residence
-from renfang.stats.services import population_spells_refresh
+from renfang.people.models import (
+    AttributeKind,
+    Hukou,
+    IdType,
+    Person,
+    PersonAttribute,
+    PersonTag,
+    Residence,
+)
 
 
+@through_door
 def person_create(
     *,
     id_type: str,
@@ -57,7 +67,8 @@ def person_create(
             nationality=nationality,
             ethnicity=ethnicity,
         )
-        audit_write(
+        _recorded(
+            new=True,
             actor=actor,
             record_type="person",
             record_id=person.pk,
@@ -69,6 +80,25 @@ def person_create(
             source=source,
         )
     return person
+
+
+def _recorded(
+    *,
+    actor: User | None,
+    record_type: str,
+    record_id: int,
+    changes: list[dict[str, Any]],
+    source: str,
+    new: bool = False,
+) -> None:
+    """The change's audit event and its event in the change feed (in the write's
+    transaction: neither commits without the other)."""
+    audit_write(
+        actor=actor, record_type=record_type, record_id=record_id, changes=changes, source=source
+    )
+    publish_person_changes(
+        [PersonChange(person_id=record_id, changes=changes, source=source, new=new)]
+    )
 
 
 _IDENTITY_FIELDS = (
@@ -98,6 +128,7 @@ def _check_dates(valid_from: datetime.date | None, valid_to: datetime.date | Non
         raise ValidationError({"valid_to": f"ends {valid_to}, before it starts {valid_from}"})
 
 
+@through_door
 def residence_record(
     *,
     person: Person,
@@ -130,7 +161,7 @@ def residence_record(
             house=house,
             relation=relation,
         )
-        population_spells_refresh(person_ids=[person.pk])
+        spells_rebuild_for([person.pk])
         new = _spell(
             valid_from,
             valid_to,
@@ -139,7 +170,7 @@ def residence_record(
         )
         if relation:
             new["relation"] = relation
-        audit_write(
+        _recorded(
             actor=actor,
             record_type="person",
             record_id=person.pk,
@@ -149,6 +180,7 @@ def residence_record(
     return residence
 
 
+@through_door
 def hukou_record(
     *,
     person: Person,
@@ -172,11 +204,11 @@ def hukou_record(
             valid_from=valid_from,
             valid_to=valid_to,
         )
-        population_spells_refresh(person_ids=[person.pk])
+        spells_rebuild_for([person.pk])
         new = _spell(valid_from, valid_to, division=division, household_type=household_type)
         if address:
             new["address"] = address
-        audit_write(
+        _recorded(
             actor=actor,
             record_type="person",
             record_id=person.pk,
@@ -184,3 +216,63 @@ def hukou_record(
             source=source,
         )
     return hukou
+
+
+@through_door
+def attribute_record(
+    *,
+    person: Person,
+    kind: str,
+    value: str,
+    valid_from: datetime.date | None,
+    valid_to: datetime.date | None = None,
+    actor: User | None = None,
+    source: str = "attribute_record",
+) -> PersonAttribute:
+    """Record an attribute that holds over time (a phone, marital status, education…)."""
+    _check_dates(valid_from, valid_to)
+    if kind not in AttributeKind.values:
+        raise ValidationError({"kind": f"{kind!r} is not an attribute kind"})
+    if not value.strip():
+        raise ValidationError({"value": "a value is required"})
+    with transaction.atomic():
+        attribute: PersonAttribute = PersonAttribute.objects.create(
+            person=person, kind=kind, value=value.strip(), valid_from=valid_from, valid_to=valid_to
+        )
+        _recorded(
+            actor=actor,
+            record_type="person",
+            record_id=person.pk,
+            changes=[field_change(kind, None, value.strip())],
+            source=source,
+        )
+    return attribute
+
+
+@through_door
+def tag_record(
+    *,
+    person: Person,
+    tag: str,
+    valid_from: datetime.date | None,
+    valid_to: datetime.date | None = None,
+    note: str = "",
+    actor: User | None = None,
+    source: str = "tag_record",
+) -> PersonTag:
+    """Record a tag (a sensitive one is seen only by the roles granted it)."""
+    _check_dates(valid_from, valid_to)
+    if not tag.strip():
+        raise ValidationError({"tag": "a tag is required"})
+    with transaction.atomic():
+        recorded: PersonTag = PersonTag.objects.create(
+            person=person, tag=tag.strip(), valid_from=valid_from, valid_to=valid_to, note=note
+        )
+        _recorded(
+            actor=actor,
+            record_type="person",
+            record_id=person.pk,
+            changes=[field_change("tag", None, tag.strip())],
+            source=source,
+        )
+    return recorded

@@ -1,0 +1,49 @@
+"""Persons made in bulk or before anyone knows who they are: by ``renfang resolve`` (the
+persons its clusters found), by a split (the records split off), by a record published about
+someone renfang does not know yet. Their identity and facts are then the golden record's to
+write (and to audit): the refresh that follows each of these writes."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from renfang.core import bulk
+from renfang.core.writeguard import through_door
+from renfang.people.facts.columns import PERSON_INSERT
+from renfang.people.models import IdType, Person
+
+
+@through_door
+def persons_insert(ids: Sequence[int], rows: Iterable[Sequence[Any]]) -> int:
+    """Insert persons whose ids were reserved (``bulk.reserve_ids``): ``rows`` in the order
+    of ``PERSON_INSERT``, values in database form. Returns how many were written."""
+    with bulk.indexes_deferred(Person, new_rows=len(ids)):
+        written = bulk.insert(Person, PERSON_INSERT, rows)
+    if bulk.is_postgresql() and len(ids) >= 100_000:
+        bulk.analyze(Person)
+    return written
+
+
+@through_door
+def person_placeholder(
+    *,
+    id_type: str = "",
+    id_number: str = "",
+    name: str = "",
+    sex: str = "",
+    birth_date: datetime.date | None = None,
+) -> Person:
+    """A person known by nothing yet but its records: a published record of someone renfang
+    does not know, the records a split takes off another person (with what they say; an ID
+    number only when no other person holds it). The golden refresh that follows writes, and
+    audits, who they are."""
+    person: Person = Person.objects.create(
+        id_type=id_type or (IdType.RESIDENT_ID if id_number else ""),
+        id_number=id_number,
+        name=name[:100],
+        sex=sex[:1],
+        birth_date=birth_date,
+    )
+    return person
