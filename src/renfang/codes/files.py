@@ -20,6 +20,7 @@ PACKAGE_DATA_DIR = Path(__file__).resolve().parent / "data"
 CHINA_DIVISIONS_CSV = (
     Path(__file__).resolve().parent.parent / "areas" / "data" / "china_divisions.csv"
 )
+DIVISION_HISTORY_CSV = CHINA_DIVISIONS_CSV.with_name("division_history.csv")
 INDEX_FILE_NAME = "code_sets.csv"
 DIVISION_SET = "division"
 
@@ -209,6 +210,65 @@ def division_codes(path: Path = CHINA_DIVISIONS_CSV) -> list[CodeRow]:
             prefecture = ""
         codes.append(CodeRow(record["code"], f"{record['province']}{prefecture}{record['name']}"))
     return codes
+
+
+@dataclass(frozen=True)
+class HistoricDivisionRow:
+    """A row of ``division_history.csv`` (see ``codes.models.HistoricDivision``)."""
+
+    code: str
+    name: str
+    full_name: str
+    first_seen: str
+    last_seen: str
+    gone_in: str
+    successor: str
+
+
+HISTORY_COLUMNS = [
+    "code",
+    "name",
+    "province",
+    "prefecture",
+    "first_seen",
+    "last_seen",
+    "gone_in",
+    "successor",
+]
+
+
+def division_history(path: Path = DIVISION_HISTORY_CSV) -> list[HistoricDivisionRow]:
+    """The county-level codes of earlier GB/T 2260 revisions that are not divisions today,
+    named as ``division_codes`` names them. Raises ImportRejected naming line and column."""
+    rows: list[HistoricDivisionRow] = []
+    errors: list[RowError] = []
+    for line, record in _records(path, HISTORY_COLUMNS, []):
+        code, successor = record["code"], record["successor"]
+        if not (code.isdigit() and len(code) == 6):  # noqa: PLR2004 (a county code)
+            errors.append(RowError(line, "code", f"{code!r} is not a county-level code"))
+            continue
+        if successor and not (successor.isdigit() and len(successor) == 6):  # noqa: PLR2004
+            errors.append(RowError(line, "successor", f"{successor!r} is not a county-level code"))
+            continue
+        prefecture = record["prefecture"]
+        if prefecture in _PLACEHOLDER_PREFECTURES or prefecture == record["province"]:
+            prefecture = ""
+        full_name = f"{record['province']}{prefecture}{record['name']}"
+        _check_text(errors, line, "name", full_name, required=True, limit=MAX_NAME_LENGTH)
+        rows.append(
+            HistoricDivisionRow(
+                code,
+                record["name"],
+                full_name,
+                record["first_seen"],
+                record["last_seen"],
+                record["gone_in"],
+                successor,
+            )
+        )
+    if errors:
+        raise ImportRejected(errors, file_name=path.name)
+    return rows
 
 
 def key_of(path: Path) -> str:

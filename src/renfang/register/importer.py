@@ -51,7 +51,7 @@ from renfang.audit.services import (
     is_recording,
     write_event,
 )
-from renfang.codes.selectors import active_codes
+from renfang.codes.selectors import active_codes, historic_division_successors
 from renfang.core import bulk
 from renfang.core.csvimport import ImportRejected, RowError, check_header
 from renfang.exchange.events import PersonChange, publish_person_changes
@@ -292,6 +292,7 @@ def _reference(today: datetime.date, *, with_houses: bool) -> Reference:
         sexes=sexes,
         nationalities=active_codes("nationality"),
         divisions=active_codes("division"),
+        historic=historic_division_successors(),
         areas=frozenset(Area.objects.values_list("code", flat=True)),
         houses=houses,
         today=today,

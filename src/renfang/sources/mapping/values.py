@@ -12,9 +12,11 @@ import unicodedata
 from collections.abc import Callable
 from typing import NamedTuple
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
-from renfang.codes.selectors import active_codes
+from renfang.areas.models import Area
+from renfang.codes.selectors import active_codes, historic_division_successors
 from renfang.people.idnumbers import normalize, upgrade_15
 from renfang.sources.mapping.fields import CODE_SETS, ISO_DATE
 
@@ -156,11 +158,46 @@ def read_phone(value: str) -> Result:
     return Read(problem=_("%(value)r is not a phone number") % {"value": value})
 
 
+_COUNTY = 6  # digits of a county-level code, the part GB/T 2260 defines
+
+
 def read_division(value: str) -> Result:
+    """Digits only; whether they name a division is ``division_reader``'s question."""
     division = value if value.isascii() else unicodedata.normalize("NFKC", value).strip()
     if division.isascii() and division.isdigit():
         return division
     return Read(problem=_("%(value)r is not a division code (digits)") % {"value": value})
+
+
+def division_reader() -> Reader:
+    """A division code whose county part (its first six digits) is a county of China today, a
+    county of an earlier revision of GB/T 2260, or a loaded area of the city. A historic county
+    code of the city that has one successor is read as that successor (嘉定县 310222 →
+    嘉定区 310114), as the register import reads it (ADR 0026). When the division set is not
+    loaded, digits are all that is checked."""
+    current = active_codes("division")
+    historic = historic_division_successors()
+    areas = frozenset(Area.objects.values_list("code", flat=True)) if current else frozenset()
+    city = settings.RENFANG_CITY_CODE
+
+    def read(value: str) -> Result:
+        division = read_division(value)
+        if not isinstance(division, str) or not current:
+            return division
+        county = division[:_COUNTY]
+        successor = historic.get(county)
+        if successor and len(division) == _COUNTY and division.startswith(city):
+            return successor
+        if division in areas or county in current or county in historic:
+            return division
+        return Read(
+            problem=_(
+                "%(value)r is not a county-level division in any revision of GB/T 2260 since 1980"
+            )
+            % {"value": value}
+        )
+
+    return read
 
 
 def read_text(value: str) -> Result:

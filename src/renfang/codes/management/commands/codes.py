@@ -7,7 +7,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from renfang.codes.services import code_sets_load_files, code_sets_load_package
+from renfang.codes.services import (
+    code_sets_load_files,
+    code_sets_load_package,
+    division_history_load,
+)
 from renfang.core.commands import action_parser
 from renfang.core.csvimport import ImportRejected
 
@@ -17,7 +21,8 @@ class Command(BaseCommand):
         "Load code sets. Without PATH: every set shipped with renfang. With PATH: a district's "
         "own set files (<key>.csv, a full copy of the set) or a directory of them, with a "
         "code_sets.csv index for new sets. A changed set gets a new version; codes missing "
-        "from the file are closed, never deleted."
+        "from the file are closed, never deleted. Without PATH the historic division codes "
+        "(earlier revisions of GB/T 2260) are loaded too."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -35,3 +40,5 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         for result in results:
             self.stdout.write(str(result))
+        if not paths:
+            self.stdout.write(str(division_history_load()))
