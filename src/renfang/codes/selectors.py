@@ -165,7 +165,7 @@ def division_name(code: str) -> str:
         found = _area_name(code)
         if found is None:
             names = _cached_set(DIVISION_SET).labels.get(code)
-            historic = historic_divisions().get(code)
+            historic = None if names else historic_divisions().get(code)
             if names:
                 found = names[0]
             elif historic is not None:
