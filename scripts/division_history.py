@@ -9,7 +9,8 @@ name, the revisions it was seen in, and its successor where the revisions show o
 A successor is derived, never typed: when a code leaves the list in revision R, a code that is
 new in R (or was already there) under the same name stem (嘉定县 → 嘉定区: the name without its
 县/区/市/旗… ending) becomes its successor, if exactly one code qualifies — in the same
-prefecture, else the same province, else anywhere (Sichuan's counties that became Chongqing's).
+prefecture, else the same province, else (only a new code under the very same name) anywhere:
+Sichuan's counties that became Chongqing's.
 A successor that leaves later is followed to the 2023 code that carries it on. Merges (南市区
 into 黄浦区) keep the stem of neither: no successor, and the file says so with an empty cell.
 """
@@ -88,13 +89,16 @@ def successor_of(code: str, name: str, new: dict[str, str], present: dict[str, s
     wanted = stem(name)
     for pool in (new, present):
         matches = [c for c, n in pool.items() if c != code and stem(n) == wanted]
-        for same in (code[:4], code[:2], ""):
+        for same in (code[:4], code[:2]):
             narrowed = [c for c in matches if c.startswith(same)]
             if len(narrowed) == 1:
                 return narrowed[0]
             if narrowed:
-                break
-    return ""
+                return ""
+    # Another province (Sichuan's counties that became Chongqing's in 1997, Guangdong's that
+    # became Hainan's in 1988): only a code new in that revision under the very same name.
+    matches = [c for c, n in new.items() if n == name]
+    return matches[0] if len(matches) == 1 else ""
 
 
 def main(curated: Path) -> None:

@@ -20,7 +20,8 @@ PACKAGE_DATA_DIR = Path(__file__).resolve().parent / "data"
 CHINA_DIVISIONS_CSV = (
     Path(__file__).resolve().parent.parent / "areas" / "data" / "china_divisions.csv"
 )
-DIVISION_HISTORY_CSV = CHINA_DIVISIONS_CSV.with_name("division_history.csv")
+HISTORY_FILE_NAME = "division_history.csv"
+DIVISION_HISTORY_CSV = CHINA_DIVISIONS_CSV.with_name(HISTORY_FILE_NAME)
 INDEX_FILE_NAME = "code_sets.csv"
 DIVISION_SET = "division"
 
@@ -284,9 +285,11 @@ def key_of(path: Path) -> str:
 
 def read_sources(paths: list[Path]) -> list[CodeSetSource]:
     """Read files and directories of code sets. A directory contributes its ``code_sets.csv``
-    (if any) and every other ``*.csv``; every index row must have its file beside it.
+    (if any) and every other ``*.csv`` but ``division_history.csv`` (see ``history_paths``);
+    every index row must have its file beside it.
     Raises ImportRejected for the first bad file, FileNotFoundError for a missing path."""
     files: list[Path] = []
+    history = history_paths(paths)
     index: dict[str, tuple[int, CodeSetMeta]] = {}
     index_path: Path | None = None
     for path in paths:
@@ -300,7 +303,7 @@ def read_sources(paths: list[Path]) -> list[CodeSetSource]:
             if candidate.name == INDEX_FILE_NAME:
                 index_path = candidate
                 index.update(read_index(candidate))
-            else:
+            elif candidate.name != HISTORY_FILE_NAME:
                 files.append(candidate)
     by_key: dict[str, Path] = {}
     for path in files:
@@ -311,7 +314,7 @@ def read_sources(paths: list[Path]) -> list[CodeSetSource]:
                 file_name=path.name,
             )
         by_key[key] = path
-    if not by_key and not index:
+    if not by_key and not index and not history:
         raise FileNotFoundError(f"no code set files (<key>.csv) in {', '.join(map(str, paths))}")
     # As in the package, an index may list the division set without a file of its own.
     missing = [
@@ -336,6 +339,18 @@ def read_sources(paths: list[Path]) -> list[CodeSetSource]:
             CodeSetSource(DIVISION_SET, division_codes(), meta, CHINA_DIVISIONS_CSV.name)
         )
     return sources
+
+
+def history_paths(paths: list[Path]) -> list[Path]:
+    """The ``division_history.csv`` files among these files and directories: a district's own
+    copy of the historic division codes, e.g. with successors it takes from the published
+    change lists (ADR 0026)."""
+    found = []
+    for path in paths:
+        candidate = path / HISTORY_FILE_NAME if path.is_dir() else path
+        if candidate.name == HISTORY_FILE_NAME and candidate.is_file():
+            found.append(candidate)
+    return found
 
 
 def package_sources() -> list[CodeSetSource]:

@@ -6,10 +6,10 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import translation
 
-from renfang.codes.files import HISTORY_COLUMNS
+from renfang.codes.files import DIVISION_HISTORY_CSV, HISTORY_COLUMNS
 from renfang.codes.models import HistoricDivision
 from renfang.codes.selectors import (
     active_codes,
@@ -117,3 +117,38 @@ def test_a_historic_code_is_named_with_the_year_it_left() -> None:
         assert division_name("310102") == "上海市南市区 (before 2000)"
     assert division_name("310104") == "上海市徐汇区"  # a division of today: no vintage
     assert division_name("340199") == "340199"  # no revision had it
+
+
+def test_a_district_adds_a_successor_from_the_published_change_list(tmp_path: Path) -> None:
+    # Given the shipped history, where 南市区 has no successor, copied by a district that adds
+    # the one the State Council's approval of 2000 states: 黄浦区 310101.
+    shipped = DIVISION_HISTORY_CSV.read_text(encoding="utf-8")
+    own = tmp_path / "codes"
+    own.mkdir()
+    (own / "division_history.csv").write_text(
+        shipped.replace(
+            "310102,南市区,上海市,,198012,199912,200012,\n",
+            "310102,南市区,上海市,,198012,199912,200012,310101\n",
+        ),
+        encoding="utf-8",
+    )
+    out = StringIO()
+
+    # When it loads its directory
+    call_command("codes", "load", str(own), stdout=out)
+
+    # Then the history knows the successor; the package's load puts it back as shipped.
+    assert "division history: 3285 historic codes (0 added, 1 changed)" in out.getvalue()
+    assert historic_division_successors()["310102"] == "310101"
+    call_command("codes", "load", stdout=StringIO())
+    assert historic_division_successors()["310102"] == ""
+
+
+def test_a_bad_history_file_among_the_sets_leaves_everything_as_it_was(tmp_path: Path) -> None:
+    (tmp_path / "division_history.csv").write_text(HEADER + "3101,x,,,,,,\n", encoding="utf-8")
+    (tmp_path / "sex.csv").write_text("code,name,name_en\n1,男,male\n", encoding="utf-8")
+
+    with pytest.raises(CommandError, match=r"(?s)division_history.csv.*line 2, column code"):
+        call_command("codes", "load", str(tmp_path), stdout=StringIO())
+
+    assert "2" in active_codes("sex")  # the sex file's load was rolled back with it
