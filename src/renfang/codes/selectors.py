@@ -51,6 +51,7 @@ _lock = threading.Lock()
 _sets: dict[str, _CachedSet] = {}
 _division_names: dict[tuple[str, bool], str] = {}
 _historic: list[dict[str, HistoricCode]] = []  # one dict once read (an empty table too)
+_prefixes: list[frozenset[str]] = []
 _filled_at = time.monotonic()
 
 
@@ -61,6 +62,7 @@ def clear_cache() -> None:
         _sets.clear()
         _division_names.clear()
         _historic.clear()
+        _prefixes.clear()
         _filled_at = time.monotonic()
 
 
@@ -147,6 +149,19 @@ def historic_divisions() -> dict[str, HistoricCode]:
     with _lock:
         _historic[:] = [loaded]
     return loaded
+
+
+def division_prefixes() -> frozenset[str]:
+    """The provinces (2 digits) and prefectures (4 digits) of every county code of every
+    revision: a department that knows only 浙江省宁波市 writes 330200, a code of GB/T 2260 too."""
+    with _lock:
+        if _prefixes:
+            return _prefixes[0]
+    counties = [*_cached_set(DIVISION_SET).labels, *historic_divisions()]
+    found = frozenset(code[:2] for code in counties) | frozenset(code[:4] for code in counties)
+    with _lock:
+        _prefixes[:] = [found]
+    return found
 
 
 def historic_division_successors() -> dict[str, str]:
