@@ -443,6 +443,28 @@ def test_historic_county_codes_are_accepted_and_counted_by_city_and_successor(
     assert city["actual_population"]["domestic_migrant"] == 1
 
 
+def test_historic_codes_imported_again_or_exported_and_imported_change_nothing(
+    reference: None, tmp_path: Path
+) -> None:
+    rows = [
+        row(id_number=born_1980("330221", "001"), name="王一", hukou_division="330221"),
+        row(id_number=born_1980("310222", "003"), name="王二", hukou_division="310222"),
+    ]
+    path = write(tmp_path / "r.csv", rows)
+    register_import(path=path, today=TODAY)
+    before = counts()
+
+    again = register_import(path=path, today=TODAY)
+    exported = tmp_path / "export.csv"
+    register_export(path=exported)
+    after_export = register_import(path=exported, today=TODAY)
+
+    assert again.people_unchanged == after_export.people_unchanged == 2  # noqa: PLR2004
+    assert counts() == before
+    with exported.open(encoding="utf-8") as handle:
+        assert sorted(r["hukou_division"] for r in csv.DictReader(handle)) == ["310114", "330221"]
+
+
 def test_a_historic_county_of_the_city_may_be_a_residence_when_it_has_a_successor(
     reference: None, tmp_path: Path
 ) -> None:
