@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
-from renfang.codes.models import Code, CodeSet
+from renfang.codes.models import Code, CodeSet, HistoricDivision
 from renfang.core.admin import ReadOnlyAdminMixin
 
 # A longer set (division: ~3,000 counties) is shown through the code list, not inline.
@@ -69,3 +69,21 @@ class CodeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Code]:
         return super().get_queryset(request).select_related("code_set")
+
+
+@admin.register(HistoricDivision)
+class HistoricDivisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """Codes of earlier GB/T 2260 revisions (ADR 0026): loaded by `renfang codes load`."""
+
+    list_display = ["code", "full_name", "first_seen", "last_seen", "gone_in", "successor"]
+    search_fields = ["code", "name", "full_name", "successor"]
+    readonly_fields = (
+        "code",
+        "name",
+        "full_name",
+        "first_seen",
+        "last_seen",
+        "gone_in",
+        "successor",
+    )
+    fields = readonly_fields

@@ -20,6 +20,8 @@ PACKAGE_DATA_DIR = Path(__file__).resolve().parent / "data"
 CHINA_DIVISIONS_CSV = (
     Path(__file__).resolve().parent.parent / "areas" / "data" / "china_divisions.csv"
 )
+HISTORY_FILE_NAME = "division_history.csv"
+DIVISION_HISTORY_CSV = CHINA_DIVISIONS_CSV.with_name(HISTORY_FILE_NAME)
 INDEX_FILE_NAME = "code_sets.csv"
 DIVISION_SET = "division"
 
@@ -211,6 +213,65 @@ def division_codes(path: Path = CHINA_DIVISIONS_CSV) -> list[CodeRow]:
     return codes
 
 
+@dataclass(frozen=True)
+class HistoricDivisionRow:
+    """A row of ``division_history.csv`` (see ``codes.models.HistoricDivision``)."""
+
+    code: str
+    name: str
+    full_name: str
+    first_seen: str
+    last_seen: str
+    gone_in: str
+    successor: str
+
+
+HISTORY_COLUMNS = [
+    "code",
+    "name",
+    "province",
+    "prefecture",
+    "first_seen",
+    "last_seen",
+    "gone_in",
+    "successor",
+]
+
+
+def division_history(path: Path = DIVISION_HISTORY_CSV) -> list[HistoricDivisionRow]:
+    """The county-level codes of earlier GB/T 2260 revisions that are not divisions today,
+    named as ``division_codes`` names them. Raises ImportRejected naming line and column."""
+    rows: list[HistoricDivisionRow] = []
+    errors: list[RowError] = []
+    for line, record in _records(path, HISTORY_COLUMNS, []):
+        code, successor = record["code"], record["successor"]
+        if not (code.isdigit() and len(code) == 6):  # noqa: PLR2004 (a county code)
+            errors.append(RowError(line, "code", f"{code!r} is not a county-level code"))
+            continue
+        if successor and not (successor.isdigit() and len(successor) == 6):  # noqa: PLR2004
+            errors.append(RowError(line, "successor", f"{successor!r} is not a county-level code"))
+            continue
+        prefecture = record["prefecture"]
+        if prefecture in _PLACEHOLDER_PREFECTURES or prefecture == record["province"]:
+            prefecture = ""
+        full_name = f"{record['province']}{prefecture}{record['name']}"
+        _check_text(errors, line, "name", full_name, required=True, limit=MAX_NAME_LENGTH)
+        rows.append(
+            HistoricDivisionRow(
+                code,
+                record["name"],
+                full_name,
+                record["first_seen"],
+                record["last_seen"],
+                record["gone_in"],
+                successor,
+            )
+        )
+    if errors:
+        raise ImportRejected(errors, file_name=path.name)
+    return rows
+
+
 def key_of(path: Path) -> str:
     """The set a file holds, by its name; raises ImportRejected for a name that is no key."""
     key = path.stem
@@ -224,9 +285,11 @@ def key_of(path: Path) -> str:
 
 def read_sources(paths: list[Path]) -> list[CodeSetSource]:
     """Read files and directories of code sets. A directory contributes its ``code_sets.csv``
-    (if any) and every other ``*.csv``; every index row must have its file beside it.
+    (if any) and every other ``*.csv`` but ``division_history.csv`` (see ``history_paths``);
+    every index row must have its file beside it.
     Raises ImportRejected for the first bad file, FileNotFoundError for a missing path."""
     files: list[Path] = []
+    history = history_paths(paths)
     index: dict[str, tuple[int, CodeSetMeta]] = {}
     index_path: Path | None = None
     for path in paths:
@@ -240,7 +303,7 @@ def read_sources(paths: list[Path]) -> list[CodeSetSource]:
             if candidate.name == INDEX_FILE_NAME:
                 index_path = candidate
                 index.update(read_index(candidate))
-            else:
+            elif candidate.name != HISTORY_FILE_NAME:
                 files.append(candidate)
     by_key: dict[str, Path] = {}
     for path in files:
@@ -251,7 +314,7 @@ def read_sources(paths: list[Path]) -> list[CodeSetSource]:
                 file_name=path.name,
             )
         by_key[key] = path
-    if not by_key and not index:
+    if not by_key and not index and not history:
         raise FileNotFoundError(f"no code set files (<key>.csv) in {', '.join(map(str, paths))}")
     # As in the package, an index may list the division set without a file of its own.
     missing = [
@@ -276,6 +339,18 @@ def read_sources(paths: list[Path]) -> list[CodeSetSource]:
             CodeSetSource(DIVISION_SET, division_codes(), meta, CHINA_DIVISIONS_CSV.name)
         )
     return sources
+
+
+def history_paths(paths: list[Path]) -> list[Path]:
+    """The ``division_history.csv`` files among these files and directories: a district's own
+    copy of the historic division codes, e.g. with successors it takes from the published
+    change lists (ADR 0026)."""
+    found = []
+    for path in paths:
+        candidate = path / HISTORY_FILE_NAME if path.is_dir() else path
+        if candidate.name == HISTORY_FILE_NAME and candidate.is_file():
+            found.append(candidate)
+    return found
 
 
 def package_sources() -> list[CodeSetSource]:

@@ -49,3 +49,27 @@ class Code(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+
+class HistoricDivision(models.Model):
+    """A county-level code of an earlier revision of GB/T 2260 that is not a division today
+    (南市区 310102, 1980–2000; 嘉定县 310222, re-coded 310114 in 1992). ID numbers and old
+    department systems carry such codes for decades, so they stay known: their last name, the
+    revisions that listed them and, where the revisions show one, the division of today that
+    carries them on. Loaded from ``areas/data/division_history.csv`` (ADR 0026)."""
+
+    code = models.CharField(_("division code"), max_length=12, primary_key=True)
+    name = models.CharField(_("name"), max_length=100)
+    full_name = models.CharField(_("full name"), max_length=100)
+    first_seen = models.CharField(_("first revision"), max_length=6)  # YYYYMM, or YYYY
+    last_seen = models.CharField(_("last revision"), max_length=6)
+    gone_in = models.CharField(_("first revision without it"), max_length=6)
+    successor = models.CharField(_("successor"), max_length=12, blank=True)
+
+    class Meta:
+        verbose_name = _("historic division code")
+        verbose_name_plural = _("historic division codes")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name} ({self.first_seen[:4]}–{self.gone_in[:4]})"

@@ -14,12 +14,30 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from renfang.areas.models import Area
-from renfang.codes.models import Code
+from renfang.codes.models import Code, HistoricDivision
 
 CACHE_SECONDS = 60.0
 DIVISION_SET = "division"
+
+
+@dataclass(frozen=True)
+class HistoricCode:
+    """What renfang knows of a county code of an earlier GB/T 2260 revision (ADR 0026)."""
+
+    full_name: str  # 上海市南市区
+    gone_in: str  # the first revision without it: YYYYMM, or YYYY
+    successor: str  # the division of today that carries it on; "" when no single one does
+
+    @property
+    def label(self) -> str:
+        """上海市南市区（2000年前）: the name with the year it left the standard."""
+        return _("%(name)s (before %(year)s)") % {
+            "name": self.full_name,
+            "year": self.gone_in[:4],
+        }
 
 
 @dataclass(frozen=True)
@@ -31,7 +49,9 @@ class _CachedSet:
 
 _lock = threading.Lock()
 _sets: dict[str, _CachedSet] = {}
-_division_names: dict[str, str] = {}
+_division_names: dict[tuple[str, bool], str] = {}
+_historic: list[dict[str, HistoricCode]] = []  # one dict once read (an empty table too)
+_prefixes: list[frozenset[str]] = []
 _filled_at = time.monotonic()
 
 
@@ -41,6 +61,8 @@ def clear_cache() -> None:
     with _lock:
         _sets.clear()
         _division_names.clear()
+        _historic.clear()
+        _prefixes.clear()
         _filled_at = time.monotonic()
 
 
@@ -113,17 +135,59 @@ def _area_name(code: str) -> str | None:
     return "".join(reversed(names)) or None
 
 
+def historic_divisions() -> dict[str, HistoricCode]:
+    """Every county code of an earlier GB/T 2260 revision that is not a division today, by code
+    (empty when the history is not loaded). Read-only: the dict is the cache itself."""
+    _expire()
+    with _lock:
+        if _historic:
+            return _historic[0]
+    rows = HistoricDivision.objects.values_list("code", "full_name", "gone_in", "successor")
+    loaded = {
+        code: HistoricCode(name, gone_in, successor) for code, name, gone_in, successor in rows
+    }
+    with _lock:
+        _historic[:] = [loaded]
+    return loaded
+
+
+def division_prefixes() -> frozenset[str]:
+    """The provinces (2 digits) and prefectures (4 digits) of every county code of every
+    revision: a department that knows only 浙江省宁波市 writes 330200, a code of GB/T 2260 too."""
+    with _lock:
+        if _prefixes:
+            return _prefixes[0]
+    counties = [*_cached_set(DIVISION_SET).labels, *historic_divisions()]
+    found = frozenset(code[:2] for code in counties) | frozenset(code[:4] for code in counties)
+    with _lock:
+        _prefixes[:] = [found]
+    return found
+
+
+def historic_division_successors() -> dict[str, str]:
+    """Historic county code → the division of today that carries it on ("" when none does)."""
+    return {code: known.successor for code, known in historic_divisions().items()}
+
+
 def division_name(code: str) -> str:
     """The name of any division code: a loaded area (上海市徐汇区), otherwise a county of China
-    (浙江省温州市鹿城区), otherwise the code itself."""
+    (浙江省温州市鹿城区), otherwise a county of an earlier revision of GB/T 2260 with the year
+    it left (上海市南市区（2000年前）), otherwise the code itself."""
     _expire()
-    name = _division_names.get(code)
+    key = (code, _chinese())
+    name = _division_names.get(key)
     if name is None:
         found = _area_name(code)
         if found is None:
             names = _cached_set(DIVISION_SET).labels.get(code)
-            found = names[0] if names else code
+            historic = None if names else historic_divisions().get(code)
+            if names:
+                found = names[0]
+            elif historic is not None:
+                found = historic.label
+            else:
+                found = code
         name = found
         with _lock:
-            _division_names[code] = name
+            _division_names[key] = name
     return name

@@ -14,8 +14,14 @@ from pathlib import Path
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
-from renfang.codes.files import CodeSetSource, package_sources, read_sources
-from renfang.codes.models import Code, CodeSet
+from renfang.codes.files import (
+    DIVISION_HISTORY_CSV,
+    CodeSetSource,
+    division_history,
+    package_sources,
+    read_sources,
+)
+from renfang.codes.models import Code, CodeSet, HistoricDivision
 from renfang.codes.selectors import clear_cache
 from renfang.core.csvimport import ImportRejected, RowError
 
@@ -191,3 +197,61 @@ def code_sets_load_missing(*, using: str = DEFAULT_DB_ALIAS) -> list[CodeSetLoad
     present = set(CodeSet.objects.values_list("key", flat=True))
     missing = [source for source in package_sources() if source.key not in present]
     return code_sets_load(sources=missing) if missing else []
+
+
+@dataclass(frozen=True)
+class DivisionHistoryLoadResult:
+    codes: int
+    added: int = 0
+    changed: int = 0
+
+    def __str__(self) -> str:
+        if not (self.added or self.changed):
+            return f"division history: unchanged, {self.codes} historic codes"
+        return (
+            f"division history: {self.codes} historic codes "
+            f"({self.added} added, {self.changed} changed)"
+        )
+
+
+_HISTORY_FIELDS = ["name", "full_name", "first_seen", "last_seen", "gone_in", "successor"]
+
+
+def division_history_load(*, path: Path = DIVISION_HISTORY_CSV) -> DivisionHistoryLoadResult:
+    """Load the historic division codes (GB/T 2260 codes of earlier revisions, ADR 0026) from
+    their file: new codes are added, changed ones updated, nothing is deleted (records keep
+    carrying a code the file may one day leave out). Loading the same file again writes
+    nothing."""
+    rows = division_history(path)
+    try:
+        with transaction.atomic():
+            existing = {row.code: row for row in HistoricDivision.objects.all()}
+            new: list[HistoricDivision] = []
+            touched: list[HistoricDivision] = []
+            for row in rows:
+                values = {name: getattr(row, name) for name in _HISTORY_FIELDS}
+                known = existing.get(row.code)
+                if known is None:
+                    new.append(HistoricDivision(code=row.code, **values))
+                elif any(getattr(known, name) != value for name, value in values.items()):
+                    for name, value in values.items():
+                        setattr(known, name, value)
+                    touched.append(known)
+            HistoricDivision.objects.bulk_create(new, batch_size=1000)
+            HistoricDivision.objects.bulk_update(touched, _HISTORY_FIELDS, batch_size=500)
+    finally:
+        clear_cache()
+    return DivisionHistoryLoadResult(len(existing) + len(new), len(new), len(touched))
+
+
+def division_history_load_missing(
+    *, using: str = DEFAULT_DB_ALIAS
+) -> DivisionHistoryLoadResult | None:
+    """Load the historic division codes into a database that has none yet (after ``migrate``)."""
+    if using != DEFAULT_DB_ALIAS:
+        return None
+    if HistoricDivision._meta.db_table not in connections[using].introspection.table_names():
+        return None
+    if HistoricDivision.objects.exists():
+        return None
+    return division_history_load()

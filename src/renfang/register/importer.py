@@ -41,7 +41,7 @@ from renfang.areas.models import Area
 from renfang.audit.services import (
     User,
 )
-from renfang.codes.selectors import active_codes
+from renfang.codes.selectors import active_codes, historic_division_successors
 from renfang.core import bulk
 from renfang.core.csvimport import ImportRejected, RowError, check_header
 from renfang.houses.models import House
@@ -277,6 +277,7 @@ def _reference(today: datetime.date, *, with_houses: bool) -> Reference:
         sexes=sexes,
         nationalities=active_codes("nationality"),
         divisions=active_codes("division"),
+        historic=historic_division_successors(),
         areas=frozenset(Area.objects.values_list("code", flat=True)),
         houses=houses,
         today=today,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -96,6 +97,9 @@ class Reference:
     sexes: frozenset[str]
     nationalities: frozenset[str]
     divisions: frozenset[str]  # county-level divisions of China (6 digits)
+    # County codes of earlier GB/T 2260 revisions → the division of today that carries each on
+    # ("" when no single one does; ADR 0026).
+    historic: Mapping[str, str]
     areas: frozenset[str]  # loaded areas of the city
     houses: dict[str, tuple[int, str]]  # house_code → (id, area code)
     today: datetime.date
@@ -132,15 +136,39 @@ class RowChecker:
         if not _DIVISION.fullmatch(code):
             errors.append(RowError(line, column, f"{code!r} is not a division code"))
             return None
+        county = code[:6]
+        historic = county in self.ref.historic
         if code.startswith(self._city):
+            if historic and self.ref.historic[county] and len(code) == len(county):
+                # 嘉定县 310222 is 嘉定区 310114 today: the city counts and grants by its areas
+                # of today, so the city's own old code is recorded as its successor.
+                code = county = self.ref.historic[county]
+                historic = False
             if column == "residence_division" and code not in self.ref.areas:
-                errors.append(RowError(line, column, f"{code} is not a loaded area of the city"))
+                reason = "is not a loaded area of the city"
+                if historic:
+                    reason += " (a former district with no single successor)"
+                errors.append(RowError(line, column, f"{code} {reason}"))
                 return None
-            if code[:6] not in self.ref.divisions and code[:6] not in self.ref.areas:
-                errors.append(RowError(line, column, f"{code[:6]} is not a district of the city"))
+            if county not in self.ref.divisions and county not in self.ref.areas and not historic:
+                errors.append(
+                    RowError(
+                        line,
+                        column,
+                        f"{county} is not a district of the city "
+                        "in any revision of GB/T 2260 since 1980",
+                    )
+                )
                 return None
-        elif code[:6] not in self.ref.divisions:
-            errors.append(RowError(line, column, f"{code[:6]} is not a county-level division"))
+        elif county not in self.ref.divisions and not historic:
+            errors.append(
+                RowError(
+                    line,
+                    column,
+                    f"{county} is not a county-level division "
+                    "in any revision of GB/T 2260 since 1980",
+                )
+            )
             return None
         return code
 

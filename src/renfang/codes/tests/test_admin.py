@@ -37,3 +37,14 @@ def test_codes_are_filtered_by_set_and_searched(admin_client):
 def test_codes_cannot_be_added_in_the_admin(admin_client):
     assert admin_client.get(reverse("admin:codes_code_add")).status_code == 403
     assert admin_client.get(reverse("admin:codes_codeset_add")).status_code == 403
+
+
+def test_historic_division_codes_are_searched_and_not_edited(admin_client):
+    url = reverse("admin:codes_historicdivision_changelist")
+
+    response = admin_client.get(url, {"q": "南市"})
+
+    assert response.status_code == 200
+    assert "310102" in response.text
+    assert "310222" not in response.text
+    assert admin_client.get(reverse("admin:codes_historicdivision_add")).status_code == 403

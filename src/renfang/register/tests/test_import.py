@@ -382,3 +382,131 @@ def test_the_command_reports_errors_and_results(reference: None, tmp_path: Path)
     assert "1 rows, 1 people: 1 new" in out.read_text()
     with pytest.raises(CommandError, match="no such file"):
         call_command("register", "import", str(tmp_path / "missing.csv"))
+
+
+# ---------------------------------------------------------------- historic division codes
+
+
+def born_1980(prefix: str, serial: str) -> str:
+    """A man's resident ID born 1980-01-01 (``serial`` ends in an odd digit)."""
+    return with_check_digit(f"{prefix}19800101{serial}")
+
+
+def test_historic_county_codes_are_accepted_and_counted_by_city_and_successor(
+    reference: None, tmp_path: Path
+) -> None:
+    from renfang.stats.selectors import area_figures  # noqa: PLC0415
+
+    # Given hukous coded with GB/T 2260 codes of earlier revisions: 镇海县 330221 (Ningbo,
+    # re-coded 1985), 嘉定县 310222 (Shanghai, re-coded 嘉定区 310114 in 1992) and 南市区
+    # 310102 (Shanghai, merged into 黄浦区 in 2000: no single successor), all living in Xuhui.
+    ningbo, jiading, nanshi = (
+        born_1980("330221", "001"),
+        born_1980("310222", "003"),
+        born_1980("310102", "005"),
+    )
+    path = write(
+        tmp_path / "r.csv",
+        [
+            row(id_number=ningbo, name="王一", hukou_division="330221"),
+            row(id_number=jiading, name="王二", hukou_division="310222"),
+            row(id_number=nanshi, name="王三", hukou_division="310102"),
+        ],
+    )
+
+    # When the register is imported
+    summary = register_import(path=path, today=TODAY)
+
+    # Then every row is in; the city's re-coded county is recorded as its successor, the others
+    # as given.
+    assert summary.rows == 3
+    assert Person.objects.get(id_number=ningbo).hukous.get().division == "330221"
+    assert Person.objects.get(id_number=jiading).hukous.get().division == "310114"
+    assert Person.objects.get(id_number=nanshi).hukous.get().division == "310102"
+    # Xuhui counts the Ningbo hukou as a migrant, the two Shanghai hukous as registered
+    # residents living in Xuhui with a hukou elsewhere in the city.
+    xuhui = area_figures(area_code="310104", as_of=TODAY)
+    assert xuhui["actual_population"] == {
+        "total": 3,
+        "registered": 2,
+        "domestic_migrant": 1,
+        "overseas": 0,
+    }
+    assert xuhui["hukou_status"]["living_here_registered_elsewhere"] == 2
+    # Jiading counts the old 嘉定县 hukou as registered there, living elsewhere.
+    jiading_figures = area_figures(area_code="310114", as_of=TODAY)
+    assert jiading_figures["hukou_status"]["registered_here_living_elsewhere"] == 1
+    assert jiading_figures["actual_population"]["total"] == 0
+    # The city counts all three as living in it, two with a hukou of the city.
+    city = area_figures(area_code="31", as_of=TODAY)
+    assert (city["actual_population"]["registered"], city["hukou_status"]["consistent"]) == (2, 2)
+    assert city["actual_population"]["domestic_migrant"] == 1
+
+
+def test_historic_codes_imported_again_or_exported_and_imported_change_nothing(
+    reference: None, tmp_path: Path
+) -> None:
+    rows = [
+        row(id_number=born_1980("330221", "001"), name="王一", hukou_division="330221"),
+        row(id_number=born_1980("310222", "003"), name="王二", hukou_division="310222"),
+    ]
+    path = write(tmp_path / "r.csv", rows)
+    register_import(path=path, today=TODAY)
+    before = counts()
+
+    again = register_import(path=path, today=TODAY)
+    exported = tmp_path / "export.csv"
+    register_export(path=exported)
+    after_export = register_import(path=exported, today=TODAY)
+
+    assert again.people_unchanged == after_export.people_unchanged == 2  # noqa: PLR2004
+    assert counts() == before
+    with exported.open(encoding="utf-8") as handle:
+        assert sorted(r["hukou_division"] for r in csv.DictReader(handle)) == ["310114", "330221"]
+
+
+def test_a_historic_county_of_the_city_may_be_a_residence_when_it_has_a_successor(
+    reference: None, tmp_path: Path
+) -> None:
+    path = write(
+        tmp_path / "r.csv",
+        [row(residence_division="310222", residence_house_code="", hukou_division="310222")],
+    )
+
+    register_import(path=path, today=TODAY)
+
+    assert Residence.objects.get().division == "310114"
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (
+            {"hukou_division": "319999"},
+            "line 2, column hukou_division: 319999 is not a district of the city in any "
+            "revision of GB/T 2260 since 1980",
+        ),
+        (
+            {"hukou_division": "340199"},
+            "line 2, column hukou_division: 340199 is not a county-level division in any "
+            "revision of GB/T 2260 since 1980",
+        ),
+        (
+            {"residence_division": "340199", "residence_house_code": ""},
+            "line 2, column residence_division: 340199 is not a county-level division in any "
+            "revision of GB/T 2260 since 1980",
+        ),
+        (
+            {"residence_division": "310102", "residence_house_code": ""},
+            "line 2, column residence_division: 310102 is not a loaded area of the city "
+            "(a former district with no single successor)",
+        ),
+    ],
+)
+def test_a_code_of_no_revision_is_refused_with_line_field_and_reason(
+    reference: None, tmp_path: Path, values: dict[str, str], expected: str
+) -> None:
+    errors = rejected(tmp_path, [row(**values)])
+
+    assert expected in errors
+    assert counts() == (0, 0, 0, 0, 0)

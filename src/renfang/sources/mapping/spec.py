@@ -22,7 +22,7 @@ from renfang.sources.mapping.values import (
     Result,
     code_reader,
     date_reader,
-    read_division,
+    division_reader,
     read_identifier,
     read_phone,
     read_resident_id,
@@ -79,7 +79,7 @@ class MappingSpec:
             elif name in DATE_FIELDS:
                 reader = date_reader(rule.date_formats or (ISO_DATE,))
             elif name in DIVISION_FIELDS:
-                reader = read_division
+                reader = division_reader()
             elif name == "phone":
                 reader = read_phone
             elif name == "id_number":

@@ -12,9 +12,11 @@ import unicodedata
 from collections.abc import Callable
 from typing import NamedTuple
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 
-from renfang.codes.selectors import active_codes
+from renfang.areas.models import Area
+from renfang.codes.selectors import active_codes, division_prefixes, historic_divisions
 from renfang.people.idnumbers import normalize, upgrade_15
 from renfang.sources.mapping.fields import CODE_SETS, ISO_DATE
 
@@ -156,11 +158,59 @@ def read_phone(value: str) -> Result:
     return Read(problem=_("%(value)r is not a phone number") % {"value": value})
 
 
+_COUNTY = 6  # digits of a county-level code, the part GB/T 2260 defines
+
+
 def read_division(value: str) -> Result:
+    """Digits only; whether they name a division is ``division_reader``'s question."""
     division = value if value.isascii() else unicodedata.normalize("NFKC", value).strip()
     if division.isascii() and division.isdigit():
         return division
     return Read(problem=_("%(value)r is not a division code (digits)") % {"value": value})
+
+
+def division_reader() -> Reader:
+    """A division code whose county part (its first six digits) is a county of China today, a
+    county of an earlier revision of GB/T 2260, or a loaded area of the city; or the code of a
+    province or prefecture over such counties (330000, 330200). A historic county
+    code of the city that has one successor is read as that successor (嘉定县 310222 →
+    嘉定区 310114), as the register import reads it (ADR 0026). When the division set is not
+    loaded, digits are all that is checked."""
+    current = active_codes("division")
+    historic = historic_divisions()
+    prefixes = division_prefixes()
+    city = settings.RENFANG_CITY_CODE
+    areas: dict[str, bool] = {}  # asked only for codes no county list knows (the city: "31")
+
+    def is_area(division: str) -> bool:
+        known = areas.get(division)
+        if known is None:
+            known = areas[division] = Area.objects.filter(code=division).exists()
+        return known
+
+    def read(value: str) -> Result:
+        division = read_division(value)
+        if not isinstance(division, str) or not current:
+            return division
+        county = division[:_COUNTY]
+        known = historic.get(county)
+        if known and known.successor and len(division) == _COUNTY and division.startswith(city):
+            return known.successor
+        if county in current or county in historic or is_area(division):
+            return division
+        if len(division) == _COUNTY and (
+            (division.endswith("0000") and division[:2] in prefixes)
+            or (division.endswith("00") and division[:4] in prefixes)
+        ):
+            return division
+        return Read(
+            problem=_(
+                "%(value)r is not a county-level division in any revision of GB/T 2260 since 1980"
+            )
+            % {"value": value}
+        )
+
+    return read
 
 
 def read_text(value: str) -> Result:

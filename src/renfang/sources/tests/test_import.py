@@ -209,6 +209,41 @@ def test_a_value_that_cannot_be_read_is_reported_and_its_record_flagged(
     assert not SourceRecord.objects.get(record_id="P001").flagged
 
 
+def test_historic_division_codes_are_read_and_a_code_of_no_revision_is_flagged(
+    police: Source, tmp_path: Path
+) -> None:
+    # Given a department file with hukous coded by earlier GB/T 2260 revisions (镇海县 330221
+    # of Ningbo; 嘉定县 310222 of Shanghai, 嘉定区 310114 since 1992) and one code that no
+    # revision ever had.
+    rows = [
+        police_row(户籍地区划="330221"),
+        police_row(人员编号="P002", 户籍地区划="310222"),
+        police_row(人员编号="P003", 户籍地区划="340199"),
+    ]
+
+    # When it is imported
+    done = source_import(police, write_csv(tmp_path / "police.csv", rows), actor=None)
+
+    # Then the old codes are read (the city's own as its successor) and the other is flagged
+    # with its line, field and reason.
+    assert SourceRecord.objects.get(record_id="P001").mapped["hukou_division"] == "330221"
+    assert SourceRecord.objects.get(record_id="P002").mapped["hukou_division"] == "310114"
+    nonsense = SourceRecord.objects.get(record_id="P003")
+    assert nonsense.flagged
+    assert "hukou_division" not in nonsense.mapped
+    assert done.report["problems"] == [
+        {
+            "record_id": "P003",
+            "line": 4,
+            "field": "hukou_division",
+            "value": "340199",
+            "reason": "'340199' is not a county-level division in any revision of GB/T 2260 "
+            "since 1980",
+            "kind": "unreadable",
+        }
+    ]
+
+
 # ---------------------------------------------------------------- unmapped codes
 
 

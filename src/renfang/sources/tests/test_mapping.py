@@ -289,6 +289,35 @@ def test_divisions_must_be_digits() -> None:
     assert applied.problems[0]["field"] == "hukou_division"
 
 
+@pytest.mark.parametrize(
+    ("value", "mapped"),
+    [
+        ("310104003", "310104003"),  # a street of today
+        ("330221", "330221"),  # 镇海县 of Ningbo, gone in 1985: kept as given
+        ("310222", "310114"),  # 嘉定县 of the city: read as 嘉定区, its successor
+        ("310102", "310102"),  # 南市区 of the city, merged in 2000: no single successor
+        ("330200", "330200"),  # 宁波市, a prefecture
+        ("330000", "330000"),  # 浙江省
+    ],
+)
+def test_divisions_of_every_revision_are_read(value: str, mapped: str) -> None:
+    applied = parse_mapping(POLICE_MAPPING).apply(police_row(户籍地区划=value))
+
+    assert applied.mapped["hukou_division"] == mapped
+    assert applied.problems == []
+
+
+@pytest.mark.parametrize("value", ["340199", "990000", "339900", "3401991"])
+def test_a_division_of_no_revision_is_a_problem(value: str) -> None:
+    applied = parse_mapping(POLICE_MAPPING).apply(police_row(户籍地区划=value))
+
+    assert "hukou_division" not in applied.mapped
+    assert applied.problems[0]["field"] == "hukou_division"
+    assert applied.problems[0]["reason"] == (
+        f"{value!r} is not a county-level division in any revision of GB/T 2260 since 1980"
+    )
+
+
 def test_an_empty_template_falls_back_to_the_default_or_is_absent() -> None:
     spec = parse_mapping(
         'record_id: "{id}"\nfields:\n'

@@ -16,11 +16,13 @@ from renfang.accounts.access import mask_id_number, mask_phone
 from renfang.people.categories import Category
 from renfang.people.facts import (
     attribute_record,
+    hukou_record,
     person_create,
     residence_record,
     tag_record,
 )
 from renfang.people.facts.planting import by_hand
+from renfang.people.idnumbers import with_check_digit
 from renfang.people.models import Residence
 from renfang.web.labels import CATEGORY_LABEL_ONE
 from renfang.web.tests.conftest import client_for
@@ -81,6 +83,27 @@ def test_person_page_lists_residences_newest_first_with_links(officer_client, di
     assert [row.house.house_code for row in rows] == ["310104004001000002", "310104003001000001"]
     assert [row.current for row in rows] == [True, False]
     assert "浙江省杭州市上城区" in page(response) or "330102" in page(response)
+
+
+def test_person_page_names_a_historic_hukou_code_with_its_vintage(officer_client, district):
+    # Given a migrant whose hukou is coded 镇海县 330221, a county of Ningbo re-coded in 1985
+    migrant = person_create(
+        id_type="resident_id",
+        id_number=with_check_digit("33022119700101001"),
+        name="王海",
+        sex="1",
+        birth_date=datetime.date(1970, 1, 1),
+    )
+    hukou_record(person=migrant, division="330221", valid_from=datetime.date(1970, 1, 1))
+    residence_record(person=migrant, division="310104003", valid_from=datetime.date(2020, 1, 1))
+
+    # When an officer opens the person's page (in Chinese)
+    response = officer_client.get(
+        reverse("web:person_detail", args=[migrant.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans"
+    )
+
+    # Then the hukou is named, with the year the code left the standard, not shown as a code
+    assert "浙江省宁波市镇海县（1985年前）" in page(response)
 
 
 def test_person_page_hides_retracted_facts(officer_client, district):
