@@ -181,7 +181,7 @@ def test_every_kind_reads_as_the_same_sheet_in_xlsx(tmp_path: Path, kind: str) -
 
 
 def test_the_kind_comes_from_the_content_not_the_name(tmp_path: Path) -> None:
-    sheets = {"Sheet1": [["a"], [1]]}
+    sheets: dict[str, list[list[Any]]] = {"Sheet1": [["a"], [1]]}
     xlsx_named_xls = write_xlsx(tmp_path / "x.xlsx", sheets).rename(tmp_path / "export.xls")
     xls_named_xlsx = write_xls(tmp_path / "y.xls", sheets).rename(tmp_path / "export.xlsx")
     ods = write_ods(tmp_path / "z.ods", sheets)
