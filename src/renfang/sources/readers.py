@@ -28,7 +28,15 @@ from django.utils.translation import gettext as _
 
 from renfang.core.csvimport import ImportRejected, RowError
 from renfang.sources.mapping import FileOptions
-from renfang.sources.workbooks import KINDS, Workbook, WorkbookError, what_it_is, workbook_kind
+from renfang.sources.workbooks import (
+    KINDS,
+    Workbook,
+    WorkbookError,
+    is_encrypted,
+    protected,
+    what_it_is,
+    workbook_kind,
+)
 
 Row = dict[str, str]
 
@@ -109,6 +117,9 @@ def file_format(path: Path, options: FileOptions) -> str:
     declared = options.format
     named = SUFFIXES.get(path.suffix.lower())
     if kind is not None:
+        if declared not in ("auto", kind) and kind == "xls" and is_encrypted(path):
+            # An XLSX saved with a password is an OLE2 package, as an XLS is.
+            raise _refused(path, 0, "-", protected())
         if declared not in ("auto", kind):
             raise _refused(
                 path,

@@ -9,10 +9,13 @@ into records.
 
 from __future__ import annotations
 
+import posixpath
+import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import iterparse
 
 from django.utils.translation import gettext as _
 from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, PasswordError
@@ -26,6 +29,12 @@ _ODS = b"application/vnd.oasis.opendocument.spreadsheet"
 # An Office file saved with a password is an OLE2 package holding these streams.
 _ENCRYPTED = "EncryptionInfo".encode("utf-16-le")
 _CHUNK = 1 << 20
+# calamine holds a sheet as one rectangle of cells (32 bytes each, empty or not) from its first
+# value to its last. Past this many the allocation would fail and abort the process.
+MAX_CELLS = 40_000_000
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension ref="([A-Z]*)(\d*):?([A-Z]+)(\d+)"')
+# A cell with a value (a cell with only a style is written <c r="…" s="1"/> and is not read).
+_VALUED_CELL = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?(?<!/)>(?!</)')
 
 
 class WorkbookError(ValueError):
@@ -68,7 +77,8 @@ def what_it_is(path: Path) -> str:
     return _("it is neither an Excel (XLSX, XLS, XLSB) nor an OpenDocument (ODS) workbook")
 
 
-def _encrypted(path: Path) -> bool:
+def is_encrypted(path: Path) -> bool:
+    """Whether an OLE2 file is an Office package saved with a password."""
     with path.open("rb") as stream:
         tail = b""
         while chunk := stream.read(_CHUNK):
@@ -83,6 +93,7 @@ class Workbook:
 
     def __init__(self, path: Path, kind: str) -> None:
         self.kind = kind
+        self._path = path
         try:
             if path.suffix.lower() == _SUFFIXES[kind]:
                 self._book = CalamineWorkbook.from_path(path)
@@ -91,10 +102,10 @@ class Workbook:
                 with path.open("rb") as stream:
                     self._book = CalamineWorkbook.from_filelike(stream)
         except PasswordError as exc:
-            raise WorkbookError(_protected()) from exc
+            raise WorkbookError(protected()) from exc
         except CalamineError as exc:
-            if kind == "xls" and _encrypted(path):
-                raise WorkbookError(_protected()) from exc
+            if kind == "xls" and is_encrypted(path):
+                raise WorkbookError(protected()) from exc
             raise WorkbookError(_damaged(kind, exc)) from exc
 
     def close(self) -> None:
@@ -105,10 +116,12 @@ class Workbook:
         return list(self._book.sheet_names)
 
     def sheet(self, name: str) -> Sheet:
+        if self.kind == "xlsx":
+            _check_extent(self._path, name)
         try:
             return Sheet(self._book.get_sheet_by_name(name))
         except PasswordError as exc:
-            raise WorkbookError(_protected()) from exc
+            raise WorkbookError(protected()) from exc
         except CalamineError as exc:
             raise WorkbookError(_damaged(self.kind, exc)) from exc
 
@@ -147,7 +160,80 @@ class Sheet:
                 yield number, lead + cells if lead else cells
 
 
-def _protected() -> str:
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _sheet_part(package: zipfile.ZipFile, name: str) -> str | None:
+    """The XLSX part holding the named sheet."""
+    targets: dict[str, str] = {}
+    with package.open("xl/_rels/workbook.xml.rels") as stream:
+        for _event, element in iterparse(stream):
+            if element.tag.endswith("Relationship"):
+                target = element.get("Target", "")
+                path = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+                targets[element.get("Id", "")] = posixpath.normpath(path)
+    with package.open("xl/workbook.xml") as stream:
+        for _event, element in iterparse(stream):
+            if element.tag.endswith("}sheet") and element.get("name") == name:
+                relation = next((v for k, v in element.attrib.items() if k.endswith("}id")), "")
+                return targets.get(relation)
+    return None
+
+
+def _check_extent(path: Path, name: str) -> None:
+    """Refuse an XLSX sheet whose values span more cells than calamine can hold. The sheet's
+    own dimension says when to look: it counts cells with only a style, so a large one is
+    checked against the cells that have a value."""
+    try:
+        with zipfile.ZipFile(path) as package:
+            part = _sheet_part(package, name)
+            if part is None:
+                return
+            with package.open(part) as stream:
+                found = _DIMENSION.search(stream.read(1 << 16))
+            if found is None or _cells(*found.groups()) <= MAX_CELLS:
+                return
+            top, left, bottom, right = _value_extent(package, part)
+    except (KeyError, zipfile.BadZipFile, SyntaxError):
+        return  # calamine says what is wrong with the package
+    if bottom and (bottom - top + 1) * (right - left + 1) > MAX_CELLS:
+        raise WorkbookError(
+            _(
+                "the sheet's values reach from row %(top)d to row %(bottom)d and from column "
+                "%(left)d to column %(right)d, more cells than can be read: delete what lies "
+                "beyond the records (Ctrl+End shows the last cell) and save it again"
+            )
+            % {"top": top, "bottom": bottom, "left": left, "right": right}
+        )
+
+
+def _cells(left: bytes, top: bytes, right: bytes, bottom: bytes) -> int:
+    width = _column_number(right) - (_column_number(left) if left else 1) + 1
+    return (int(bottom) - (int(top) if top else 1) + 1) * width
+
+
+def _value_extent(package: zipfile.ZipFile, part: str) -> tuple[int, int, int, int]:
+    """The first and last row and column that have a value (0s for none)."""
+    top = left = 1 << 30
+    bottom = right = 0
+    with package.open(part) as stream:
+        tail = b""
+        while chunk := stream.read(_CHUNK):
+            text = tail + chunk
+            cut = text.rfind(b"<")  # a cell's tag may run past the chunk
+            for letters, row in _VALUED_CELL.findall(text, 0, cut):
+                column, number = _column_number(letters), int(row)
+                top, bottom = min(top, number), max(bottom, number)
+                left, right = min(left, column), max(right, column)
+            tail = text[cut:]
+    return (top, left, bottom, right) if bottom else (0, 0, 0, 0)
+
+
+def protected() -> str:
     return _(
         "the workbook is protected by a password: open it, remove the password and save it again"
     )

@@ -642,6 +642,20 @@ def test_a_workbook_that_cannot_be_read_is_refused_whole_with_the_reason(
     assert reason in kept.report["message"]
 
 
+def test_a_protected_xlsx_is_refused_as_protected_when_the_mapping_names_xlsx(
+    tmp_path: Path,
+) -> None:
+    """Saved with a password, an XLSX is an OLE2 package as an XLS is: not a kind mismatch."""
+    mapping = HEALTH_MAPPING.replace("  header_row: 2\n", "  header_row: 2\n  format: xlsx\n")
+    health = source_add("health", "卫健", mapping, actor=None)
+    path = write_protected_xlsx(tmp_path / "health.xlsx", health_sheets([1, ZHANG, "张伟"]))
+
+    with pytest.raises(ImportRejected, match="the workbook is protected by a password"):
+        source_import(health, path, actor=None)
+
+    assert nothing_saved()
+
+
 def test_a_truncated_workbook_is_refused_and_nothing_is_half_saved(tmp_path: Path) -> None:
     health = source_add("health", "卫健", HEALTH_MAPPING, actor=None)
     rows = [[n, ZHANG, f"张{n}"] for n in range(1, 3_000)]

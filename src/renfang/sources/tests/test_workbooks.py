@@ -219,3 +219,36 @@ def test_the_sheet_rows_start_where_its_cells_do(tmp_path: Path) -> None:
     path = write_xls(tmp_path / "offset.xls", {"S": [[], [], [None, None, "标题"], [None, 5]]})
 
     assert by_reader(path, "S") == [(3, ["", "", "标题"]), (4, ["", "5"])]
+
+
+def test_a_stray_value_at_the_sheets_far_corner_is_refused_not_a_crash(tmp_path: Path) -> None:
+    """calamine would hold 17 billion cells for it (ADR 0027): the reader says what to do."""
+    from openpyxl import Workbook as OpenpyxlWorkbook
+
+    workbook = OpenpyxlWorkbook()
+    sheet = workbook.active
+    sheet.title = "人员"
+    sheet.append(["编号", "姓名"])
+    sheet.append([1, "张伟"])
+    sheet.cell(row=1_048_576, column=16_384, value="x")
+    path = tmp_path / "stray.xlsx"
+    workbook.save(path)
+
+    with pytest.raises(WorkbookError, match="from row 1 to row 1048576 and from column 1 to"):
+        Workbook(path, "xlsx").sheet("人员")
+
+
+def test_a_far_cell_with_only_a_style_is_no_value_and_the_sheet_is_read(tmp_path: Path) -> None:
+    from openpyxl import Workbook as OpenpyxlWorkbook
+    from openpyxl.styles import Font
+
+    workbook = OpenpyxlWorkbook()
+    sheet = workbook.active
+    sheet.title = "人员"
+    sheet.append(["编号", "姓名"])
+    sheet.append([1, "张伟"])
+    sheet.cell(row=1_048_576, column=16_384).font = Font(bold=True)
+    path = tmp_path / "styled.xlsx"
+    workbook.save(path)
+
+    assert by_reader(path, "人员") == [(1, ["编号", "姓名"]), (2, ["1", "张伟"])]
