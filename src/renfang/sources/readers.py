@@ -1,4 +1,5 @@
-"""Reading a source's file: CSV (UTF-8 with or without BOM, GBK, GB18030), XLSX and JSON Lines.
+"""Reading a source's file: CSV (UTF-8 with or without BOM, GBK, GB18030), workbooks (XLSX, XLS,
+XLSB, ODS) and JSON Lines.
 
 Every reader gives the same thing: the header and the rows, each row with the line (or sheet
 row) it starts on and its non-empty values by column, as text. A file that cannot be read as a
@@ -17,7 +18,6 @@ import csv
 import datetime
 import hashlib
 import json
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,7 +28,15 @@ from django.utils.translation import gettext as _
 
 from renfang.core.csvimport import ImportRejected, RowError
 from renfang.sources.mapping import FileOptions
-from renfang.sources.xlsx import Workbook, XlsxError
+from renfang.sources.workbooks import (
+    KINDS,
+    Workbook,
+    WorkbookError,
+    is_encrypted,
+    protected,
+    what_it_is,
+    workbook_kind,
+)
 
 Row = dict[str, str]
 
@@ -38,6 +46,9 @@ SUFFIXES = {
     ".tsv": "csv",
     ".xlsx": "xlsx",
     ".xlsm": "xlsx",
+    ".xls": "xls",
+    ".xlsb": "xlsb",
+    ".ods": "ods",
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".json": "jsonl",
@@ -99,21 +110,54 @@ class FileError(RowError):
 
 
 def file_format(path: Path, options: FileOptions) -> str:
-    if options.format != "auto":
-        return options.format
-    found = SUFFIXES.get(path.suffix.lower())
-    if found is None:
+    """How to read the file. A workbook's kind is taken from its content (departments' systems
+    name an XLSX ``.xls``); a mapping that names a kind (``file: format:``) must get that kind.
+    Text files (CSV, JSON Lines) are told apart by the mapping or the file's name."""
+    kind = workbook_kind(path)
+    declared = options.format
+    named = SUFFIXES.get(path.suffix.lower())
+    if kind is not None:
+        if declared not in ("auto", kind) and kind == "xls" and is_encrypted(path):
+            # An XLSX saved with a password is an OLE2 package, as an XLS is.
+            raise _refused(path, 0, "-", protected())
+        if declared not in ("auto", kind):
+            raise _refused(
+                path,
+                0,
+                "-",
+                _(
+                    "the mapping reads %(declared)s (file: format: %(format)s), but the file is "
+                    "an %(kind)s workbook: set file: format: %(found)s (or auto)"
+                )
+                % {
+                    "declared": KINDS.get(declared, declared.upper()),
+                    "format": declared,
+                    "kind": KINDS[kind],
+                    "found": kind,
+                },
+            )
+        return kind
+    if declared in KINDS or (declared == "auto" and named in KINDS):
+        raise _refused(
+            path,
+            0,
+            "-",
+            _("not a workbook: %(reason)s") % {"reason": what_it_is(path)},
+        )
+    if declared != "auto":
+        return declared
+    if named is None:
         raise _refused(
             path,
             0,
             "-",
             _(
-                "cannot tell the format from the file name %(name)s: name it .csv, .xlsx or "
-                ".jsonl, or set file: format: in the mapping"
+                "cannot tell the format from the file name %(name)s: name it .csv, .xlsx, .xls, "
+                ".ods or .jsonl, or set file: format: in the mapping"
             )
             % {"name": path.name},
         )
-    return found
+    return named
 
 
 @contextmanager
@@ -124,8 +168,8 @@ def read_table(
     them is refused (for JSON Lines, which has no header, once the last line is read).
     ``utf8`` says whether the file is UTF-8 when that is known already (``file_facts``)."""
     kind = file_format(path, options)
-    if kind == "xlsx":
-        with _xlsx_table(path, options, needed) as table:
+    if kind in KINDS:
+        with _workbook_table(path, kind, options, needed) as table:
             yield table
         return
     encoding = _encoding(path, options, utf8)
@@ -137,8 +181,11 @@ def read_table(
             yield Table("jsonl", encoding, [], _jsonl_rows(path, lines, needed))
 
 
-def _refused(path: Path, line: int, column: str, reason: str) -> ImportRejected:
-    return ImportRejected([FileError(line, column, reason)], file_name=path.name)
+def _refused(path: Path | str, line: int, column: str, reason: str) -> ImportRejected:
+    """The file refused for one reason; ``path`` may be a name already (a workbook's file and
+    sheet)."""
+    name = path if isinstance(path, str) else path.name
+    return ImportRejected([FileError(line, column, reason)], file_name=name)
 
 
 def _encoding(path: Path, options: FileOptions, utf8: bool | None) -> str:
@@ -190,7 +237,9 @@ def _named(cells: Iterable[Any]) -> list[str]:
     return names
 
 
-def _check_header(path: Path, line: int, cells: list[Any], needed: Sequence[str]) -> list[str]:
+def _check_header(
+    path: Path | str, line: int, cells: list[Any], needed: Sequence[str]
+) -> list[str]:
     names = _named(cells)
     plain = [cell_text(cell).strip().lstrip(_BOM) for cell in cells]
     errors = [
@@ -206,12 +255,12 @@ def _check_header(path: Path, line: int, cells: list[Any], needed: Sequence[str]
         if plain.count(column) > 1
     ]
     if errors:
-        raise ImportRejected(errors, file_name=path.name)
+        raise ImportRejected(errors, file_name=path if isinstance(path, str) else path.name)
     return names
 
 
 def _row(
-    path: Path, line: int, names: list[str], cells: Sequence[Any], *, text: bool
+    path: Path | str, line: int, names: list[str], cells: Sequence[Any], *, text: bool
 ) -> Row | None:
     """A row's non-empty values by column; None for an empty row."""
     if len(cells) > len(names):
@@ -288,17 +337,19 @@ def _csv_rows(path: Path, reader: Any, names: list[str]) -> Iterator[tuple[int, 
             yield line, row
 
 
-# ---------------------------------------------------------------- XLSX
+# ---------------------------------------------------------------- workbooks
 
 
 def cell_text(value: Any) -> str:
-    """A cell as text: dates ISO, whole numbers without ``.0``."""
+    """A cell as text: dates ISO, whole numbers without ``.0``. A whole number past 2**53 is
+    not written out in digits: a float holds no more, so the digits would be made up (an ID
+    number typed into a number cell comes out as ``3.10104199001011e+17``)."""
     if value is None:
         return ""
     if isinstance(value, str):
         return value
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
+        return str(int(value)) if value.is_integer() and abs(value) < _EXACT else repr(value)
     if isinstance(value, datetime.datetime):
         at_midnight = value.time() == datetime.time()
         return value.date().isoformat() if at_midnight else value.isoformat(sep=" ")
@@ -307,12 +358,17 @@ def cell_text(value: Any) -> str:
     return value.isoformat() if isinstance(value, datetime.date | datetime.time) else str(value)
 
 
+_EXACT = 2.0**53
+
+
 @contextmanager
-def _xlsx_table(path: Path, options: FileOptions, needed: Sequence[str]) -> Iterator[Table]:
+def _workbook_table(
+    path: Path, kind: str, options: FileOptions, needed: Sequence[str]
+) -> Iterator[Table]:
     try:
-        workbook = Workbook(path)
-    except XlsxError as exc:
-        raise _not_a_workbook(path, exc) from exc
+        workbook = Workbook(path, kind)
+    except WorkbookError as exc:
+        raise _refused(path, 0, "-", str(exc)) from exc
     try:
         if options.sheet is not None and options.sheet not in workbook.sheetnames:
             raise _refused(
@@ -323,8 +379,22 @@ def _xlsx_table(path: Path, options: FileOptions, needed: Sequence[str]) -> Iter
                 % {"sheet": options.sheet, "sheets": ", ".join(workbook.sheetnames)},
             )
         if not workbook.sheetnames:
-            raise _not_a_workbook(path, XlsxError("no sheets"))
-        rows = _xlsx_cells(path, workbook, options.sheet or workbook.sheetnames[0])
+            raise _refused(path, 0, "-", _("the workbook has no sheets"))
+        name = options.sheet or workbook.sheetnames[0]
+        where = _("%(file)s, sheet %(sheet)s") % {"file": path.name, "sheet": name}
+        try:
+            sheet = workbook.sheet(name)
+        except WorkbookError as exc:
+            raise _refused(where, 0, "-", str(exc)) from exc
+        if sheet.empty:
+            raise _refused(
+                where,
+                0,
+                "-",
+                _("the sheet %(sheet)r is empty: is it the sheet the records are on?")
+                % {"sheet": name},
+            )
+        rows = sheet.rows()
         header: Sequence[Any] | None = None
         for number, cells in rows:
             if number >= options.header_row:
@@ -332,33 +402,22 @@ def _xlsx_table(path: Path, options: FileOptions, needed: Sequence[str]) -> Iter
                 break
         if header is None:
             raise _refused(
-                path,
+                where,
                 options.header_row,
                 "-",
                 _("the sheet has no header in row %(row)d") % {"row": options.header_row},
             )
-        names = _check_header(path, options.header_row, list(header), needed)
-        yield Table("xlsx", "", names, _xlsx_rows(path, rows, names))
+        names = _check_header(where, options.header_row, list(header), needed)
+        yield Table(kind, "", names, _workbook_rows(where, rows, names))
     finally:
         workbook.close()
 
 
-def _not_a_workbook(path: Path, exc: Exception) -> ImportRejected:
-    return _refused(path, 0, "-", _("not an XLSX workbook: %(reason)s") % {"reason": exc})
-
-
-def _xlsx_cells(path: Path, workbook: Workbook, sheet: str) -> Iterator[tuple[int, list[Any]]]:
-    try:
-        yield from workbook.rows(sheet)
-    except (XlsxError, SyntaxError, KeyError, IndexError, ValueError, zipfile.BadZipFile) as exc:
-        raise _not_a_workbook(path, exc) from exc
-
-
-def _xlsx_rows(
-    path: Path, rows: Iterator[tuple[int, Sequence[Any]]], names: list[str]
+def _workbook_rows(
+    where: str, rows: Iterator[tuple[int, Sequence[Any]]], names: list[str]
 ) -> Iterator[tuple[int, Row]]:
     for number, cells in rows:
-        row = _row(path, number, names, cells, text=False)
+        row = _row(where, number, names, cells, text=False)
         if row is not None:
             yield number, row
 

@@ -44,7 +44,7 @@ DATE_FIELDS = frozenset({"birth_date", "death_date", "residence_from", "residenc
 DIVISION_FIELDS = frozenset({"hukou_division", "residence_division"})
 RESIDENT_ID = "resident_id"
 ENCODINGS = ("auto", "utf-8", "gbk", "gb18030")
-FORMATS = ("auto", "csv", "xlsx", "jsonl")
+FORMATS = ("auto", "csv", "xlsx", "xls", "xlsb", "ods", "jsonl")
 ISO_DATE = "%Y-%m-%d"
 
 # Problems of a record: a value that cannot be read (the record is flagged) and a code no table

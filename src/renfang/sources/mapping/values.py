@@ -24,6 +24,8 @@ _TAG_SEPARATORS = re.compile(r"[\s,，、;；]+")
 _PHONE_NOISE = re.compile(r"[\s\-().]+")
 _PHONE = re.compile(r"\+?\d+")
 _RESIDENT_ID_18 = re.compile(r"\d{17}[\dX]")
+# A number cell written as text past the digits a float holds (readers.cell_text): 3.1e+17.
+_NUMBER_CELL = re.compile(r"\d+\.\d*(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+")
 
 
 class Read(NamedTuple):
@@ -129,6 +131,8 @@ def read_resident_id(value: str) -> Result:
     """A resident ID folded (full-width, spaces, lowercase x) and an old 15-digit number made
     18; a wrong check digit is kept as it is (linkage compares such numbers digit by digit),
     but a value that cannot be an ID number at all is a problem."""
+    if _NUMBER_CELL.fullmatch(value):
+        return _stored_as_number(value)
     number = normalize(value)
     if len(number) == 15 and number.isdigit():
         return upgrade_15(number)
@@ -147,8 +151,21 @@ def read_resident_id(value: str) -> Result:
 
 
 def read_identifier(value: str) -> Result:
-    """Another identifier (a passport, a social security number): folded, not validated."""
+    """Another identifier (a passport, a social security number): folded, not validated, but
+    never one that a spreadsheet cut short."""
+    if _NUMBER_CELL.fullmatch(value):
+        return _stored_as_number(value)
     return normalize(value) or None
+
+
+def _stored_as_number(value: str) -> Read:
+    return Read(
+        problem=_(
+            "%(value)r is an ID number stored as a number: the workbook kept only its first "
+            "15 or so digits; keep ID numbers as text cells and export the file again"
+        )
+        % {"value": value}
+    )
 
 
 def read_phone(value: str) -> Result:

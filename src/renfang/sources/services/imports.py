@@ -37,6 +37,7 @@ from renfang.sources.models import (
 from renfang.sources.readers import FileError, Table, file_facts, read_table
 from renfang.sources.services.sources import actor_name, audit_write
 from renfang.sources.services.store import IncomingRecord, records_store
+from renfang.sources.workbooks import KINDS
 
 MAX_PROBLEMS_KEPT = 1000  # in an import's report; every problem stays on its record
 MAX_ERRORS_KEPT = 1000  # reasons a file is refused
@@ -192,7 +193,7 @@ def source_import(
         mapping, spec = _spec(source)
         with read_table(path, spec.file, needed=spec.columns, utf8=facts.utf8) as table:
             header_lines = spec.file.header_row if table.format == "csv" else 0
-            expected = None if table.format == "xlsx" else max(facts.lines - header_lines, 0)
+            expected = None if table.format in KINDS else max(facts.lines - header_lines, 0)
             with (
                 tqdm(
                     total=expected,

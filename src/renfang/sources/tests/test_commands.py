@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 
 from renfang.sources.models import ImportStatus, Mapping, Source, SourceImport, SourceRecord
-from renfang.sources.tests.conftest import POLICE_MAPPING, police_row, write_csv
+from renfang.sources.tests.conftest import POLICE_COLUMNS, POLICE_MAPPING, police_row, write_csv
+from renfang.sources.tests.workbooks import write_protected_xlsx, write_workbook
 
 pytestmark = pytest.mark.django_db
 
@@ -184,3 +186,20 @@ def test_list_and_show(police: Path, tmp_path: Path) -> None:
 
 def test_list_without_sources_says_how_to_add_one(db: None) -> None:
     assert run("sources", "list").startswith("No sources. Add one with: renfang sources add")
+
+
+def test_import_reads_an_xls_and_refuses_a_protected_workbook_in_chinese(
+    police: Path, tmp_path: Path
+) -> None:
+    row = police_row()
+    sheets = {"Sheet1": [POLICE_COLUMNS, [row[column] for column in POLICE_COLUMNS]]}
+    xls = write_workbook(tmp_path / "户籍人员.xls", sheets)
+    protected = write_protected_xlsx(tmp_path / "户籍人员.xlsx", sheets)
+
+    output = run("import", "police", str(xls), "--no-progress")
+    with translation.override("zh-hans"):
+        message = fails("import", "police", str(protected), "--no-progress")
+
+    assert output.startswith("imported 户籍人员.xls into police: 1 records: 1 new")
+    assert "工作簿设有密码保护：请打开后取消密码并重新保存" in message
+    assert SourceRecord.objects.count() == 1

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
@@ -36,6 +38,7 @@ from renfang.sources.tests.conftest import (
     write_csv,
     write_jsonl,
 )
+from renfang.sources.tests.workbooks import write_protected_xlsx, write_workbook
 
 pytestmark = pytest.mark.django_db
 
@@ -536,8 +539,246 @@ def test_a_file_that_is_not_a_workbook_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "health.xlsx"
     path.write_text("档案号,姓名\n1,张三\n", encoding="utf-8")
 
-    with pytest.raises(ImportRejected, match="not an XLSX workbook"):
+    with pytest.raises(ImportRejected, match="not a workbook: it is neither an Excel"):
         source_import(health, path, actor=None)
+
+
+# ---------------------------------------------------------------- workbooks of every kind
+
+
+def health_sheets(*records: list[Any]) -> dict[str, list[list[Any]]]:
+    return {
+        "说明": [["本表由卫健系统导出"]],
+        "居民档案": [
+            ["居民健康档案"],
+            ["档案号", "身份证号", "姓名", "出生日期", "电话", "现住址"],
+            *records,
+        ],
+    }
+
+
+@pytest.mark.parametrize("kind", ["xls", "ods", "xlsx"])
+def test_every_workbook_kind_imports_as_xlsx_does(tmp_path: Path, kind: str) -> None:
+    health = source_add("health", "卫健", HEALTH_MAPPING, actor=None)
+    path = write_workbook(
+        tmp_path / f"health.{kind}",
+        health_sheets(
+            [1001, "310104800101123", "张伟", datetime.date(1980, 1, 1), 13800138000.0, None],
+            [None, None, None, None, None, None],
+            [1002, LI, "李娜", datetime.date(1990, 2, 15), "021-64391234", "天平路1号"],
+        ),
+    )
+
+    done = source_import(health, path, actor=None)
+
+    assert (done.status, done.records, done.flagged, done.report["format"]) == (
+        ImportStatus.DONE,
+        2,
+        0,
+        kind,
+    )
+    zhang = SourceRecord.objects.get(source=health, record_id="1001")
+    assert zhang.mapped == {
+        "id_type": "resident_id",
+        "id_number": ZHANG,
+        "name": "张伟",
+        "birth_date": "1980-01-01",
+        "phone": "13800138000",
+    }
+    assert SourceRecord.objects.get(source=health, record_id="1002").mapped["birth_date"] == (
+        "1990-02-15"
+    )
+
+
+@pytest.mark.parametrize("kind", ["xls", "ods", "xlsx"])
+def test_a_date_cell_and_a_date_written_as_text_map_alike(tmp_path: Path, kind: str) -> None:
+    mapping = HEALTH_MAPPING.replace(
+        'birth_date: "{出生日期}"',
+        'birth_date: {value: "{出生日期}", date_format: ["%Y年%m月%d日", "%Y%m%d"]}',
+    )
+    health = source_add("health", "卫健", mapping, actor=None)
+    path = write_workbook(
+        tmp_path / f"health.{kind}",
+        health_sheets(
+            [1, ZHANG, "张伟", datetime.date(1980, 1, 1)],
+            [2, ZHANG, "张伟", datetime.datetime(1980, 1, 1)],  # noqa: DTZ001
+            [3, ZHANG, "张伟", "1980-01-01"],
+            [4, ZHANG, "张伟", "1980年1月1日"],
+            [5, ZHANG, "张伟", "19800101"],
+            [6, ZHANG, "张伟", 19800101],  # a date typed as a number
+        ),
+    )
+
+    done = source_import(health, path, actor=None)
+
+    births = dict(
+        SourceRecord.objects.filter(source=health).values_list("record_id", "mapped__birth_date")
+    )
+    assert (done.records, done.flagged) == (6, 0)
+    assert births == {str(n): "1980-01-01" for n in range(1, 7)}
+
+
+@pytest.mark.parametrize("kind", ["xls", "ods", "xlsx"])
+def test_an_id_number_stored_as_a_number_is_read_only_while_its_digits_are_whole(
+    tmp_path: Path, kind: str
+) -> None:
+    """A 15-digit number is exact in a number cell; an 18-digit one is not (a cell holds 15
+    to 17 digits): its record is flagged with the reason, never kept with made-up digits."""
+    health = source_add("health", "卫健", HEALTH_MAPPING, actor=None)
+    path = write_workbook(
+        tmp_path / f"health.{kind}",
+        health_sheets(
+            [1, 310104800101123, "张伟"],
+            [2, 310104199001011234, "李娜"],
+            [3, 3.10104199001011e17, "王芳"],
+        ),
+    )
+
+    done = source_import(health, path, actor=None)
+
+    records = {r.record_id: r for r in SourceRecord.objects.filter(source=health)}
+    assert (done.records, done.flagged) == (3, 2)
+    assert records["1"].mapped["id_number"] == ZHANG
+    for record_id in ("2", "3"):
+        assert "id_number" not in records[record_id].mapped
+    reasons = [p["reason"] for p in done.report["problems"] if p["field"] == "id_number"]
+    assert [p["line"] for p in done.report["problems"]] == [4, 5]
+    assert all("is an ID number stored as a number" in reason for reason in reasons)
+    assert all("keep ID numbers as text cells" in reason for reason in reasons)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("health.xlsx", None, "protected by a password"),
+        (
+            "health.xls",
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600),
+            "damaged or incomplete XLS",
+        ),
+        ("health.xls", "<html><table><tr><td>档案号</td></tr></table>".encode(), "web page (HTML)"),
+        ("health.ods", b"PK\x03\x04 cut short", "damaged or incomplete ODS"),
+    ],
+)
+def test_a_workbook_that_cannot_be_read_is_refused_whole_with_the_reason(
+    tmp_path: Path, name: str, content: bytes | None, reason: str
+) -> None:
+    health = source_add("health", "卫健", HEALTH_MAPPING, actor=None)
+    path = tmp_path / name
+    if content is None:
+        write_protected_xlsx(path, health_sheets([1, ZHANG, "张伟"]))
+    else:
+        path.write_bytes(content)
+
+    with pytest.raises(ImportRejected, match=re.escape(reason)) as refused:
+        source_import(health, path, actor=None)
+
+    assert refused.value.file_name == name
+    assert nothing_saved()
+    kept = SourceImport.objects.get(source=health)
+    assert kept.status == ImportStatus.REFUSED
+    assert reason in kept.report["message"]
+
+
+def test_a_protected_xlsx_is_refused_as_protected_when_the_mapping_names_xlsx(
+    tmp_path: Path,
+) -> None:
+    """Saved with a password, an XLSX is an OLE2 package as an XLS is: not a kind mismatch."""
+    mapping = HEALTH_MAPPING.replace("  header_row: 2\n", "  header_row: 2\n  format: xlsx\n")
+    health = source_add("health", "卫健", mapping, actor=None)
+    path = write_protected_xlsx(tmp_path / "health.xlsx", health_sheets([1, ZHANG, "张伟"]))
+
+    with pytest.raises(ImportRejected, match="the workbook is protected by a password"):
+        source_import(health, path, actor=None)
+
+    assert nothing_saved()
+
+
+def test_a_truncated_workbook_is_refused_and_nothing_is_half_saved(tmp_path: Path) -> None:
+    health = source_add("health", "卫健", HEALTH_MAPPING, actor=None)
+    rows = [[n, ZHANG, f"张{n}"] for n in range(1, 3_000)]
+    whole = write_workbook(tmp_path / "whole.xls", health_sheets(*rows)).read_bytes()
+    path = tmp_path / "health.xls"
+    path.write_bytes(whole[: len(whole) * 2 // 3])
+
+    with pytest.raises(ImportRejected, match="damaged or incomplete XLS workbook"):
+        source_import(health, path, actor=None)
+
+    assert nothing_saved()
+
+
+def test_an_empty_sheet_is_refused_naming_the_file_and_the_sheet(tmp_path: Path) -> None:
+    health = source_add("health", "卫健", HEALTH_MAPPING, actor=None)
+    path = write_workbook(tmp_path / "health.ods", {"说明": [["x"]], "居民档案": []})
+
+    with pytest.raises(ImportRejected) as refused:
+        source_import(health, path, actor=None)
+
+    assert refused.value.file_name == "health.ods, sheet 居民档案"
+    assert "the sheet '居民档案' is empty" in str(refused.value)
+    assert nothing_saved()
+
+
+def test_a_row_error_in_a_workbook_names_the_sheet_and_the_row(tmp_path: Path) -> None:
+    health = source_add("health", "卫健", HEALTH_MAPPING, actor=None)
+    path = write_workbook(
+        tmp_path / "health.xls",
+        health_sheets([1, ZHANG, "张伟"], [2, ZHANG, "张伟", None, None, None, "一个多出来的值"]),
+    )
+
+    with pytest.raises(ImportRejected) as refused:
+        source_import(health, path, actor=None)
+
+    assert refused.value.file_name == "health.xls, sheet 居民档案"
+    assert "line 4, column -: 7 values, but the header has 6 columns" in str(refused.value)
+    assert nothing_saved()
+
+
+@pytest.mark.parametrize(
+    ("declared", "name", "reason"),
+    [
+        (
+            "xls",
+            "health.xls",
+            "the mapping reads XLS (file: format: xls), but the file is an "
+            "XLSX workbook: set file: format: xlsx (or auto)",
+        ),
+        (
+            "csv",
+            "health.csv",
+            "the mapping reads CSV (file: format: csv), but the file is an XLSX workbook",
+        ),
+        ("ods", "health.ods", "not a workbook: it is neither"),
+    ],
+)
+def test_a_workbook_of_another_kind_than_the_mapping_says_is_refused(
+    tmp_path: Path, declared: str, name: str, reason: str
+) -> None:
+    mapping = HEALTH_MAPPING.replace(
+        "  header_row: 2\n", f"  header_row: 2\n  format: {declared}\n"
+    )
+    health = source_add("health", "卫健", mapping, actor=None)
+    path = tmp_path / name
+    if declared == "ods":
+        write_csv(path, [police_row()])
+    else:
+        write_workbook(tmp_path / "health.xlsx", health_sheets([1, ZHANG, "张伟"])).rename(path)
+
+    with pytest.raises(ImportRejected) as refused:
+        source_import(health, path, actor=None)
+
+    assert reason in str(refused.value)
+    assert nothing_saved()
+
+
+def test_an_xlsx_named_xls_is_read_by_its_content(tmp_path: Path) -> None:
+    health = source_add("health", "卫健", HEALTH_MAPPING, actor=None)
+    path = write_workbook(tmp_path / "health.xlsx", health_sheets([1, ZHANG, "张伟"]))
+    path = path.rename(tmp_path / "health.xls")
+
+    done = source_import(health, path, actor=None)
+
+    assert (done.records, done.report["format"]) == (1, "xlsx")
 
 
 HRSS_MAPPING = """\

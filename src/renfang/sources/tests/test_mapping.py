@@ -104,6 +104,10 @@ fields:
         ('record_id: "{a}"\nfields:\n  hukou_division: 上海\n', "is not a division code"),
         ('record_id: "{a}"\nfields:\n  name: [a, b]\n', "fields.name: must be a single value"),
         ('record_id: "{a}"\nfile:\n  delimiter: ";;"\nfields:\n  name: "{n}"\n', "one character"),
+        (
+            'record_id: "{a}"\nfile:\n  format: et\nfields:\n  name: "{n}"\n',
+            "'et' is not one of auto, csv, xlsx, xls, xlsb, ods, jsonl",
+        ),
     ],
 )
 def test_each_kind_of_mistake_is_explained(text: str, expected: str) -> None:
@@ -259,6 +263,33 @@ def test_a_value_that_cannot_be_a_resident_id_is_a_problem(written: str, reason:
     assert applied.problems == [
         {"field": "id_number", "value": written, "reason": reason, "kind": "unreadable"}
     ]
+
+
+@pytest.mark.parametrize("kind", ["xlsx", "xls", "xlsb", "ods", "XLS"])
+def test_every_workbook_kind_can_be_named(kind: str) -> None:
+    spec = parse_mapping(f'record_id: "{{a}}"\nfile:\n  format: {kind}\nfields:\n  name: "{{n}}"\n')
+
+    assert spec.file.format == kind.lower()
+
+
+@pytest.mark.parametrize(
+    ("id_type", "written"),
+    [("resident_id", "3.101041990010113e+17"), ("other", "1e+20"), ("passport", "1234.5")],
+)
+def test_an_id_number_written_as_a_number_is_a_problem_for_any_id_type(
+    id_type: str, written: str
+) -> None:
+    spec = parse_mapping(
+        f'record_id: "{{号}}"\nfields:\n  id_type: {id_type}\n  id_number: "{{号}}"\n'
+    )
+
+    applied = spec.apply({"号": written})
+
+    assert "id_number" not in applied.mapped
+    assert applied.problems[0]["reason"] == (
+        f"{written!r} is an ID number stored as a number: the workbook kept only its first "
+        "15 or so digits; keep ID numbers as text cells and export the file again"
+    )
 
 
 def test_other_identifiers_are_folded_but_not_validated() -> None:

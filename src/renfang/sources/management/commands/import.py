@@ -20,8 +20,9 @@ PROBLEMS_SHOWN = 20
 class Command(BaseCommand):
     help = str(
         _(
-            "Import a file of a source (CSV in UTF-8 or GBK/GB18030, XLSX, JSON Lines) with the "
-            "source's current mapping: all of it or, when it cannot be read, none of it."
+            "Import a file of a source (CSV in UTF-8 or GBK/GB18030, a workbook: XLSX, XLS, "
+            "XLSB or ODS, JSON Lines) with the source's current mapping: all of it or, when it "
+            "cannot be read, none of it."
         )
     )
 
