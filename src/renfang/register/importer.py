@@ -32,7 +32,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Never
+from typing import Any, Never, TypeVar
 
 from django.db import transaction
 from django.db.models.fields.json import KT
@@ -90,9 +90,10 @@ MAX_ERRORS_KEPT = 1000
 _LOOKUP_CHUNK = 5000
 _ONE_DAY = datetime.timedelta(days=1)
 
-ResidenceFact = tuple[datetime.date, datetime.date | None, str | None, int | None]
-HukouFact = tuple[datetime.date, datetime.date | None, str, str]
-SpellFact = tuple[datetime.date, datetime.date | None, str | None, str | None]
+# A first day None: since a day nobody knows (whereabouts unknown, ADR 0028).
+ResidenceFact = tuple[datetime.date | None, datetime.date | None, str | None, int | None]
+HukouFact = tuple[datetime.date | None, datetime.date | None, str, str]
+SpellFact = tuple[datetime.date | None, datetime.date | None, str | None, str | None]
 # One line of a person's write event before it is written out: the field, the value before,
 # the value after (a fact as its tuple; None: none).
 Change = tuple[str, Any, Any]
@@ -160,6 +161,7 @@ class _Plan:
     changes: dict[int, list[Change]] = field(default_factory=dict)  # of people already known
     new_ids: list[int] = field(default_factory=list)  # of plan.new_people, in order
     person_of: dict[tuple[str, str], int] = field(default_factory=dict)  # people already known
+    died: dict[int, datetime.date] = field(default_factory=dict)  # people already known, dead
 
 
 def register_import(
@@ -427,17 +429,28 @@ def _add_row(
     return []
 
 
+def _first_day(spell: SpellRow) -> datetime.date:
+    return spell.valid_from or datetime.date.min
+
+
 def _check_overlaps(person: PersonRows) -> list[RowError]:
-    person.spells.sort(key=lambda spell: spell.valid_from)
+    """Two rows of a person on one day. A row with no first day holds since always: it comes
+    first, and only one such row can be (ADR 0028)."""
+    person.spells.sort(key=_first_day)
     errors = []
     for previous, current in zip(person.spells, person.spells[1:], strict=False):
-        if previous.valid_to is None or previous.valid_to >= current.valid_from:
+        if (
+            previous.valid_to is None
+            or current.valid_from is None
+            or previous.valid_to >= current.valid_from
+        ):
             errors.append(
                 RowError(
                     current.line,
                     "residence_from",
-                    f"{current.valid_from} overlaps the spell on line {previous.line} "
-                    f"({previous.valid_from} – {previous.valid_to or 'now'})",
+                    f"{current.valid_from or 'an unknown day'} overlaps the spell on line "
+                    f"{previous.line} ({previous.valid_from or 'an unknown day'} – "
+                    f"{previous.valid_to or 'now'})",
                 )
             )
     return errors
@@ -446,8 +459,8 @@ def _check_overlaps(person: PersonRows) -> list[RowError]:
 # ---------------------------------------------------------------- rows into facts
 
 
-def _contiguous(previous_to: datetime.date | None, start: datetime.date) -> bool:
-    return previous_to is not None and previous_to + _ONE_DAY == start
+def _contiguous(previous_to: datetime.date | None, start: datetime.date | None) -> bool:
+    return previous_to is not None and start is not None and previous_to + _ONE_DAY == start
 
 
 def residence_facts(spells: list[SpellRow]) -> list[ResidenceFact]:
@@ -502,6 +515,27 @@ def population_spells(spells: list[SpellRow]) -> list[SpellFact]:
     return facts
 
 
+_Fact = TypeVar("_Fact", ResidenceFact, HukouFact, SpellFact)
+
+
+def until_death(facts: list[_Fact], died: datetime.date | None) -> list[_Fact]:
+    """The facts of a dead person as they hold: none after the day of death (a fact that
+    begins after it never held, one still open then ends on it). The golden record ends them
+    so (people/golden/deaths.py); the register file, which knows no deaths, must not reopen
+    them (ADR 0028)."""
+    if died is None:
+        return facts
+    ended: list[_Fact] = []
+    for fact in facts:
+        start, end = fact[0], fact[1]
+        if start is not None and start > died:
+            continue
+        if end is None or end > died:
+            fact = (start, died, *fact[2:])  # type: ignore[assignment]
+        ended.append(fact)
+    return ended
+
+
 # ---------------------------------------------------------------- comparing with the register
 
 
@@ -514,13 +548,14 @@ _PERSON_LOOKUP = [
     "birth_date",
     "nationality",
     "merged_into_id",
+    "death_date",
 ]
-# (person id, the person's id_type, identity)
-Known = tuple[int, str, Identity]
+# (person id, the person's id_type, identity, death date)
+Known = tuple[int, str, Identity, datetime.date | None]
 
 
 def _known(row: tuple[Any, ...]) -> Known:
-    return row[0], row[1], Identity(*row[3:7])
+    return row[0], row[1], Identity(*row[3:7]), row[8]
 
 
 def _survivor(row: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
@@ -611,8 +646,10 @@ def _plan(
         if key not in existing:
             plan.new_people.append(person)
             continue
-        person_id, id_type, identity = existing[key]
+        person_id, id_type, identity, died = existing[key]
         plan.person_of[key] = person_id
+        if died is not None:
+            plan.died[person_id] = died
         if person_id in claimed:  # two persons of the file are one person in renfang
             summary.people_merged += 1
             continue
@@ -693,7 +730,9 @@ def _plan_existing(
             plan.changes.setdefault(person_id, []).extend(changes)
         if changes or identity_changed:
             summary.people_changed += 1
-            plan.spells_of[person_id] = population_spells(person.spells)
+            plan.spells_of[person_id] = until_death(
+                population_spells(person.spells), plan.died.get(person_id)
+            )
         else:
             summary.people_unchanged += 1
 
@@ -708,15 +747,17 @@ def _diff_facts(
     phone: tuple[int, str, datetime.date | None] | None,
     today: datetime.date,
 ) -> list[Change]:
-    """Plan the facts to add and retract for one person; what changes (empty: nothing)."""
-    wanted_residences = residence_facts(person.spells)
+    """Plan the facts to add and retract for one person; what changes (empty: nothing).
+    A dead person's facts end on the day of death, whatever the file says after it."""
+    died = plan.died.get(person_id)
+    wanted_residences = until_death(residence_facts(person.spells), died)
     added = [fact for fact in wanted_residences if fact not in stored_residences]
     plan.residences.extend((person_id, fact) for fact in added)
     keep = set(wanted_residences)
     retracted = [fact_id for fact, fact_id in stored_residences.items() if fact not in keep]
     plan.retract_residences.extend(retracted)
 
-    wanted_hukous = hukou_facts(person.spells)
+    wanted_hukous = until_death(hukou_facts(person.spells), died)
     added_hukous = [fact for fact in wanted_hukous if fact not in stored_hukous]
     plan.hukous.extend((person_id, fact) for fact in added_hukous)
     keep_hukous = set(wanted_hukous)
@@ -948,7 +989,7 @@ def _residence_value(
         return None
     start, end, division, house_id = fact
     return {
-        "from": start.isoformat(),
+        "from": start.isoformat() if start is not None else None,
         "to": end.isoformat() if end is not None else None,
         "division": division,
         "house": house_codes.get(house_id, str(house_id)) if house_id is not None else None,
@@ -960,7 +1001,7 @@ def _hukou_value(fact: HukouFact | None) -> dict[str, Any] | None:
         return None
     start, end, division, household_type = fact
     return {
-        "from": start.isoformat(),
+        "from": start.isoformat() if start is not None else None,
         "to": end.isoformat() if end is not None else None,
         "division": division,
         "household_type": household_type,
@@ -1009,13 +1050,13 @@ def _new_person_detail(person: PersonRows, house_codes: dict[int, str], source: 
         parts.append(
             f'{{"field":"residence","new":{{"division":'
             f"{_json_text(division) if division is not None else 'null'},"
-            f'"from":"{start.isoformat()}","house":{house},'
+            f'"from":{_day_text(start)},"house":{house},'
             f'"to":{_day_text(end)}}},"old":null}}'
         )
     for start, end, division, household_type in hukou_facts(person.spells):
         parts.append(
             f'{{"field":"hukou","new":{{"division":{_json_text(division)},'
-            f'"from":"{start.isoformat()}","household_type":{_json_text(household_type)},'
+            f'"from":{_day_text(start)},"household_type":{_json_text(household_type)},'
             f'"to":{_day_text(end)}}},"old":null}}'
         )
     if person.phone:
