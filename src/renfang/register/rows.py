@@ -348,6 +348,8 @@ class RowChecker:
             and datetime.date.min < valid_from < birth_date
         ):
             errors.append(
-                RowError(line, "residence_from", f"{raw_from} is before the birth date {birth_date}")
+                RowError(
+                    line, "residence_from", f"{raw_from} is before the birth date {birth_date}"
+                )
             )
         return valid_from, valid_to

@@ -52,7 +52,7 @@ from renfang.people.golden.conflicting import (
     CONFLICT_FIELDS,
     settle_open,
 )
-from renfang.people.golden.deaths import deaths_in, plan_deaths
+from renfang.people.golden.deaths import plan_deaths
 from renfang.people.golden.identity import (
     IDENTITY_FIELDS,
     PERSON_TYPES,
@@ -238,7 +238,7 @@ def _db_time(rows: list[tuple[Any, ...]], positions: tuple[int, ...]) -> list[tu
 
 
 def _write(writes: ChunkWrites, context: Context, report: GoldenReport) -> None:
-    plan_deaths(writes.facts, writes.changes, deaths_in(writes.changes))
+    plan_deaths(writes.facts, writes.changes, writes.died)
     with report.stage("write persons"):
         update_rows(
             Person,

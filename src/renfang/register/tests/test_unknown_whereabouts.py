@@ -197,9 +197,7 @@ def test_a_known_place_still_needs_its_first_day(reference: None, tmp_path: Path
 def test_a_house_without_a_division_is_refused_even_without_dates(
     reference: None, tmp_path: Path
 ) -> None:
-    errors = rejected(
-        tmp_path, [row(residence_division="", residence_from="", residence_to="")]
-    )
+    errors = rejected(tmp_path, [row(residence_division="", residence_from="", residence_to="")])
 
     assert errors == ["line 2, column residence_division: required when a house code is given"]
 
