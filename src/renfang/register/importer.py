@@ -32,7 +32,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Never, TypeVar
+from typing import Any, Never, TypeVar, cast
 
 from django.db import transaction
 from django.db.models.fields.json import KT
@@ -515,7 +515,8 @@ def population_spells(spells: list[SpellRow]) -> list[SpellFact]:
     return facts
 
 
-_Fact = TypeVar("_Fact", ResidenceFact, HukouFact, SpellFact)
+# A fact as a tuple (first day, last day, …): ResidenceFact, HukouFact, SpellFact.
+_Fact = TypeVar("_Fact", bound=tuple[Any, ...])
 
 
 def until_death(facts: list[_Fact], died: datetime.date | None) -> list[_Fact]:
@@ -531,8 +532,9 @@ def until_death(facts: list[_Fact], died: datetime.date | None) -> list[_Fact]:
         if start is not None and start > died:
             continue
         if end is None or end > died:
-            fact = (start, died, *fact[2:])  # type: ignore[assignment]
-        ended.append(fact)
+            ended.append(cast("_Fact", (start, died, *fact[2:])))
+        else:
+            ended.append(fact)
     return ended
 
 

@@ -24,14 +24,15 @@ from renfang.exchange.tests.publishing import HEALTH_MAPPING, department, health
 from renfang.people.idnumbers import with_check_digit
 from renfang.people.models import Hukou, Person, Residence
 from renfang.register.importer import register_import
-from renfang.register.tests.test_import import reference, row, write  # noqa: F401 (fixture)
+from renfang.register.tests.test_import import reference, row, write
 from renfang.sources.services.publish import record_publish
 from renfang.stats.models import PopulationSpell
 from renfang.stats.selectors import area_figures
 from renfang.stats.services import population_spells_refresh
 from renfang.stats.spells import Interval, Spell, build_spells
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db]
+__all__ = ["reference"]  # a fixture
 
 TODAY = datetime.date(2026, 11, 21)
 DIED = datetime.date(2026, 11, 10)
@@ -81,9 +82,8 @@ def hukou_lines(events: list[Event]) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- a death from now on
 
 
-def test_a_death_deregisters_the_hukou_and_the_dead_leave_every_count(
-    reference: None, tmp_path: Path
-) -> None:
+@pytest.mark.usefixtures("reference")
+def test_a_death_deregisters_the_hukou_and_the_dead_leave_every_count(tmp_path: Path) -> None:
     register_import(path=write(tmp_path / "r.csv", zhao_rows()), today=TODAY)
     assert status("310104003", AFTER) == {"consistent": 1, "registered_total": 1}
 
@@ -111,9 +111,8 @@ def test_a_death_deregisters_the_hukou_and_the_dead_leave_every_count(
     )
 
 
-def test_refreshing_and_importing_again_change_nothing_after_a_death(
-    reference: None, tmp_path: Path
-) -> None:
+@pytest.mark.usefixtures("reference")
+def test_refreshing_and_importing_again_change_nothing_after_a_death(tmp_path: Path) -> None:
     path = write(tmp_path / "r.csv", zhao_rows())
     register_import(path=path, today=TODAY)
     person_id = health_says_zhao_died()
@@ -131,9 +130,8 @@ def test_refreshing_and_importing_again_change_nothing_after_a_death(
     assert status("310104003", AFTER) == {}
 
 
-def test_a_death_before_a_registered_move_leaves_no_fact_after_it(
-    reference: None, tmp_path: Path
-) -> None:
+@pytest.mark.usefixtures("reference")
+def test_a_death_before_a_registered_move_leaves_no_fact_after_it(tmp_path: Path) -> None:
     """A file with facts after the day of death (a move nobody made): they never held."""
     moved = [
         row(
@@ -152,9 +150,9 @@ def test_a_death_before_a_registered_move_leaves_no_fact_after_it(
     register_import(path=path, today=TODAY)
     person_id = health_says_zhao_died(datetime.date(2026, 10, 20))
 
-    assert list(
-        Hukou.objects.filter(person_id=person_id).values_list("division", "valid_to")
-    ) == [("310104003", datetime.date(2026, 10, 20))]
+    assert list(Hukou.objects.filter(person_id=person_id).values_list("division", "valid_to")) == [
+        ("310104003", datetime.date(2026, 10, 20))
+    ]
     assert status("310104", datetime.date(2026, 10, 20)) == {"consistent": 1, "registered_total": 1}
     assert status("310104", datetime.date(2026, 11, 2)) == {}
     assert register_import(path=path, today=TODAY).people_unchanged == 1
@@ -177,9 +175,8 @@ def _migrate_spells_of_the_dead() -> None:
     migration.spells_of_the_dead(django_apps, SimpleNamespace(connection=connection))
 
 
-def test_a_database_from_before_counts_right_once_migrated_and_refreshed(
-    reference: None, tmp_path: Path
-) -> None:
+@pytest.mark.usefixtures("reference")
+def test_a_database_from_before_counts_right_once_migrated_and_refreshed(tmp_path: Path) -> None:
     register_import(path=write(tmp_path / "r.csv", zhao_rows()), today=TODAY)
     person_id = health_says_zhao_died()
     _as_before_issue_12(person_id)

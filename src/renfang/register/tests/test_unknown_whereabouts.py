@@ -15,7 +15,7 @@ from renfang.people.idnumbers import with_check_digit
 from renfang.people.models import Hukou, Person, Residence
 from renfang.register.exporter import register_export
 from renfang.register.importer import register_import
-from renfang.register.tests.test_import import (  # noqa: F401 (fixture)
+from renfang.register.tests.test_import import (
     TODAY,
     counts,
     reference,
@@ -25,7 +25,8 @@ from renfang.register.tests.test_import import (  # noqa: F401 (fixture)
 )
 from renfang.stats.selectors import area_figures
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("reference")]
+__all__ = ["reference"]  # a fixture
 
 WANG = with_check_digit("31010419600101201")  # born 1960, hukou in street 003, never found
 ZHOU = with_check_digit("31010419700101301")  # born 1970, hukou in street 003, found in 2020
@@ -79,7 +80,7 @@ def statuses(code: str, day: str) -> dict[str, int]:
     return {key: value for key, value in status.items() if value}
 
 
-def test_dateless_rows_are_facts_since_an_unknown_day(reference: None, tmp_path: Path) -> None:
+def test_dateless_rows_are_facts_since_an_unknown_day(tmp_path: Path) -> None:
     summary = register_import(path=write(tmp_path / "r.csv", dateless_rows()), today=TODAY)
 
     assert (summary.rows, summary.people_created) == (4, 3)
@@ -128,7 +129,7 @@ def test_dateless_rows_are_facts_since_an_unknown_day(reference: None, tmp_path:
     ],
 )
 def test_as_of_counts_of_dateless_rows(
-    reference: None, tmp_path: Path, code: str, day: str, expected: dict[str, int]
+    tmp_path: Path, code: str, day: str, expected: dict[str, int]
 ) -> None:
     register_import(path=write(tmp_path / "r.csv", dateless_rows()), today=TODAY)
 
@@ -140,9 +141,7 @@ def test_as_of_counts_of_dateless_rows(
     )
 
 
-def test_people_of_unknown_whereabouts_are_no_actual_population(
-    reference: None, tmp_path: Path
-) -> None:
+def test_people_of_unknown_whereabouts_are_no_actual_population(tmp_path: Path) -> None:
     register_import(path=write(tmp_path / "r.csv", dateless_rows()), today=TODAY)
 
     before = area_figures(area_code="310104", as_of=datetime.date(2010, 1, 1))
@@ -152,7 +151,7 @@ def test_people_of_unknown_whereabouts_are_no_actual_population(
     assert after["actual_population"]["total"] == 1  # Zhou, from 2020
 
 
-def test_dateless_rows_imported_twice_change_nothing(reference: None, tmp_path: Path) -> None:
+def test_dateless_rows_imported_twice_change_nothing(tmp_path: Path) -> None:
     path = write(tmp_path / "r.csv", dateless_rows())
     register_import(path=path, today=TODAY)
     before = counts()
@@ -164,7 +163,7 @@ def test_dateless_rows_imported_twice_change_nothing(reference: None, tmp_path: 
     assert counts() == before and Event.objects.count() == events
 
 
-def test_export_then_import_keeps_the_dates_empty(reference: None, tmp_path: Path) -> None:
+def test_export_then_import_keeps_the_dates_empty(tmp_path: Path) -> None:
     register_import(path=write(tmp_path / "r.csv", dateless_rows()), today=TODAY)
     before = counts()
     exported = tmp_path / "export.csv"
@@ -185,7 +184,7 @@ def test_export_then_import_keeps_the_dates_empty(reference: None, tmp_path: Pat
     ]
 
 
-def test_a_known_place_still_needs_its_first_day(reference: None, tmp_path: Path) -> None:
+def test_a_known_place_still_needs_its_first_day(tmp_path: Path) -> None:
     errors = rejected(tmp_path, [row(residence_from="", residence_to="2020-01-01")])
 
     assert errors == [
@@ -194,17 +193,13 @@ def test_a_known_place_still_needs_its_first_day(reference: None, tmp_path: Path
     assert counts() == (0, 0, 0, 0, 0)
 
 
-def test_a_house_without_a_division_is_refused_even_without_dates(
-    reference: None, tmp_path: Path
-) -> None:
+def test_a_house_without_a_division_is_refused_even_without_dates(tmp_path: Path) -> None:
     errors = rejected(tmp_path, [row(residence_division="", residence_from="", residence_to="")])
 
     assert errors == ["line 2, column residence_division: required when a house code is given"]
 
 
-def test_only_one_row_of_a_person_may_begin_on_an_unknown_day(
-    reference: None, tmp_path: Path
-) -> None:
+def test_only_one_row_of_a_person_may_begin_on_an_unknown_day(tmp_path: Path) -> None:
     errors = rejected(
         tmp_path,
         [
@@ -220,7 +215,7 @@ def test_only_one_row_of_a_person_may_begin_on_an_unknown_day(
     assert counts() == (0, 0, 0, 0, 0)
 
 
-def test_an_unknown_start_cannot_follow_a_known_one(reference: None, tmp_path: Path) -> None:
+def test_an_unknown_start_cannot_follow_a_known_one(tmp_path: Path) -> None:
     errors = rejected(
         tmp_path,
         [row(residence_to="2019-12-31"), row(residence_from="", residence_to="", **UNKNOWN)],
