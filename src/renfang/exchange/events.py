@@ -7,8 +7,9 @@ and its feed events commit together or not at all (ARCHITECTURE.md, invariant 1)
 
 A person's changes become events by what they say (``classify``): a residence that starts
 where there was none is an arrival (a birth, when the person is new and under a year old), one
-that replaces another is a move, one that ends is a departure; a death date is a death; every
-other field is a change. Sequence numbers come from ``EventHead``, locked until commit.
+that replaces another is a move, one that ends is a departure; a death date is a death (with
+the residence and the hukou it ends: the hukou of the dead is deregistered, 注销); every other
+field is a change. Sequence numbers come from ``EventHead``, locked until commit.
 """
 
 from __future__ import annotations
@@ -124,8 +125,16 @@ def classify(change: PersonChange, today: datetime.date) -> list[PendingFeedEven
     """The events one person's change makes (see the module's docstring)."""
     residence = [line for line in change.changes if line.get("field") == "residence"]
     died = [line for line in change.changes if line.get("field") == "death_date" and line["new"]]
-    # The residence a death ends goes out with the death, not as a departure.
-    ended = [line for line in residence if _ended_by_death(line, died)] if died else []
+    # The residence and the hukou a death ends go out with the death, not as a departure.
+    ended = (
+        [
+            line
+            for line in change.changes
+            if line.get("field") in _ENDED_BY_DEATH and _ended_by_death(line, died)
+        ]
+        if died
+        else []
+    )
     residence = [line for line in residence if line not in ended]
     rest = [
         line
@@ -163,7 +172,14 @@ def classify(change: PersonChange, today: datetime.date) -> list[PendingFeedEven
         if rest:
             events.append(PendingFeedEvent(type=EventType.CHANGED, changes=rest, **base))  # type: ignore[arg-type]
     if died:
-        where = next((_division(_place(line.get("old"))) for line in ended), "")
+        where = next(
+            (
+                _division(_place(line.get("old")))
+                for line in ended
+                if line.get("field") == "residence"
+            ),
+            "",
+        )
         events.append(
             PendingFeedEvent(
                 type=EventType.DIED,
@@ -175,8 +191,12 @@ def classify(change: PersonChange, today: datetime.date) -> list[PendingFeedEven
     return events
 
 
+_ENDED_BY_DEATH = frozenset({"residence", "hukou"})
+
+
 def _ended_by_death(line: dict[str, Any], died: Sequence[dict[str, Any]]) -> bool:
-    """A residence line that ends a spell on (or is retracted after) the day of death."""
+    """A residence or hukou line that ends a fact on (or is retracted after) the day of
+    death."""
     old, new = _place(line.get("old")), _place(line.get("new"))
     if old is None:
         # A new person's first residence, lived in until death.
@@ -184,6 +204,15 @@ def _ended_by_death(line: dict[str, Any], died: Sequence[dict[str, Any]]) -> boo
     if old.get("to"):
         return False
     return new is None or new.get("to") == died[0]["new"]
+
+
+def _hukou_ended(changes: Sequence[dict[str, Any]]) -> str | None:
+    for line in changes:
+        if line.get("field") == "hukou":
+            division = _division(_place(line.get("old")) or _place(line.get("new")))
+            if division:
+                return division
+    return None
 
 
 def merge_event(survivor: int, merged: int, source: str) -> PendingFeedEvent:
@@ -254,6 +283,9 @@ def _snapshots(events: list[PendingFeedEvent], today: datetime.date) -> Iterator
         sex, birth, id_type, nationality = people[event.person_id]
         hukou = hukous.get(event.person_id)
         kind = event.type
+        if hukou is None and kind == EventType.DIED:
+            # The hukou the death deregistered: the dead keep the category they died in.
+            hukou = _hukou_ended(event.changes)
         if (
             kind == EventType.ARRIVED
             and event.new

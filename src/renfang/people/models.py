@@ -122,9 +122,10 @@ class ResidenceRelation(models.TextChoices):
 
 class Residence(TimeValidFact):
     """A spell of living somewhere: in a house, or only in a division when the house is not
-    known. A spell with no division records that the person's whereabouts were unknown."""
+    known. A spell with no division records that the person's whereabouts were unknown, from
+    a day nobody may know (``valid_from`` empty: since always, ADR 0028); a spell in a division
+    always has its first day (the register import requires it)."""
 
-    valid_from = models.DateField(_("valid from"))
     person = models.ForeignKey(
         Person,
         verbose_name=_("person"),
@@ -152,6 +153,14 @@ class Residence(TimeValidFact):
         indexes = [
             models.Index(fields=["person", "valid_from"], name="people_res_person_from"),
             models.Index(fields=["house", "valid_from"], name="people_res_house_from"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(valid_from__isnull=False)
+                | models.Q(division__isnull=True)
+                | models.Q(division=""),
+                name="people_res_unknown_start_unknown_place",
+            )
         ]
 
 

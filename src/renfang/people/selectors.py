@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from renfang.accounts.access import Access, access_for
@@ -199,6 +199,9 @@ def _is_visible_house_code(user: User, query: str) -> bool:
     return code.isdigit() and houses_visible_to(user).filter(house_code=code).exists()
 
 
+_FIRST_DAY = F("valid_from").asc(nulls_first=True)
+
+
 def person_get_for_user(user: User, person_id: int, *, purpose: str = "") -> Person:
     """One person with every current fact, ready for the person page; the read is audited.
 
@@ -209,10 +212,11 @@ def person_get_for_user(user: User, person_id: int, *, purpose: str = "") -> Per
         person = (
             people_visible_to(user)
             .prefetch_related(
-                Prefetch("hukous", queryset=Hukou.objects.order_by("valid_from", "pk")),
+                # Since a day nobody knows first, on every database (ADR 0028).
+                Prefetch("hukous", queryset=Hukou.objects.order_by(_FIRST_DAY, "pk")),
                 Prefetch(
                     "residences",
-                    queryset=Residence.objects.select_related("house").order_by("valid_from", "pk"),
+                    queryset=Residence.objects.select_related("house").order_by(_FIRST_DAY, "pk"),
                 ),
                 Prefetch(
                     "attributes",

@@ -4,7 +4,8 @@ One row per residence spell; a spell during which the hukou changed is written a
 hukou, so that the file states the hukou of every day. Importing the export into the same
 register changes nothing: contiguous rows in the same place become one spell again. Text that
 a spreadsheet would take for a formula is guarded with a quote (``renfang.core.spreadsheets``);
-the importer takes it off.
+the importer takes it off. A residence with no first day (whereabouts unknown since a day
+nobody knows, ADR 0028) is written with an empty ``residence_from``, as it came.
 """
 
 from __future__ import annotations
@@ -29,9 +30,24 @@ HukouSpan = tuple[datetime.date | None, datetime.date | None, str, str]
 
 
 def _cut_by_hukou(
+    start: datetime.date | None, end: datetime.date | None, hukous: list[HukouSpan]
+) -> list[tuple[datetime.date | None, datetime.date | None, HukouSpan | None]]:
+    """Pieces of [start, end] within which the hukou stays the same (start None: since a day
+    nobody knows; the first piece keeps it)."""
+    first = start or _UNKNOWN
+    pieces = _pieces(first, end, hukous)
+    if start is None:
+        pieces[0] = (None, *pieces[0][1:])
+    return pieces
+
+
+# The first day of a spell since a day nobody knows, while it is cut.
+_UNKNOWN = datetime.date.min
+
+
+def _pieces(
     start: datetime.date, end: datetime.date | None, hukous: list[HukouSpan]
-) -> list[tuple[datetime.date, datetime.date | None, HukouSpan | None]]:
-    """Pieces of [start, end] within which the hukou stays the same."""
+) -> list[tuple[datetime.date | None, datetime.date | None, HukouSpan | None]]:
     cuts = {start}
     for h_start, h_end, _, _ in hukous:
         if h_start is not None and start < h_start and (end is None or h_start <= end):
@@ -39,7 +55,7 @@ def _cut_by_hukou(
         if h_end is not None and start <= h_end and (end is None or h_end < end):
             cuts.add(h_end + _ONE_DAY)
     points = sorted(cuts)
-    pieces = []
+    pieces: list[tuple[datetime.date | None, datetime.date | None, HukouSpan | None]] = []
     for index, piece_start in enumerate(points):
         piece_end = points[index + 1] - _ONE_DAY if index + 1 < len(points) else end
         hukou = next(
@@ -83,7 +99,7 @@ def register_export(
 
 
 def _write_chunk(writer: CsvWriter, chunk: list[int]) -> int:
-    residences: dict[int, list[tuple[datetime.date, datetime.date | None, str | None, str]]]
+    residences: dict[int, list[tuple[datetime.date | None, datetime.date | None, str | None, str]]]
     residences = defaultdict(list)
     for pid, start, end, division, house_code in (
         Residence.objects.filter(person_id__in=chunk)
@@ -111,7 +127,10 @@ def _write_chunk(writer: CsvWriter, chunk: list[int]) -> int:
     ):
         identity = [id_type, id_number, name, sex, birth.isoformat() if birth else "", nationality]
         phone = phones.get(pid, "")
-        for start, end, division, house_code in residences[pid]:
+        # Since a day nobody knows comes first (databases sort NULL apart).
+        for start, end, division, house_code in sorted(
+            residences[pid], key=lambda fact: fact[0] or _UNKNOWN
+        ):
             for piece_start, piece_end, hukou in _cut_by_hukou(start, end, hukous[pid]):
                 writer.writerow(
                     [
@@ -120,7 +139,7 @@ def _write_chunk(writer: CsvWriter, chunk: list[int]) -> int:
                         hukou[3] if hukou else "",
                         division or "",
                         house_code,
-                        piece_start.isoformat(),
+                        piece_start.isoformat() if piece_start else "",
                         piece_end.isoformat() if piece_end else "",
                         phone,
                     ]

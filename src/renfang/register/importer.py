@@ -30,7 +30,7 @@ import datetime
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Never
+from typing import Any, Never, TypeVar, cast
 
 from django.db import transaction
 from django.db.models.fields.json import KT
@@ -139,6 +139,7 @@ class _Plan(RegisterWrites):
     """What the write stage will do, and what the import needs to know of it afterwards."""
 
     person_of: dict[tuple[str, str], int] = field(default_factory=dict)  # people already known
+    died: dict[int, datetime.date] = field(default_factory=dict)  # people already known, dead
 
 
 def register_import(
@@ -413,17 +414,28 @@ def _add_row(
     return []
 
 
+def _first_day(spell: SpellRow) -> datetime.date:
+    return spell.valid_from or datetime.date.min
+
+
 def _check_overlaps(person: PersonRows) -> list[RowError]:
-    person.spells.sort(key=lambda spell: spell.valid_from)
+    """Two rows of a person on one day. A row with no first day holds since always: it comes
+    first, and only one such row can be (ADR 0028)."""
+    person.spells.sort(key=_first_day)
     errors = []
     for previous, current in zip(person.spells, person.spells[1:], strict=False):
-        if previous.valid_to is None or previous.valid_to >= current.valid_from:
+        if (
+            previous.valid_to is None
+            or current.valid_from is None
+            or previous.valid_to >= current.valid_from
+        ):
             errors.append(
                 RowError(
                     current.line,
                     "residence_from",
-                    f"{current.valid_from} overlaps the spell on line {previous.line} "
-                    f"({previous.valid_from} – {previous.valid_to or 'now'})",
+                    f"{current.valid_from or 'an unknown day'} overlaps the spell on line "
+                    f"{previous.line} ({previous.valid_from or 'an unknown day'} – "
+                    f"{previous.valid_to or 'now'})",
                 )
             )
     return errors
@@ -432,8 +444,8 @@ def _check_overlaps(person: PersonRows) -> list[RowError]:
 # ---------------------------------------------------------------- rows into facts
 
 
-def _contiguous(previous_to: datetime.date | None, start: datetime.date) -> bool:
-    return previous_to is not None and previous_to + _ONE_DAY == start
+def _contiguous(previous_to: datetime.date | None, start: datetime.date | None) -> bool:
+    return previous_to is not None and start is not None and previous_to + _ONE_DAY == start
 
 
 def residence_facts(spells: list[SpellRow]) -> list[ResidenceFact]:
@@ -469,6 +481,29 @@ def hukou_facts(spells: list[SpellRow]) -> list[HukouFact]:
     return facts
 
 
+# A fact as a tuple (first day, last day, …): ResidenceFact, HukouFact, SpellFact.
+_Fact = TypeVar("_Fact", bound=tuple[Any, ...])
+
+
+def until_death(facts: list[_Fact], died: datetime.date | None) -> list[_Fact]:
+    """The facts of a dead person as they hold: none after the day of death (a fact that
+    begins after it never held, one still open then ends on it). The golden record ends them
+    so (people/golden/deaths.py); the register file, which knows no deaths, must not reopen
+    them (ADR 0028)."""
+    if died is None:
+        return facts
+    ended: list[_Fact] = []
+    for fact in facts:
+        start, end = fact[0], fact[1]
+        if start is not None and start > died:
+            continue
+        if end is None or end > died:
+            ended.append(cast("_Fact", (start, died, *fact[2:])))
+        else:
+            ended.append(fact)
+    return ended
+
+
 # ---------------------------------------------------------------- comparing with the register
 
 
@@ -481,13 +516,14 @@ _PERSON_LOOKUP = [
     "birth_date",
     "nationality",
     "merged_into_id",
+    "death_date",
 ]
-# (person id, the person's id_type, identity)
-Known = tuple[int, str, Identity]
+# (person id, the person's id_type, identity, death date)
+Known = tuple[int, str, Identity, datetime.date | None]
 
 
 def _known(row: tuple[Any, ...]) -> Known:
-    return row[0], row[1], Identity(*row[3:7])
+    return row[0], row[1], Identity(*row[3:7]), row[8]
 
 
 def _survivor(row: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
@@ -578,8 +614,10 @@ def _plan(
         if key not in existing:
             plan.new_people.append(_new_person(person))
             continue
-        person_id, id_type, identity = existing[key]
+        person_id, id_type, identity, died = existing[key]
         plan.person_of[key] = person_id
+        if died is not None:
+            plan.died[person_id] = died
         if person_id in claimed:  # two persons of the file are one person in renfang
             summary.people_merged += 1
             continue
@@ -661,9 +699,10 @@ def _plan_existing(
             plan.changes.setdefault(person_id, []).extend(changes)
         if changes or identity_changed:
             summary.people_changed += 1
+            died = plan.died.get(person_id)
             plan.history_of[person_id] = (
-                residence_facts(person.spells),
-                hukou_facts(person.spells),
+                until_death(residence_facts(person.spells), died),
+                until_death(hukou_facts(person.spells), died),
             )
         else:
             summary.people_unchanged += 1
@@ -679,15 +718,17 @@ def _diff_facts(
     phone: tuple[int, str, datetime.date | None] | None,
     today: datetime.date,
 ) -> list[Change]:
-    """Plan the facts to add and retract for one person; what changes (empty: nothing)."""
-    wanted_residences = residence_facts(person.spells)
+    """Plan the facts to add and retract for one person; what changes (empty: nothing).
+    A dead person's facts end on the day of death, whatever the file says after it."""
+    died = plan.died.get(person_id)
+    wanted_residences = until_death(residence_facts(person.spells), died)
     added = [fact for fact in wanted_residences if fact not in stored_residences]
     plan.residences.extend((person_id, fact) for fact in added)
     keep = set(wanted_residences)
     retracted = [fact_id for fact, fact_id in stored_residences.items() if fact not in keep]
     plan.retract_residences.extend(retracted)
 
-    wanted_hukous = hukou_facts(person.spells)
+    wanted_hukous = until_death(hukou_facts(person.spells), died)
     added_hukous = [fact for fact in wanted_hukous if fact not in stored_hukous]
     plan.hukous.extend((person_id, fact) for fact in added_hukous)
     keep_hukous = set(wanted_hukous)

@@ -2,7 +2,9 @@
 
 Columns (UTF-8, header row): id_type, id_number, name, sex, birth_date, nationality,
 hukou_division, hukou_type, residence_division, [residence_house_code], residence_from,
-residence_to, [phone]. Rows with the same id_type + id_number are one person. A text that
+residence_to, [phone]. Rows with the same id_type + id_number are one person. A row with no
+residence_division (whereabouts unknown) may leave residence_from and residence_to empty:
+unknown since a day nobody knows, or still unknown (ADR 0028). A text that
 starts with a single quote and then a formula character (``'=…``) is read without the quote:
 renfang's own export writes it so, to keep spreadsheets from evaluating it.
 """
@@ -69,7 +71,7 @@ class Identity:
 @dataclass(frozen=True)
 class SpellRow:
     line: int
-    valid_from: datetime.date
+    valid_from: datetime.date | None  # None: whereabouts unknown since a day nobody knows
     valid_to: datetime.date | None
     residence_division: str | None
     house_id: int | None
@@ -231,7 +233,9 @@ class RowChecker:
         )
         hukou_division, hukou_type = self._hukou(row, line, errors, identity.nationality)
         residence_division, house_id = self._residence_place(row, line, errors)
-        valid_from, valid_to = self._residence_dates(row, line, errors, identity.birth_date)
+        valid_from, valid_to = self._residence_dates(
+            row, line, errors, identity.birth_date, unknown_whereabouts=residence_division is None
+        )
         phone = self.phone(row.get("phone") or "", line, errors)
         spell = SpellRow(
             line=line,
@@ -345,20 +349,32 @@ class RowChecker:
         line: int,
         errors: list[RowError],
         birth_date: datetime.date | None,
-    ) -> tuple[datetime.date, datetime.date | None]:
+        *,
+        unknown_whereabouts: bool,
+    ) -> tuple[datetime.date | None, datetime.date | None]:
+        """The first and last day of the row's spell. Whereabouts unknown (no residence
+        division) since a day nobody knows: an empty first day, read as "since always"."""
         raw_from = row["residence_from"].strip()
+        valid_from: datetime.date | None = None
         if raw_from:
             valid_from = self.date(raw_from, "residence_from", line, errors)
-        else:
-            errors.append(RowError(line, "residence_from", "the first day is required"))
-            valid_from = datetime.date.min
+        elif not unknown_whereabouts or row["residence_division"].strip():
+            errors.append(
+                RowError(
+                    line, "residence_from", "the first day is required with a residence_division"
+                )
+            )
         raw_to = row["residence_to"].strip()
         valid_to = self.date(raw_to, "residence_to", line, errors) if raw_to else None
-        if valid_to is not None and raw_from and valid_to < valid_from:
+        if valid_to is not None and valid_from is not None and valid_to < valid_from:
             errors.append(
                 RowError(line, "residence_to", f"{raw_to} is before residence_from {raw_from}")
             )
-        if birth_date is not None and datetime.date.min < valid_from < birth_date:
+        if (
+            birth_date is not None
+            and valid_from is not None
+            and datetime.date.min < valid_from < birth_date
+        ):
             errors.append(
                 RowError(
                     line, "residence_from", f"{raw_from} is before the birth date {birth_date}"

@@ -25,6 +25,17 @@ class Spell(NamedTuple):
     hukou_division: str | None
 
 
+def _until(intervals: Sequence[Interval], last_day: datetime.date) -> list[Interval]:
+    """The intervals as they hold up to ``last_day`` (none after it)."""
+    return [
+        interval._replace(
+            end=last_day if interval.end is None or interval.end > last_day else interval.end
+        )
+        for interval in intervals
+        if interval.start is None or interval.start <= last_day
+    ]
+
+
 def _on(intervals: Sequence[Interval], day: datetime.date) -> Interval | None:
     for interval in intervals:
         if (interval.start or _MIN) <= day <= (interval.end or _MAX):
@@ -32,13 +43,22 @@ def _on(intervals: Sequence[Interval], day: datetime.date) -> Interval | None:
     return None
 
 
-def build_spells(residences: Sequence[Interval], hukous: Sequence[Interval]) -> list[Spell]:
+def build_spells(
+    residences: Sequence[Interval],
+    hukous: Sequence[Interval],
+    *,
+    died: datetime.date | None = None,
+) -> list[Spell]:
     """The days on which a person is in the register — lives somewhere known or unknown, or
     holds a hukou — cut wherever the residence division or the hukou division changes.
 
     Days with a hukou but no residence are spells of unknown whereabouts (空挂 when the hukou
-    is in the area); days with neither are not in the register at all.
+    is in the area); days with neither are not in the register at all. A fact with no first
+    day holds since always (ADR 0028). The dead are in no count after the day of death
+    (``died``): their facts end then, even where an older write left them open.
     """
+    if died is not None:
+        residences, hukous = _until(residences, died), _until(hukous, died)
     if not residences and not hukous:
         return []
     cuts: set[datetime.date] = set()

@@ -450,3 +450,28 @@ def test_a_grid_lists_who_lives_in_its_houses(world, as_role) -> None:
     client = as_role("collector")  # bound to the grid that holds A1's house
     response = client.get("/api/people", {"area": world.areas["grid"].code})
     assert _ids(response) == {world.planted["A1"].person.pk}
+
+
+def test_whereabouts_unknown_since_an_unknown_day_is_the_oldest_residence(world, as_role) -> None:
+    """ADR 0028: a residence with no first day comes first in time on every database
+    (PostgreSQL sorts an empty date last, SQLite first)."""
+    import datetime  # noqa: PLC0415
+
+    from renfang.people.models import Residence  # noqa: PLC0415
+
+    planted = world.planted["A1"]
+    known = Residence.objects.filter(person=planted.person).order_by("valid_from").first()
+    assert known is not None and known.valid_from is not None
+    Residence.objects.create(
+        person=planted.person,
+        valid_from=None,
+        valid_to=known.valid_from - datetime.timedelta(days=1),
+        division=None,
+    )
+
+    person = as_role("police").get(f"/api/people/{planted.person.pk}").json()
+
+    # Newest first: the spell since an unknown day is the last.
+    assert person["residences"][-1]["valid_from"] is None
+    assert person["residences"][-1]["division"] is None
+    assert all(row["valid_from"] for row in person["residences"][:-1])

@@ -80,10 +80,11 @@ def test_a_death_of_a_registered_person_links_by_id_and_is_published_once(
     assert died.division == "310104003001"  # where he lived, for that street's subscribers
     assert died.source == "health"  # the source that gave the death date
     fields = [line["field"] for line in died.changes]
-    assert fields == ["death_date", "residence"]
-    # He lived there up to the day he died.
+    assert fields == ["death_date", "residence", "hukou"]
+    # He lived there up to the day he died; his hukou is deregistered (注销) as of that day.
     (spell,) = Residence.objects.filter(person=zhang)
     assert str(spell.valid_to) == "2026-11-02"
+    assert str(zhang.hukous.get().valid_to) == "2026-11-02"
     audited = AuditEvent.objects.filter(record_type="source_record").last()
     assert audited is not None and audited.detail["status"] == "new"
 

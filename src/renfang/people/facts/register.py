@@ -51,10 +51,11 @@ _CHUNK = 5000
 _ONE_DAY = datetime.timedelta(days=1)
 SOURCE = "register"
 
-# (valid_from, valid_to, division, house id)
-ResidenceFact = tuple[datetime.date, datetime.date | None, str | None, int | None]
+# (valid_from, valid_to, division, house id); a first day None: since a day nobody knows
+# (whereabouts unknown, ADR 0028)
+ResidenceFact = tuple[datetime.date | None, datetime.date | None, str | None, int | None]
 # (valid_from, valid_to, division, household type)
-HukouFact = tuple[datetime.date, datetime.date | None, str, str]
+HukouFact = tuple[datetime.date | None, datetime.date | None, str, str]
 # One line of a person's write event before it is written out: the field, the value before,
 # the value after (a fact as its tuple; None: none).
 Change = tuple[str, Any, Any]
@@ -263,7 +264,7 @@ def _residence_value(
         return None
     start, end, division, house_id = fact
     return {
-        "from": start.isoformat(),
+        "from": start.isoformat() if start is not None else None,
         "to": end.isoformat() if end is not None else None,
         "division": division,
         "house": house_codes.get(house_id, str(house_id)) if house_id is not None else None,
@@ -275,7 +276,7 @@ def _hukou_value(fact: HukouFact | None) -> dict[str, Any] | None:
         return None
     start, end, division, household_type = fact
     return {
-        "from": start.isoformat(),
+        "from": start.isoformat() if start is not None else None,
         "to": end.isoformat() if end is not None else None,
         "division": division,
         "household_type": household_type,
@@ -323,13 +324,13 @@ def new_person_detail(person: NewPerson, house_codes: dict[int, str], source: st
         parts.append(
             f'{{"field":"residence","new":{{"division":'
             f"{_json_text(division) if division is not None else 'null'},"
-            f'"from":"{start.isoformat()}","house":{house},'
+            f'"from":{_day_text(start)},"house":{house},'
             f'"to":{_day_text(end)}}},"old":null}}'
         )
     for start, end, division, household_type in person.hukous:
         parts.append(
             f'{{"field":"hukou","new":{{"division":{_json_text(division)},'
-            f'"from":"{start.isoformat()}","household_type":{_json_text(household_type)},'
+            f'"from":{_day_text(start)},"household_type":{_json_text(household_type)},'
             f'"to":{_day_text(end)}}},"old":null}}'
         )
     if person.phone:

@@ -4,6 +4,7 @@ person's current facts, by ``stats.spells.build_spells``, whenever the door chan
 
 from __future__ import annotations
 
+import datetime
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -34,8 +35,10 @@ def spell_rows(
     overseas: bool,
     residences: Sequence[Interval],
     hukous: Sequence[Interval],
+    died: datetime.date | None = None,
 ) -> list[tuple[object, ...]]:
-    """The population spells of one person, as rows of ``SPELL_COLUMNS``."""
+    """The population spells of one person, as rows of ``SPELL_COLUMNS`` (the dead are in
+    none after the day of death)."""
     return [
         (
             person_id,
@@ -46,7 +49,7 @@ def spell_rows(
             overseas,
         )
         for spell in build_spells(
-            sorted(residences, key=_start_key), sorted(hukous, key=_start_key)
+            sorted(residences, key=_start_key), sorted(hukous, key=_start_key), died=died
         )
     ]
 
@@ -68,6 +71,11 @@ def spells_rebuild(overseas: Mapping[int, bool]) -> int:
             Hukou, ["person_id", "valid_from", "valid_to", "division"], "person", chunk
         ):
             hukous[person_id].append(Interval(start, end, division or None))
+        died = {
+            person_id: day
+            for person_id, day in bulk.select_in(Person, ["id", "death_date"], "id", chunk)
+            if day is not None
+        }
         PopulationSpell.objects.filter(person_id__in=chunk).delete()
         written += bulk.insert(
             PopulationSpell,
@@ -76,7 +84,11 @@ def spells_rebuild(overseas: Mapping[int, bool]) -> int:
                 row
                 for person_id in chunk
                 for row in spell_rows(
-                    person_id, overseas[person_id], residences[person_id], hukous[person_id]
+                    person_id,
+                    overseas[person_id],
+                    residences[person_id],
+                    hukous[person_id],
+                    died.get(person_id),
                 )
             ),
         )

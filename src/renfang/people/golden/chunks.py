@@ -125,6 +125,8 @@ class ChunkWrites:
     # One audit event per person: its changes.
     changes: dict[int, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
     overseas: dict[int, bool] = field(default_factory=dict)
+    # Every dead person of the chunk: the day of death (people/golden/deaths.py ends their facts).
+    died: dict[int, datetime.date] = field(default_factory=dict)
 
     @classmethod
     def start(cls, context: Context) -> ChunkWrites:
@@ -309,6 +311,8 @@ def _plan_people(
         picks = picks_of[person.pk]
         golden = {name: pick.value for name, pick in picks.items()}
         identity = new_identity(person, picks)
+        if identity["death_date"] is not None:
+            writes.died[person.pk] = identity["death_date"]
         changes = writes.changes[person.pk]
         changes += plan_identity(writes.revisions, person, identity, picks, context.now)
         changes += facts.plan_attributes(

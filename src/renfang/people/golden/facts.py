@@ -235,7 +235,8 @@ def plan_residence(
 ) -> list[dict[str, Any]]:
     if wanted is None:
         return []
-    latest = max(stored, key=lambda fact: fact[1], default=None)
+    # A residence since a day nobody knows (ADR 0028) is the earliest.
+    latest = max(stored, key=lambda fact: fact[1] or datetime.date.min, default=None)
     place = (wanted.division, wanted.house_id)
     if latest is not None and (latest[3], latest[4]) == place:
         if latest[2] is None and wanted.valid_to is not None and wanted.valid_to >= latest[1]:
@@ -270,10 +271,13 @@ def plan_residence(
 
 
 def _residence_value(
-    start: datetime.date, end: datetime.date | None, division: str | None, house: str | None
+    start: datetime.date | None,
+    end: datetime.date | None,
+    division: str | None,
+    house: str | None,
 ) -> dict[str, Any]:
     return {
-        "from": start.isoformat(),
+        "from": start.isoformat() if start else None,
         "to": end.isoformat() if end else None,
         "division": division,
         "house": house,

@@ -44,7 +44,7 @@ from renfang.people.golden.conflicting import (
     CONFLICT_FIELDS,
     settle_open,
 )
-from renfang.people.golden.deaths import deaths_in, plan_deaths
+from renfang.people.golden.deaths import plan_deaths
 from renfang.people.golden.policy import GoldenPolicy, golden_policy
 from renfang.people.models import (
     Conflict,
@@ -179,7 +179,7 @@ def _settle_merged_away(context: Context, report: GoldenReport) -> None:
 
 
 def _write(writes: ChunkWrites, context: Context, report: GoldenReport) -> None:
-    """A planned chunk through the door; the deaths it sets end the residences first (this
-    reads the stored ones, so it runs here, not in the planner)."""
-    plan_deaths(writes.facts, writes.changes, deaths_in(writes.changes))
+    """A planned chunk through the door; the deaths it knows end the residences and the
+    hukous first (this reads the stored ones, so it runs here, not in the planner)."""
+    plan_deaths(writes.facts, writes.changes, writes.died)
     golden_write(writes, context, report)

@@ -5,29 +5,51 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('people', '0001_initial'),
+        ("people", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PopulationSpell',
+            name="PopulationSpell",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('valid_from', models.DateField(blank=True, null=True)),
-                ('valid_to', models.DateField(blank=True, null=True)),
-                ('residence_division', models.CharField(blank=True, max_length=20, null=True)),
-                ('hukou_division', models.CharField(blank=True, max_length=12, null=True)),
-                ('overseas', models.BooleanField(default=False)),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='population_spells', to='people.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("valid_from", models.DateField(blank=True, null=True)),
+                ("valid_to", models.DateField(blank=True, null=True)),
+                ("residence_division", models.CharField(blank=True, max_length=20, null=True)),
+                ("hukou_division", models.CharField(blank=True, max_length=12, null=True)),
+                ("overseas", models.BooleanField(default=False)),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="population_spells",
+                        to="people.person",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'population spell',
-                'verbose_name_plural': 'population spells',
-                'indexes': [models.Index(fields=['residence_division'], name='stats_spell_res_div', opclasses=['varchar_pattern_ops']), models.Index(fields=['hukou_division'], name='stats_spell_hukou_div', opclasses=['varchar_pattern_ops'])],
+                "verbose_name": "population spell",
+                "verbose_name_plural": "population spells",
+                "indexes": [
+                    models.Index(
+                        fields=["residence_division"],
+                        name="stats_spell_res_div",
+                        opclasses=["varchar_pattern_ops"],
+                    ),
+                    models.Index(
+                        fields=["hukou_division"],
+                        name="stats_spell_hukou_div",
+                        opclasses=["varchar_pattern_ops"],
+                    ),
+                ],
             },
         ),
     ]

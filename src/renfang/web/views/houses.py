@@ -75,6 +75,11 @@ def house_detail(request: HttpRequest, house_code: str) -> HttpResponse:
             for r in residences
             if r.residence.valid_to is not None and r.residence.valid_to < today
         ],
-        "residents_later": [r for r in residences if r.residence.valid_from > today],
+        "residents_later": [
+            r
+            for r in residences
+            # A house's residents always have a first day (only whereabouts unknown may not).
+            if r.residence.valid_from is not None and r.residence.valid_from > today
+        ],
     }
     return render(request, "web/house_detail.html", context)

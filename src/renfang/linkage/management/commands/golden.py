@@ -1,5 +1,6 @@
-"""``renfang golden refresh [--all | --person ID…]``: recompute golden records, after the
-district changed its policy (data/golden.toml) or to repair them."""
+"""``renfang golden refresh [--all | --dead | --person ID…]``: recompute golden records, after
+the district changed its policy (data/golden.toml) or to repair them (``--dead``: the dead
+only, whose hukou a death before issue 12 left open; ADR 0028)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from renfang.core.commands import action_parser
 from renfang.linkage.services import LinkageError, golden_records_refresh
+from renfang.people.models import Person
 
 
 class Command(BaseCommand):
@@ -28,6 +30,11 @@ class Command(BaseCommand):
         which = refreshing.add_mutually_exclusive_group(required=True)
         which.add_argument("--all", action="store_true", help=str(_("every person")))
         which.add_argument(
+            "--dead",
+            action="store_true",
+            help=str(_("every person with a death date (ends what their death left open)")),
+        )
+        which.add_argument(
             "--person",
             type=int,
             nargs="+",
@@ -40,10 +47,16 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         progress = not options["no_progress"] and options["verbosity"] >= 1
-        try:
-            report = golden_records_refresh(
-                None if options["all"] else options["person"], progress=progress, user=None
+        persons: list[int] | None = None if options["all"] else options["person"]
+        if options["dead"]:
+            # The command line: a system context, audited as the refresh itself.
+            persons = list(
+                Person.objects.filter(death_date__isnull=False, merged_into__isnull=True)
+                .order_by("pk")
+                .values_list("pk", flat=True)
             )
+        try:
+            report = golden_records_refresh(persons, progress=progress, user=None)
         except LinkageError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(_("golden records refreshed: %(report)s") % {"report": report.as_text()})
