@@ -19,9 +19,11 @@ from django.db import connection, transaction
 
 from renfang.areas.models import Area
 from renfang.audit.models import AuditEvent
+from renfang.core import bulk
 from renfang.exchange.models import Event, EventType
 from renfang.exchange.tests.publishing import HEALTH_MAPPING, department, health_record
-from renfang.people.facts import spells_rebuild_for
+from renfang.people.facts.planting import by_hand
+from renfang.people.facts.spells import SPELL_COLUMNS, spell_rows
 from renfang.people.idnumbers import with_check_digit
 from renfang.people.models import Hukou, Person, Residence
 from renfang.register.importer import register_import
@@ -164,8 +166,24 @@ def test_a_death_before_a_registered_move_leaves_no_fact_after_it(tmp_path: Path
 def _as_before_issue_12(person_id: int) -> None:
     """What a death did before issue 12: the residence ended, the hukou left open, the spells
     rebuilt from those facts (空挂户 from the day after the death)."""
-    Hukou.objects.filter(person_id=person_id).update(valid_to=None)
-    spells_rebuild_for([person_id])
+    with by_hand():
+        Hukou.objects.filter(person_id=person_id).update(valid_to=None)
+        PopulationSpell.objects.filter(person_id=person_id).delete()
+        residences = [
+            Interval(start, end, division or None)
+            for start, end, division in Residence.objects.filter(person_id=person_id).values_list(
+                "valid_from", "valid_to", "division"
+            )
+        ]
+        hukous = [
+            Interval(start, end, division or None)
+            for start, end, division in Hukou.objects.filter(person_id=person_id).values_list(
+                "valid_from", "valid_to", "division"
+            )
+        ]
+        bulk.insert(
+            PopulationSpell, SPELL_COLUMNS, spell_rows(person_id, False, residences, hukous)
+        )
 
 
 def _migrate_spells_of_the_dead() -> None:
@@ -219,7 +237,7 @@ def _area_of(division: str) -> str:
 
 def _without(person_id: int, code: str, days: list[datetime.date]) -> list[dict[str, int]]:
     """The figures on these days had the person never been in the register."""
-    with transaction.atomic():
+    with transaction.atomic(), by_hand():
         PopulationSpell.objects.filter(person_id=person_id).delete()
         figures = [status(code, day) for day in days]
         transaction.set_rollback(True)
