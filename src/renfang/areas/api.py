@@ -8,13 +8,13 @@ from ninja import Field, Query, Router, Schema
 from ninja.params import P, PathEx
 
 from renfang.accounts.access import access_for
-from renfang.api.auth import acting_user
-from renfang.api.errors import error_responses
-from renfang.api.pagination import PageOut, PageQuery, paginate
-from renfang.api.schemas import AREA_PATTERN, AreaRefOut
-from renfang.api.scope import area_in_reach
 from renfang.areas.models import Area
 from renfang.areas.selectors import area_ancestors, area_children
+from renfang.core.api.auth import acting_user
+from renfang.core.api.errors import error_responses
+from renfang.core.api.pagination import PageOut, PageQuery, paginate
+from renfang.core.api.schemas import AREA_PATTERN, AreaRefOut
+from renfang.core.api.scope import area_in_reach
 
 router = Router(tags=["areas"])
 

@@ -24,14 +24,20 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.params import P, PathEx
 
-from renfang.api.auth import acting_user
-from renfang.api.errors import ApiError, ErrorCode, error_responses, not_found, validation_error
-from renfang.api.pagination import PageOut, PageQuery, paginate
-from renfang.api.powers import access_with_power
-from renfang.api.schemas import AREA_PATTERN, TEXT_PATTERN
 from renfang.areas.models import Area
 from renfang.audit.models import Action
 from renfang.audit.services import PERSON_IDS, audit_record
+from renfang.core.api.auth import acting_user
+from renfang.core.api.errors import (
+    ApiError,
+    ErrorCode,
+    error_responses,
+    not_found,
+    validation_error,
+)
+from renfang.core.api.pagination import PageOut, PageQuery, paginate
+from renfang.core.api.powers import access_with_power
+from renfang.core.api.schemas import AREA_PATTERN, TEXT_PATTERN
 from renfang.exchange.feed import PersonOn, people_as_of, person_on
 from renfang.exchange.models import Delivery, DeliveryStatus, Subscription, WebhookEndpoint
 from renfang.exchange.selectors import (

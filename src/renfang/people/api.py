@@ -28,8 +28,12 @@ from renfang.accounts.access import (
     shown_text,
 )
 from renfang.accounts.models import PersonField
-from renfang.api.auth import acting_user
-from renfang.api.errors import (
+from renfang.audit.models import Action
+from renfang.audit.services import audit_people_shown, audit_record
+from renfang.codes.models import Code
+from renfang.codes.selectors import code_label, division_name
+from renfang.core.api.auth import acting_user
+from renfang.core.api.errors import (
     ApiError,
     ErrorCode,
     error_responses,
@@ -37,13 +41,9 @@ from renfang.api.errors import (
     not_found,
     validation_error,
 )
-from renfang.api.pagination import PageOut, PageQuery, paginate
-from renfang.api.schemas import AREA_PATTERN, MAX_QUERY_LENGTH, TEXT_PATTERN, FactOut
-from renfang.api.scope import area_in_reach
-from renfang.audit.models import Action
-from renfang.audit.services import audit_people_shown, audit_record
-from renfang.codes.models import Code
-from renfang.codes.selectors import code_label, division_name
+from renfang.core.api.pagination import PageOut, PageQuery, paginate
+from renfang.core.api.schemas import AREA_PATTERN, MAX_QUERY_LENGTH, TEXT_PATTERN, FactOut
+from renfang.core.api.scope import area_in_reach
 from renfang.core.models import valid_on_q
 from renfang.houses.models import House
 from renfang.linkage.selectors import person_resolve_merged

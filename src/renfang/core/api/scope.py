@@ -6,10 +6,10 @@ from __future__ import annotations
 from django.contrib.auth.base_user import AbstractBaseUser
 
 from renfang.accounts.access import access_for
-from renfang.api.errors import not_found
 from renfang.areas.models import Area
 from renfang.audit.models import Action
 from renfang.audit.services import audit_record
+from renfang.core.api.errors import not_found
 
 
 def area_in_reach(user: AbstractBaseUser, code: str, *, parameter: str | None = None) -> Area:
