@@ -1,6 +1,6 @@
-"""Moved to ``renfang.core.api.powers``; kept for ``linkage/api.py`` until it imports from
-there (ADR 0029). Nothing else should import this module."""
+"""Moved to ``renfang.accounts.powers`` (one check for pages and API); kept for
+``linkage/api.py`` until it imports from there (ADR 0029). Nothing else should import this."""
 
-from renfang.core.api.powers import access_with_power
+from renfang.accounts.powers import access_with_power
 
 __all__ = ["access_with_power"]

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.params import P, PathEx
 
+from renfang.accounts.powers import access_with_power
 from renfang.areas.models import Area
 from renfang.audit.models import Action
 from renfang.audit.services import PERSON_IDS, audit_record
@@ -36,7 +37,6 @@ from renfang.core.api.errors import (
     validation_error,
 )
 from renfang.core.api.pagination import PageOut, PageQuery, paginate
-from renfang.core.api.powers import access_with_power
 from renfang.core.api.schemas import AREA_PATTERN, TEXT_PATTERN
 from renfang.exchange.feed import PersonOn, people_as_of, person_on
 from renfang.exchange.models import Delivery, DeliveryStatus, Subscription, WebhookEndpoint

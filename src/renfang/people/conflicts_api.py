@@ -16,12 +16,12 @@ from ninja import Field, Query, Router, Schema
 from ninja.params import P, PathEx
 
 from renfang.accounts.access import Access, shown_text
+from renfang.accounts.powers import access_with_power
 from renfang.audit.models import Action
 from renfang.audit.services import PERSON_IDS, audit_record
 from renfang.core.api.auth import acting_user
 from renfang.core.api.errors import error_responses, not_found, validation_error
 from renfang.core.api.pagination import PageOut, PageQuery, paginate
-from renfang.core.api.powers import access_with_power
 from renfang.core.api.schemas import AREA_PATTERN, TEXT_PATTERN
 from renfang.core.api.scope import area_in_reach
 from renfang.people.conflicts import conflict_get_for_user, conflict_settle, conflicts_for_user

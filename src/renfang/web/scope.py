@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.http import Http404
 
 from renfang.accounts.access import Access, access_for
 from renfang.areas.models import Area
@@ -55,27 +54,3 @@ def breadcrumb(area: Area, access: Access) -> list[Crumb]:
         Crumb(code=a.code, name=a.name, linked=access.covers(a.code))
         for a in [*area_ancestors(area.code), area]
     ]
-
-
-# The powers of roles.toml that open pages of their own (sources, review queue, conflicts;
-# administers_users: the exchange's subscriptions).
-POWERS = frozenset(
-    {"manages_sources", "resolves_identities", "settles_conflicts", "administers_users"}
-)
-
-
-def access_with_power(user: User, power: str, *, path: str = "") -> Access:
-    """The user's access if their roles hold ``power``; otherwise ``Http404`` (the page does
-    not exist for them, as the audit log does not for non-auditors), audited as denied."""
-    access = access_for(user)
-    if power not in POWERS:
-        raise ValueError(power)
-    if not getattr(access, power):
-        audit_record(
-            Action.DENIED,
-            user=user,
-            record_type="page",
-            detail={"reason": f"role lacks {power}", "path": path[:200]},
-        )
-        raise Http404
-    return access

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
+from renfang.accounts.powers import PowerLacking
 from renfang.core.api.parser import BodyRefused
 
 logger = logging.getLogger(__name__)
@@ -188,6 +189,13 @@ def _on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return error_response(exc.status_code, code, exc.message)
 
 
+def _on_power_lacking(request: HttpRequest, exc: PowerLacking) -> HttpResponse:
+    # Audited as denied where it was raised (renfang.accounts.powers).
+    return _on_api_error(
+        request, ApiError(403, ErrorCode.PERMISSION_DENIED, _("Your role may not do this."))
+    )
+
+
 def _on_404(request: HttpRequest, exc: Http404) -> HttpResponse:
     return _on_api_error(request, not_found())
 
@@ -206,6 +214,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
         (ValidationError, _on_validation_error),
         (AuthenticationError, _on_authentication_error),
         (HttpError, _on_http_error),
+        (PowerLacking, _on_power_lacking),  # before Http404, its base
         (Http404, _on_404),
         (Exception, _on_exception),
     ]

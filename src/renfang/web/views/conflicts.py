@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from renfang.accounts.access import Access
+from renfang.accounts.powers import access_with_power
 from renfang.areas.models import Area, AreaLevel
 from renfang.audit.models import Action
 from renfang.audit.services import PERSON_IDS, audit_record
@@ -34,7 +35,7 @@ from renfang.sources.models import Source
 from renfang.web.cards import person_title
 from renfang.web.exports import EXPORT_LIMIT, xlsx_response
 from renfang.web.forms import ConflictSettleForm
-from renfang.web.scope import access_with_power, area_get_for_user
+from renfang.web.scope import area_get_for_user
 from renfang.web.sourcefields import SOURCE_FIELDS, ValueShower, field_label
 
 POWER = "settles_conflicts"

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from renfang.accounts.access import Access, shown_text
+from renfang.accounts.powers import access_with_power
 from renfang.audit.models import Action
 from renfang.audit.services import PERSON_IDS, audit_record
 from renfang.linkage.models import ReviewPair, ReviewStatus
@@ -40,7 +41,6 @@ from renfang.sources.models import SourceRecord
 from renfang.web.cards import person_list_row, person_title
 from renfang.web.exports import EXPORT_LIMIT, xlsx_response
 from renfang.web.forms import MergeForm, ReviewDecisionForm, SplitForm
-from renfang.web.scope import access_with_power
 from renfang.web.sourcefields import ValueShower, field_label, field_order
 
 POWER = "resolves_identities"
