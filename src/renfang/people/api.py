@@ -57,6 +57,7 @@ from renfang.people.selectors import (
     person_get_for_user,
     person_identifier_reveal_for_user,
     person_search_for_user,
+    residences_in_areas_q,
 )
 from renfang.web.sourcefields import ValueShower, field_label
 
@@ -65,8 +66,7 @@ router = Router(tags=["people"])
 # Person ids are positive 64-bit integers.
 PersonId = PathEx[int, P(ge=1, le=2**63 - 1, description="The person's id.")]
 
-# Residence divisions are committee codes; a grid's (longer) code is matched through houses.
-_COMMITTEE_CODE_LENGTH = 12
+
 NOT_GRANTED = "null when your role is not granted this field."
 
 
@@ -278,11 +278,10 @@ def current_residences(day: datetime.date) -> Prefetch[str, QuerySet[Residence],
 
 def living_in_q(area_code: str, day: datetime.date) -> Q:
     """People with a residence in the area on ``day``."""
-    if len(area_code) > _COMMITTEE_CODE_LENGTH:
-        where = Q(house__area__code__startswith=area_code)
-    else:
-        where = Q(division__startswith=area_code)
-    return Q(Exists(Residence.objects.filter(where, valid_on_q(day), person_id=OuterRef("pk"))))
+    residences = Residence.objects.filter(
+        residences_in_areas_q((area_code,)), valid_on_q(day), person_id=OuterRef("pk")
+    )
+    return Q(Exists(residences))
 
 
 _CODED_ATTRIBUTES = frozenset(

@@ -8,31 +8,11 @@ from dataclasses import dataclass
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
 
-from renfang.accounts.access import Access, access_for
+from renfang.accounts.access import Access
 from renfang.areas.models import Area
-from renfang.areas.selectors import area_ancestors, area_get
-from renfang.audit.models import Action
-from renfang.audit.services import audit_record
+from renfang.areas.selectors import area_ancestors
 
 User = AbstractBaseUser | AnonymousUser
-
-
-def area_get_for_user(user: User, code: str) -> Area:
-    """The area, if it lies in the user's area. Raises ``Area.DoesNotExist`` for an unknown
-    area and for one outside (that attempt is audited as denied); the caller audits the read,
-    which it knows better (a page or an export, which dates)."""
-    area = area_get(code)
-    access = access_for(user)
-    if not access.covers(area.code):
-        audit_record(
-            Action.DENIED,
-            user=user,
-            record_type="area",
-            record_id=area.code,
-            detail={"reason": "outside the user's area" if access.reads_people else "no role"},
-        )
-        raise Area.DoesNotExist(code)
-    return area
 
 
 def areas_of(access: Access) -> list[Area]:
