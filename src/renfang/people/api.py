@@ -30,7 +30,6 @@ from renfang.accounts.access import (
 from renfang.accounts.models import PersonField
 from renfang.audit.models import Action
 from renfang.audit.services import audit_people_shown, audit_record
-from renfang.codes.models import Code
 from renfang.codes.selectors import code_label, division_name
 from renfang.core.api.auth import acting_user
 from renfang.core.api.errors import (
@@ -45,12 +44,11 @@ from renfang.core.api.pagination import PageOut, PageQuery, paginate
 from renfang.core.api.schemas import AREA_PATTERN, MAX_QUERY_LENGTH, TEXT_PATTERN, FactOut
 from renfang.core.api.scope import area_in_reach
 from renfang.core.models import valid_on_q
-from renfang.houses.models import House
 from renfang.linkage.selectors import person_resolve_merged
-from renfang.people.categories import category
 from renfang.people.golden import FieldProvenance, names_sources, person_provenance
 from renfang.people.identify import IdentifyRefused, is_identifier_query, refused_message
 from renfang.people.models import AttributeKind, Hukou, Person, PersonAttribute, Residence
+from renfang.people.presenters import attribute_label, house_shown, person_category, visible_tags
 from renfang.people.selectors import (
     RevealRefused,
     people_visible_to,
@@ -228,9 +226,9 @@ def _shown(access: Access, field: str, value: str) -> str | None:
 
 
 def _place(residence: Residence, access: Access) -> PlaceOut:
-    house: House | None = residence.house
     # A house outside the user's area is not theirs to see: only its division is named.
-    if house is not None and access.covers(house.area_id):
+    house = house_shown(residence, access)
+    if house is not None:
         return PlaceOut(
             division=residence.division,
             division_name=division_name(residence.division) if residence.division else "",
@@ -284,11 +282,6 @@ def living_in_q(area_code: str, day: datetime.date) -> Q:
     return Q(Exists(residences))
 
 
-_CODED_ATTRIBUTES = frozenset(
-    {AttributeKind.EDUCATION, AttributeKind.MARITAL_STATUS, AttributeKind.EMPLOYMENT}
-)
-
-
 def _attributes(
     access: Access, attributes: list[PersonAttribute], today: datetime.date
 ) -> list[AttributeOut]:
@@ -300,9 +293,7 @@ def _attributes(
             value = label = shown_phone(access, attribute.value)
         else:
             value = attribute.value
-            label = (
-                code_label(attribute.kind, value) if attribute.kind in _CODED_ATTRIBUTES else value
-            )
+            label = attribute_label(attribute.kind, value)
         rows.append(
             AttributeOut(
                 valid_from=attribute.valid_from,
@@ -367,14 +358,8 @@ def person_detail(access: Access, person: Person) -> PersonOut:
     residences: list[Residence] = list(person.residences.all())
     attributes: list[PersonAttribute] = list(person.attributes.all())
     tags = list(person.tags.all())
-    sensitive = set(
-        Code.objects.filter(
-            code_set_id="person_tag", sensitive=True, code__in={t.tag for t in tags}
-        ).values_list("code", flat=True)
-    )
     sees = access.sees_field
     sees_id = sees(PersonField.ID_NUMBER)
-    hukou_today = next((h for h in hukous if h.is_valid_on(today)), None)
     phone = _current_phone(attributes, today)
     return PersonOut(
         id=person.pk,
@@ -400,13 +385,7 @@ def person_detail(access: Access, person: Person) -> PersonOut:
             code_label("nationality", person.nationality) if sees(PersonField.NATIONALITY) else None
         ),
         category=(
-            str(
-                category(
-                    id_type=person.id_type,
-                    nationality=person.nationality,
-                    hukou_division=hukou_today.division if hukou_today else None,
-                )
-            )
+            str(person_category(person, hukous, today))
             if sees(PersonField.HUKOU) and sees(PersonField.NATIONALITY)
             else None
         ),
@@ -422,11 +401,10 @@ def person_detail(access: Access, person: Person) -> PersonOut:
                 current=t.is_valid_on(today),
                 tag=t.tag,
                 label=code_label("person_tag", t.tag),
-                sensitive=t.tag in sensitive,
+                sensitive=sensitive,
                 note=t.note,
             )
-            for t in tags
-            if access.sees_tag(t.tag, sensitive=t.tag in sensitive)
+            for t, sensitive in visible_tags(tags, access)
         ],
     )
 

@@ -26,9 +26,9 @@ from renfang.core.api.schemas import AREA_PATTERN, TEXT_PATTERN
 from renfang.core.api.scope import area_in_reach
 from renfang.people.conflicts import conflict_get_for_user, conflict_settle, conflicts_for_user
 from renfang.people.models import Conflict, Person
+from renfang.people.presenters import person_title
 from renfang.people.selectors import people_in_area_q
 from renfang.sources.models import Source
-from renfang.web.cards import person_title
 from renfang.web.sourcefields import SOURCE_FIELDS, ValueShower
 
 router = Router(tags=["conflicts"])

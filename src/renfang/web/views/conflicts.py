@@ -31,9 +31,9 @@ from renfang.audit.models import Action
 from renfang.audit.services import PERSON_IDS, audit_record
 from renfang.people.conflicts import conflict_get_for_user, conflict_settle, conflicts_for_user
 from renfang.people.models import Conflict, ConflictStatus, Person
+from renfang.people.presenters import person_title
 from renfang.people.selectors import people_in_area_q
 from renfang.sources.models import Source
-from renfang.web.cards import person_title
 from renfang.web.exports import EXPORT_LIMIT, xlsx_response
 from renfang.web.forms import ConflictSettleForm
 from renfang.web.sourcefields import SOURCE_FIELDS, ValueShower, field_label

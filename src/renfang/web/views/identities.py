@@ -36,9 +36,10 @@ from renfang.linkage.selectors import (
 )
 from renfang.linkage.services import LinkageError, person_merge, person_split, review_decide
 from renfang.people.models import Person
+from renfang.people.presenters import person_title
 from renfang.people.selectors import people_visible_to, person_get_for_user
 from renfang.sources.models import SourceRecord
-from renfang.web.cards import person_list_row, person_title
+from renfang.web.cards import person_list_row
 from renfang.web.exports import EXPORT_LIMIT, xlsx_response
 from renfang.web.forms import MergeForm, ReviewDecisionForm, SplitForm
 from renfang.web.sourcefields import ValueShower, field_label, field_order
