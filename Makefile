@@ -32,6 +32,7 @@ test: $(VENV)/.installed lint
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src scripts
+	$(BIN)/lint-imports
 	$(BIN)/mypy src
 
 test-sqlite: $(VENV)/.installed

@@ -10,7 +10,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/", include("renfang.accounts.urls")),
-    path("audit/", include("renfang.audit.urls")),
+    path("audit/", include("renfang.web.audit_urls")),
     path("api/", api.urls),
     path("", include("renfang.web.urls")),
 ]

@@ -11,10 +11,12 @@ area, and a record does not say through which of the user's areas it was reached
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q
 
 # The masks live in accounts.masks (ADR 0021); pages and tests take them from here.
 from renfang.accounts.masks import mask_id_number as mask_id_number  # noqa: PLC0414
@@ -67,6 +69,17 @@ class Access:
         if not self.sees_field(PersonField.TAGS):
             return False
         return not sensitive or tag in self.sensitive_tags
+
+
+def in_areas_q(prefixes: Iterable[str], *fields: str) -> Q:
+    """The one place where areas (division code prefixes: a user's, a grant's, a
+    subscription's) become a queryset filter: one of ``fields`` (division codes) lies in one
+    of the areas. No areas: nothing."""
+    where = Q(pk__in=[])
+    for prefix in prefixes:
+        for field in fields:
+            where |= Q(**{f"{field}__startswith": prefix})
+    return where
 
 
 NO_ACCESS = Access(

@@ -10,22 +10,22 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, re_path
 from django.utils import translation
-from django.utils.translation.trans_real import parse_accept_lang_header
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 
-from renfang.api.auth import API_AUTH
-from renfang.api.errors import (
+from renfang.api.me import router as me_router
+from renfang.api.search import router as search_router
+from renfang.areas.api import router as areas_router
+from renfang.codes.api import router as codes_router
+from renfang.core.api.auth import API_AUTH
+from renfang.core.api.errors import (
     ErrorCode,
     error_response,
     install_error_handlers,
     method_not_allowed,
 )
-from renfang.api.me import router as me_router
-from renfang.api.parser import StrictJsonParser
-from renfang.api.search import router as search_router
-from renfang.areas.api import router as areas_router
-from renfang.codes.api import router as codes_router
+from renfang.core.api.language import in_requested_language, requested_language
+from renfang.core.api.parser import StrictJsonParser
 from renfang.exchange.api import feed_router
 from renfang.exchange.api import router as subscriptions_router
 from renfang.houses.api import router as houses_router
@@ -65,32 +65,6 @@ merge and split one that resolves identities; conflicts one that settles them (s
 **Lists** take `page` (from 1) and `page_size` (at most 200) and give `count`, `pages` and
 `results`. Labels and messages are in Chinese unless the request sends `Accept-Language: en`.
 """.strip()
-
-
-def requested_language(request: HttpRequest) -> str | None:
-    for language, _quality in parse_accept_lang_header(request.headers.get("Accept-Language", "")):
-        if language == "*":
-            continue
-        try:
-            return translation.get_supported_language_variant(language)
-        except LookupError:
-            continue
-    return None
-
-
-def in_requested_language(run: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """API clients choose the language with Accept-Language (the pages ignore it; see
-    ``renfang.web.middleware``); without it, the site's language holds."""
-
-    @functools.wraps(run)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        language = requested_language(request)
-        if language is None:
-            return run(request, *args, **kwargs)
-        with translation.override(language):
-            return run(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _json_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -6,8 +6,8 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
 from renfang.accounts.access import access_for
-from renfang.api.auth import acting_user
-from renfang.api.errors import error_responses
+from renfang.core.api.auth import acting_user
+from renfang.core.api.errors import error_responses
 
 router = Router(tags=["me"])
 

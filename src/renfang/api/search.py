@@ -7,9 +7,9 @@ import datetime
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
-from renfang.api.errors import error_responses
-from renfang.api.pagination import PageQuery
-from renfang.api.schemas import MAX_QUERY_LENGTH, TEXT_PATTERN
+from renfang.core.api.errors import error_responses
+from renfang.core.api.pagination import PageQuery
+from renfang.core.api.schemas import MAX_QUERY_LENGTH, TEXT_PATTERN
 from renfang.houses.api import HousePageOut, HousesQuery, houses_page
 from renfang.people.api import PeopleQuery, PersonPageOut, people_page, refuse_number_in_url
 

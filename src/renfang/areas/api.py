@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from django.db.models import Q
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.params import P, PathEx
 
-from renfang.accounts.access import access_for
-from renfang.api.auth import acting_user
-from renfang.api.errors import error_responses
-from renfang.api.pagination import PageOut, PageQuery, paginate
-from renfang.api.schemas import AREA_PATTERN, AreaRefOut
-from renfang.api.scope import area_in_reach
+from renfang.accounts.access import access_for, in_areas_q
 from renfang.areas.models import Area
 from renfang.areas.selectors import area_ancestors, area_children
+from renfang.core.api.auth import acting_user
+from renfang.core.api.errors import error_responses
+from renfang.core.api.pagination import PageOut, PageQuery, paginate
+from renfang.core.api.schemas import AREA_PATTERN, AreaRefOut
+from renfang.core.api.scope import area_in_reach
 
 router = Router(tags=["areas"])
 
@@ -61,10 +60,7 @@ def areas_list(request: HttpRequest, filters: Query[AreasQuery]) -> AreaPageOut:
     if filters.parent:
         areas = area_children(area_in_reach(user, filters.parent, parameter="parent").code)
     else:
-        prefixes = access_for(user).prefixes
-        inside = Q(pk__in=[])
-        for prefix in prefixes:
-            inside |= Q(code__startswith=prefix)
+        inside = in_areas_q(access_for(user).prefixes, "code")
         areas = Area.objects.filter(inside).order_by("code")
     paged = paginate(areas, filters)
     return AreaPageOut(**paged.meta(), results=[_summary(area) for area in paged.rows])

@@ -6,8 +6,8 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema
 from ninja.params import P, PathEx
 
-from renfang.api.errors import error_responses, not_found
 from renfang.codes.models import Code, CodeSet
+from renfang.core.api.errors import error_responses, not_found
 
 router = Router(tags=["codes"])
 

@@ -33,10 +33,7 @@ from renfang.people.models import (
     PersonTag,
     Residence,
 )
-from renfang.people.selectors import people_visible_to
-
-# Residence divisions are committee codes; a grid's (longer) code is matched through houses.
-_COMMITTEE_CODE_LENGTH = 12
+from renfang.people.selectors import people_visible_to, residences_in_areas_q
 
 
 def view_access(view: View) -> Access:
@@ -46,13 +43,9 @@ def view_access(view: View) -> Access:
 
 def _lives_in_q(prefixes: tuple[str, ...], day: datetime.date) -> Q:
     """People with a residence in one of the areas on ``day``."""
-    where = Q(pk__in=[])
-    for prefix in prefixes:
-        if len(prefix) > _COMMITTEE_CODE_LENGTH:
-            where |= Q(house__area__code__startswith=prefix)
-        else:
-            where |= Q(division__startswith=prefix)
-    residences = Residence.objects.filter(where, valid_on_q(day), person_id=OuterRef("pk"))
+    residences = Residence.objects.filter(
+        residences_in_areas_q(prefixes), valid_on_q(day), person_id=OuterRef("pk")
+    )
     return Q(Exists(residences))
 
 

@@ -22,6 +22,7 @@ from renfang.accounts.access import (
     SOURCE_FIELD_GRANTS,
     Access,
     access_for,
+    in_areas_q,
     shown_id_number,
     shown_phone,
 )
@@ -124,10 +125,7 @@ def suspension_of_types(kind: str, access: Access) -> bool:
 
 
 def _in_areas(prefixes: Sequence[str]) -> Q:
-    where = Q(pk__in=[])
-    for prefix in prefixes:
-        where |= Q(division__startswith=prefix) | Q(division_before__startswith=prefix)
-    return where
+    return in_areas_q(prefixes, "division", "division_before")
 
 
 def events_for(view: View, after: int = 0) -> QuerySet[Event]:

@@ -18,10 +18,13 @@ from ninja.params import P, PathEx
 
 from renfang.accounts.access import access_for
 from renfang.accounts.models import PersonField
-from renfang.api.auth import acting_user
-from renfang.api.errors import error_responses, field_not_granted, not_found, validation_error
-from renfang.api.pagination import PageOut, PageQuery, paginate
-from renfang.api.schemas import (
+from renfang.audit.models import Action
+from renfang.audit.services import audit_people_shown, audit_record
+from renfang.codes.selectors import code_label
+from renfang.core.api.auth import acting_user
+from renfang.core.api.errors import error_responses, field_not_granted, not_found, validation_error
+from renfang.core.api.pagination import PageOut, PageQuery, paginate
+from renfang.core.api.schemas import (
     AREA_PATTERN,
     CODE_PATTERN,
     MAX_QUERY_LENGTH,
@@ -29,10 +32,7 @@ from renfang.api.schemas import (
     AreaRefOut,
     FactOut,
 )
-from renfang.api.scope import area_in_reach
-from renfang.audit.models import Action
-from renfang.audit.services import audit_people_shown, audit_record
-from renfang.codes.selectors import code_label
+from renfang.core.api.scope import area_in_reach
 from renfang.core.models import valid_on_q
 from renfang.houses.models import House, HouseUse
 from renfang.houses.selectors import house_get_for_user, house_search_for_user, houses_visible_to

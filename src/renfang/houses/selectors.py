@@ -11,7 +11,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from renfang.accounts.access import access_for
+from renfang.accounts.access import access_for, in_areas_q
 from renfang.audit.models import Action
 from renfang.audit.services import audit_record
 from renfang.core.models import valid_on_q
@@ -22,12 +22,7 @@ User = AbstractBaseUser | AnonymousUser
 
 
 def houses_in_area_q(prefixes: tuple[str, ...]) -> Q:
-    if not prefixes:
-        return Q(pk__in=[])
-    area_q = Q()
-    for prefix in prefixes:
-        area_q |= Q(area__code__startswith=prefix)
-    return area_q
+    return in_areas_q(prefixes, "area__code")
 
 
 def houses_visible_to(user: User) -> QuerySet[House]:

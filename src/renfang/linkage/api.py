@@ -18,13 +18,19 @@ from ninja import Field, Query, Router, Schema
 from ninja.params import P, PathEx
 
 from renfang.accounts.access import Access, shown_text
-from renfang.api.auth import acting_user
-from renfang.api.errors import ApiError, ErrorCode, error_responses, not_found, validation_error
-from renfang.api.pagination import PageOut, PageQuery, paginate
-from renfang.api.powers import access_with_power
-from renfang.api.schemas import TEXT_PATTERN
+from renfang.accounts.powers import access_with_power
 from renfang.audit.models import Action
 from renfang.audit.services import PERSON_IDS, audit_record
+from renfang.core.api.auth import acting_user
+from renfang.core.api.errors import (
+    ApiError,
+    ErrorCode,
+    error_responses,
+    not_found,
+    validation_error,
+)
+from renfang.core.api.pagination import PageOut, PageQuery, paginate
+from renfang.core.api.schemas import TEXT_PATTERN
 from renfang.linkage.models import MergeKind, PersonMerge, ReviewPair, ReviewStatus
 from renfang.linkage.selectors import (
     pair_weight,

@@ -16,19 +16,19 @@ from ninja import Field, Query, Router, Schema
 from ninja.params import P, PathEx
 
 from renfang.accounts.access import Access, shown_text
-from renfang.api.auth import acting_user
-from renfang.api.errors import error_responses, not_found, validation_error
-from renfang.api.pagination import PageOut, PageQuery, paginate
-from renfang.api.powers import access_with_power
-from renfang.api.schemas import AREA_PATTERN, TEXT_PATTERN
-from renfang.api.scope import area_in_reach
+from renfang.accounts.powers import access_with_power
 from renfang.audit.models import Action
 from renfang.audit.services import PERSON_IDS, audit_record
+from renfang.core.api.auth import acting_user
+from renfang.core.api.errors import error_responses, not_found, validation_error
+from renfang.core.api.pagination import PageOut, PageQuery, paginate
+from renfang.core.api.schemas import AREA_PATTERN, TEXT_PATTERN
+from renfang.core.api.scope import area_in_reach
 from renfang.people.conflicts import conflict_get_for_user, conflict_settle, conflicts_for_user
 from renfang.people.models import Conflict, Person
+from renfang.people.presenters import person_title
 from renfang.people.selectors import people_in_area_q
 from renfang.sources.models import Source
-from renfang.web.cards import person_title
 from renfang.web.sourcefields import SOURCE_FIELDS, ValueShower
 
 router = Router(tags=["conflicts"])

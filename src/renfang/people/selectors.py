@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -14,7 +15,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from renfang.accounts.access import Access, access_for
+from renfang.accounts.access import Access, access_for, in_areas_q
 from renfang.audit.models import Action
 from renfang.audit.services import audit_record
 from renfang.core.models import valid_on_q
@@ -75,21 +76,21 @@ def parse_person_query(query: str) -> PersonQuery:
 _COMMITTEE_CODE_LENGTH = 12
 
 
+def residences_in_areas_q(prefixes: Iterable[str]) -> Q:
+    """Residences in the areas: by their division, or a grid's through the house's area."""
+    prefixes = tuple(prefixes)
+    grids = [p for p in prefixes if len(p) > _COMMITTEE_CODE_LENGTH]
+    divisions = [p for p in prefixes if len(p) <= _COMMITTEE_CODE_LENGTH]
+    return in_areas_q(grids, "house__area__code") | in_areas_q(divisions, "division")
+
+
 def people_in_area_q(prefixes: tuple[str, ...]) -> Q:
     """People with a residence or a hukou (any time, not retracted) in the areas."""
     if not prefixes:
         return Q(pk__in=[])
-    residence_q = Q()
-    hukou_q = Q()
-    for prefix in prefixes:
-        if len(prefix) > _COMMITTEE_CODE_LENGTH:
-            residence_q |= Q(house__area__code__startswith=prefix)
-        else:
-            residence_q |= Q(division__startswith=prefix)
-        hukou_q |= Q(division__startswith=prefix)
-    return Q(Exists(Residence.objects.filter(residence_q, person_id=OuterRef("pk")))) | Q(
-        Exists(Hukou.objects.filter(hukou_q, person_id=OuterRef("pk")))
-    )
+    residences = Residence.objects.filter(residences_in_areas_q(prefixes), person_id=OuterRef("pk"))
+    hukous = Hukou.objects.filter(in_areas_q(prefixes, "division"), person_id=OuterRef("pk"))
+    return Q(Exists(residences)) | Q(Exists(hukous))
 
 
 def people_visible_to(user: User) -> QuerySet[Person]:

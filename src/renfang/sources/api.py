@@ -22,12 +22,12 @@ from renfang.accounts.access import (
     shown_problem_value,
     shown_text,
 )
-from renfang.api.auth import acting_user
-from renfang.api.errors import ApiError, ErrorCode, error_responses, not_found
-from renfang.api.pagination import PageOut, PageQuery, paginate, paginate_list
-from renfang.api.powers import access_with_power
+from renfang.accounts.powers import access_with_power
 from renfang.audit.models import Action
 from renfang.audit.services import PERSON_IDS, audit_record
+from renfang.core.api.auth import acting_user
+from renfang.core.api.errors import ApiError, ErrorCode, error_responses, not_found
+from renfang.core.api.pagination import PageOut, PageQuery, paginate, paginate_list
 from renfang.people.identify import IdentifyRefused, publishing_paused_message
 from renfang.sources.models import HeldRecord, Source, SourceImport, UnmappedCode
 from renfang.sources.selectors import imports_list, sources_list, unmapped_codes_list

@@ -10,12 +10,12 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 
 from renfang.accounts.access import access_for
-from renfang.api.auth import acting_user
-from renfang.api.errors import error_responses, validation_error
-from renfang.api.schemas import AREA_PATTERN
-from renfang.api.scope import area_in_reach
 from renfang.audit.models import Action
 from renfang.audit.services import audit_record
+from renfang.core.api.auth import acting_user
+from renfang.core.api.errors import error_responses, validation_error
+from renfang.core.api.schemas import AREA_PATTERN
+from renfang.core.api.scope import area_in_reach
 from renfang.stats.selectors import area_figures, figures_for
 
 router = Router(tags=["stats"])

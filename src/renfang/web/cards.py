@@ -18,10 +18,8 @@ from django.utils.translation import gettext_lazy
 from renfang.accounts.access import Access, shown_id_number, shown_phone
 from renfang.accounts.models import PersonField
 from renfang.areas.models import Area
-from renfang.codes.models import Code
 from renfang.codes.selectors import code_label, division_name
 from renfang.houses.models import House
-from renfang.people.categories import category
 from renfang.people.models import (
     AttributeKind,
     Hukou,
@@ -30,14 +28,14 @@ from renfang.people.models import (
     PersonTag,
     Residence,
 )
+from renfang.people.presenters import (
+    attribute_label,
+    house_shown,
+    person_category,
+    person_title,
+    visible_tags,
+)
 from renfang.web.labels import CATEGORY_LABEL_ONE
-
-
-def person_title(person: Person, access: Access) -> str:
-    """The person's name, or a neutral title for a reader not granted names."""
-    if access.sees_field(PersonField.NAME):
-        return person.name
-    return _("Person no. %(id)s") % {"id": person.pk}
 
 
 @dataclass(frozen=True)
@@ -108,12 +106,6 @@ class TagRow(FactRow):
     note: str
 
 
-# Attribute kinds whose value is a code of the code set of the same name.
-_CODED_ATTRIBUTES = frozenset(
-    {AttributeKind.EDUCATION, AttributeKind.MARITAL_STATUS, AttributeKind.EMPLOYMENT}
-)
-
-
 def _attribute_row(
     attribute: PersonAttribute, access: Access, today: datetime.date, revealed_phones: set[str]
 ) -> AttributeRow:
@@ -122,8 +114,8 @@ def _attribute_row(
     if attribute.kind == AttributeKind.PHONE:
         phone = phone_shown(access, value, revealed=value in revealed_phones)
         value, masked = phone.shown, phone.masked
-    elif attribute.kind in _CODED_ATTRIBUTES:
-        value = code_label(attribute.kind, value)
+    else:
+        value = attribute_label(attribute.kind, value)
     return AttributeRow(
         valid_from=attribute.valid_from,
         valid_to=attribute.valid_to,
@@ -135,31 +127,19 @@ def _attribute_row(
     )
 
 
-def sensitive_tag_codes(tags: Iterable[str]) -> set[str]:
-    """Which of these person_tag codes the code set marks sensitive."""
-    return set(
-        Code.objects.filter(
-            code_set_id="person_tag", sensitive=True, code__in=set(tags)
-        ).values_list("code", flat=True)
-    )
-
-
 def _tag_rows(tags: list[PersonTag], access: Access, today: datetime.date) -> list[TagRow]:
     if not access.sees_field(PersonField.TAGS):
         return []
-    sensitive = sensitive_tag_codes(t.tag for t in tags)
     return [
         TagRow(
             valid_from=t.valid_from,
             valid_to=t.valid_to,
             current=t.is_valid_on(today),
             label=code_label("person_tag", t.tag),
-            sensitive=t.tag in sensitive,
+            sensitive=sensitive,
             note=t.note,
         )
-        for t in tags
-        # A tag the role may not see is left out without a trace: "hidden" would tell.
-        if access.sees_tag(t.tag, sensitive=t.tag in sensitive)
+        for t, sensitive in visible_tags(tags, access)
     ]
 
 
@@ -193,8 +173,8 @@ def _residence_rows(
             division_name=division_name(r.division) if r.division else "",
             division_linked=bool(r.division) and r.division in areas and access.covers(r.division),
             # A house outside the user's area is not theirs to see: only its division shows.
-            house=r.house if r.house is not None and access.covers(r.house.area_id) else None,
-            house_linked=r.house is not None and access.covers(r.house.area_id),
+            house=house_shown(r, access),
+            house_linked=house_shown(r, access) is not None,
             relation=r.get_relation_display(),
         )
         for r in reversed(residences)
@@ -228,14 +208,7 @@ def person_card(
     category_label: str | Promise | None = None
     # The category says where the hukou is and whether the person is foreign.
     if sees(PersonField.HUKOU) and sees(PersonField.NATIONALITY):
-        hukou_today = next((h for h in hukous if h.is_valid_on(today)), None)
-        category_label = CATEGORY_LABEL_ONE[
-            category(
-                id_type=person.id_type,
-                nationality=person.nationality,
-                hukou_division=hukou_today.division if hukou_today else None,
-            )
-        ]
+        category_label = CATEGORY_LABEL_ONE[person_category(person, hukous, today)]
     attributes = [a for a in person.attributes.all() if sees(a.kind)]
     phones = set(revealed_phones)
     # The unmask action is for roles that see masked numbers and may ask for them whole.
@@ -271,8 +244,9 @@ def lives_at(person: Person, access: Access) -> str:
     if not residences:
         return ""
     residence = residences[0]
-    if residence.house is not None and access.covers(residence.house.area_id):
-        return residence.house.address
+    house = house_shown(residence, access)
+    if house is not None:
+        return house.address
     if residence.division:
         return division_name(residence.division)
     return _("whereabouts unknown")

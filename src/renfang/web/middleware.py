@@ -90,9 +90,9 @@ def too_large(request: HttpRequest) -> HttpResponse:
         }
 
     if request.path.startswith("/api/"):
-        # no cycle: the API is imported only for its answers
-        from renfang.api.errors import ErrorCode, error_response  # noqa: PLC0415
-        from renfang.api.main import requested_language  # noqa: PLC0415
+        # no cycle: the API plumbing is imported only for its answers
+        from renfang.core.api.errors import ErrorCode, error_response  # noqa: PLC0415
+        from renfang.core.api.language import requested_language  # noqa: PLC0415
 
         # In the language the client asked for, as every other API answer.
         with translation.override(requested_language(request) or translation.get_language()):

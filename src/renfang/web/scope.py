@@ -7,33 +7,12 @@ from dataclasses import dataclass
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.models import AnonymousUser
-from django.http import Http404
 
-from renfang.accounts.access import Access, access_for
+from renfang.accounts.access import Access
 from renfang.areas.models import Area
-from renfang.areas.selectors import area_ancestors, area_get
-from renfang.audit.models import Action
-from renfang.audit.services import audit_record
+from renfang.areas.selectors import area_ancestors
 
 User = AbstractBaseUser | AnonymousUser
-
-
-def area_get_for_user(user: User, code: str) -> Area:
-    """The area, if it lies in the user's area. Raises ``Area.DoesNotExist`` for an unknown
-    area and for one outside (that attempt is audited as denied); the caller audits the read,
-    which it knows better (a page or an export, which dates)."""
-    area = area_get(code)
-    access = access_for(user)
-    if not access.covers(area.code):
-        audit_record(
-            Action.DENIED,
-            user=user,
-            record_type="area",
-            record_id=area.code,
-            detail={"reason": "outside the user's area" if access.reads_people else "no role"},
-        )
-        raise Area.DoesNotExist(code)
-    return area
 
 
 def areas_of(access: Access) -> list[Area]:
@@ -55,27 +34,3 @@ def breadcrumb(area: Area, access: Access) -> list[Crumb]:
         Crumb(code=a.code, name=a.name, linked=access.covers(a.code))
         for a in [*area_ancestors(area.code), area]
     ]
-
-
-# The powers of roles.toml that open pages of their own (sources, review queue, conflicts;
-# administers_users: the exchange's subscriptions).
-POWERS = frozenset(
-    {"manages_sources", "resolves_identities", "settles_conflicts", "administers_users"}
-)
-
-
-def access_with_power(user: User, power: str, *, path: str = "") -> Access:
-    """The user's access if their roles hold ``power``; otherwise ``Http404`` (the page does
-    not exist for them, as the audit log does not for non-auditors), audited as denied."""
-    access = access_for(user)
-    if power not in POWERS:
-        raise ValueError(power)
-    if not getattr(access, power):
-        audit_record(
-            Action.DENIED,
-            user=user,
-            record_type="page",
-            detail={"reason": f"role lacks {power}", "path": path[:200]},
-        )
-        raise Http404
-    return access

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from renfang.accounts.access import Access, sees_source_field, shown_source_value
 from renfang.codes.selectors import code_label, division_name
-from renfang.web.cards import sensitive_tag_codes
+from renfang.people.presenters import sensitive_tag_codes
 
 # The mapped fields in the order pages list them (common to every source; see DOMAIN.md).
 SOURCE_FIELDS: dict[str, Promise] = {

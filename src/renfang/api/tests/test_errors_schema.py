@@ -156,7 +156,7 @@ def test_a_server_error_has_the_error_shape(world, as_role, monkeypatch) -> None
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the database went away")
 
-    monkeypatch.setattr("renfang.people.api.person_get_for_user", broken)
+    monkeypatch.setattr("renfang.people.api.queries.person_get_for_user", broken)
     response = as_role("committee_clerk").get(f"/api/people/{world.planted['A1'].person.pk}")
     assert response.status_code == 500
     error = error_of(response)

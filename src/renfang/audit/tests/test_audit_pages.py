@@ -189,7 +189,7 @@ def test_a_bad_search_is_answered_not_crashed(auditor_client, district, query, f
 
 
 def test_pages_of_events_go_older_and_back(auditor_client, activity, monkeypatch):
-    monkeypatch.setattr("renfang.audit.views.PAGE_SIZE", 2)
+    monkeypatch.setattr("renfang.web.views.audit.PAGE_SIZE", 2)
     query = {"user": "clerk", "record_type": "person", "record_id": activity.zhang.pk}
     first = auditor_client.get(EVENTS, query)
     first_ids = [r.event.pk for r in first.context["rows"]]
@@ -262,7 +262,7 @@ def test_the_export_holds_the_search_and_is_audited(auditor, auditor_client, act
 
 
 def test_the_export_is_capped(auditor_client, activity, monkeypatch):
-    monkeypatch.setattr("renfang.audit.views.EXPORT_LIMIT", 2)
+    monkeypatch.setattr("renfang.web.views.audit.EXPORT_LIMIT", 2)
     monkeypatch.setattr("renfang.web.exports.EXPORT_LIMIT", 2)
     response = auditor_client.get(reverse("audit:events_export"))
     sheet = load_workbook(io.BytesIO(response.content), read_only=True).active

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from renfang.accounts.access import Access, access_for
+from renfang.accounts.scope import area_get_for_user
 from renfang.areas.models import Area
 from renfang.areas.selectors import area_children
 from renfang.audit.models import Action
@@ -29,7 +30,7 @@ from renfang.stats.selectors import area_figures, figures_for
 from renfang.web.exports import xlsx_response
 from renfang.web.forms import AreaFiguresForm
 from renfang.web.labels import CATEGORY_LABELS, HUKOU_STATUS_LABELS
-from renfang.web.scope import area_get_for_user, breadcrumb
+from renfang.web.scope import breadcrumb
 
 CATEGORIES = [Category.REGISTERED, Category.DOMESTIC_MIGRANT, Category.OVERSEAS]
 HUKOU_STATUSES = [

@@ -23,18 +23,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from renfang.accounts.access import Access
+from renfang.accounts.access import Access, in_areas_q
+from renfang.accounts.powers import access_with_power
+from renfang.accounts.scope import area_get_for_user
 from renfang.areas.models import Area, AreaLevel
 from renfang.audit.models import Action
 from renfang.audit.services import PERSON_IDS, audit_record
 from renfang.people.conflicts import conflict_get_for_user, conflict_settle, conflicts_for_user
 from renfang.people.models import Conflict, ConflictStatus, Person
+from renfang.people.presenters import person_title
 from renfang.people.selectors import people_in_area_q
 from renfang.sources.models import Source
-from renfang.web.cards import person_title
 from renfang.web.exports import EXPORT_LIMIT, xlsx_response
 from renfang.web.forms import ConflictSettleForm
-from renfang.web.scope import access_with_power, area_get_for_user
 from renfang.web.sourcefields import SOURCE_FIELDS, ValueShower, field_label
 
 POWER = "settles_conflicts"
@@ -127,11 +128,9 @@ def _rows(conflicts: list[Conflict], access: Access) -> list[ConflictRow]:
 
 def _committees(access: Access) -> list[Area]:
     """The committees of the user's area, for the filter."""
-    committees = [
-        area
-        for prefix in access.prefixes
-        for area in Area.objects.filter(level=AreaLevel.COMMITTEE, code__startswith=prefix)
-    ]
+    committees = list(
+        Area.objects.filter(in_areas_q(access.prefixes, "code"), level=AreaLevel.COMMITTEE)
+    )
     if not committees:
         # A user bound to a committee or a grid: their own committee.
         committees = list(

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from renfang.accounts.models import PersonField, Role
+from renfang.accounts.powers import access_with_power
 from renfang.audit.models import Action
 from renfang.audit.services import PERSON_IDS, audit_record
 from renfang.exchange.models import (
@@ -51,7 +52,6 @@ from renfang.exchange.webhooks.services import (
 )
 from renfang.people.categories import Category
 from renfang.web.exports import xlsx_response
-from renfang.web.scope import access_with_power
 from renfang.web.sourcefields import field_label
 
 POWER = "administers_users"

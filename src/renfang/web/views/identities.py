@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from renfang.accounts.access import Access, shown_text
+from renfang.accounts.powers import access_with_power
 from renfang.audit.models import Action
 from renfang.audit.services import PERSON_IDS, audit_record
 from renfang.linkage.models import ReviewPair, ReviewStatus
@@ -35,12 +36,12 @@ from renfang.linkage.selectors import (
 )
 from renfang.linkage.services import LinkageError, person_merge, person_split, review_decide
 from renfang.people.models import Person
+from renfang.people.presenters import person_title
 from renfang.people.selectors import people_visible_to, person_get_for_user
 from renfang.sources.models import SourceRecord
-from renfang.web.cards import person_list_row, person_title
+from renfang.web.cards import person_list_row
 from renfang.web.exports import EXPORT_LIMIT, xlsx_response
 from renfang.web.forms import MergeForm, ReviewDecisionForm, SplitForm
-from renfang.web.scope import access_with_power
 from renfang.web.sourcefields import ValueShower, field_label, field_order
 
 POWER = "resolves_identities"

@@ -27,6 +27,7 @@ from renfang.accounts.access import (
     shown_problem_value,
     shown_text,
 )
+from renfang.accounts.powers import access_with_power
 from renfang.audit.models import Action
 from renfang.audit.services import audit_record
 from renfang.sources.mapping import MappingError
@@ -35,7 +36,6 @@ from renfang.sources.selectors import imports_list, sources_list, unmapped_codes
 from renfang.sources.services import mapping_update
 from renfang.web.exports import EXPORT_LIMIT, xlsx_response
 from renfang.web.forms import MappingForm
-from renfang.web.scope import access_with_power
 from renfang.web.sourcefields import field_label
 
 POWER = "manages_sources"

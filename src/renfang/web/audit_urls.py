@@ -1,6 +1,6 @@
 from django.urls import path
 
-from renfang.audit import views
+from renfang.web.views import audit as views
 
 app_name = "audit"
 

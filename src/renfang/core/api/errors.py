@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from renfang.api.parser import BodyRefused
+from renfang.accounts.powers import PowerLacking
+from renfang.core.api.parser import BodyRefused
 
 logger = logging.getLogger(__name__)
 
@@ -171,7 +172,7 @@ def _on_authentication_error(request: HttpRequest, exc: AuthenticationError) -> 
 def _on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     code = _STATUS_CODES.get(exc.status_code, ErrorCode.BAD_REQUEST)
     if exc.status_code == 400 and isinstance(exc.__cause__, BodyRefused):
-        # ninja's "Cannot parse request body": say what is wrong (renfang.api.parser).
+        # ninja's "Cannot parse request body": say what is wrong (renfang.core.api.parser).
         reason = str(exc.__cause__)
         if exc.__cause__.field:
             return error_response(
@@ -186,6 +187,13 @@ def _on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     if exc.status_code == 403 and "csrf" in exc.message.lower():
         code = ErrorCode.CSRF_FAILED
     return error_response(exc.status_code, code, exc.message)
+
+
+def _on_power_lacking(request: HttpRequest, exc: PowerLacking) -> HttpResponse:
+    # Audited as denied where it was raised (renfang.accounts.powers).
+    return _on_api_error(
+        request, ApiError(403, ErrorCode.PERMISSION_DENIED, _("Your role may not do this."))
+    )
 
 
 def _on_404(request: HttpRequest, exc: Http404) -> HttpResponse:
@@ -206,6 +214,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
         (ValidationError, _on_validation_error),
         (AuthenticationError, _on_authentication_error),
         (HttpError, _on_http_error),
+        (PowerLacking, _on_power_lacking),  # before Http404, its base
         (Http404, _on_404),
         (Exception, _on_exception),
     ]

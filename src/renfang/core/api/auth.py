@@ -18,9 +18,9 @@ from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
 from renfang.accounts.tokens import KEY_MARK, PREFIX_LENGTH, TokenRefused, api_token_authenticate
-from renfang.api.errors import ApiError, ErrorCode, not_authenticated
 from renfang.audit.models import Action
 from renfang.audit.services import audit_record
+from renfang.core.api.errors import ApiError, ErrorCode, not_authenticated
 
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
