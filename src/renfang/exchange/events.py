@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from renfang.core import bulk
+from renfang.core.changes import FieldChange
 from renfang.exchange.models import Event, EventHead, EventType
 from renfang.people.categories import category
 from renfang.people.models import Hukou, Person, Residence
@@ -53,7 +54,7 @@ class PersonChange:
     """What one write did to one person: its audit lines, and what caused it."""
 
     person_id: int
-    changes: Sequence[dict[str, Any]]
+    changes: Sequence[FieldChange]
     source: str
     new: bool = False  # the person was first recorded by this write
 
@@ -63,7 +64,7 @@ class PendingFeedEvent:
     """An event before it has its sequence number (and, for persons, its snapshot)."""
 
     type: str
-    changes: Sequence[dict[str, Any]]
+    changes: Sequence[FieldChange]
     source: str
     person_id: int | None = None
     house_code: str = ""
@@ -93,7 +94,7 @@ def _is_open(value: dict[str, Any] | None, today: datetime.date) -> bool:
 
 
 def _movement(
-    residence: Sequence[dict[str, Any]], today: datetime.date
+    residence: Sequence[FieldChange], today: datetime.date
 ) -> tuple[str, str, str] | None:
     """What residence lines say happened: (type, division, division before), or None. A
     writer may say a move in one line (old place, new place) or in two (the old spell closed,
@@ -194,7 +195,7 @@ def classify(change: PersonChange, today: datetime.date) -> list[PendingFeedEven
 _ENDED_BY_DEATH = frozenset({"residence", "hukou"})
 
 
-def _ended_by_death(line: dict[str, Any], died: Sequence[dict[str, Any]]) -> bool:
+def _ended_by_death(line: FieldChange, died: Sequence[FieldChange]) -> bool:
     """A residence or hukou line that ends a fact on (or is retracted after) the day of
     death."""
     old, new = _place(line.get("old")), _place(line.get("new"))
@@ -206,7 +207,7 @@ def _ended_by_death(line: dict[str, Any], died: Sequence[dict[str, Any]]) -> boo
     return new is None or new.get("to") == died[0]["new"]
 
 
-def _hukou_ended(changes: Sequence[dict[str, Any]]) -> str | None:
+def _hukou_ended(changes: Sequence[FieldChange]) -> str | None:
     for line in changes:
         if line.get("field") == "hukou":
             division = _division(_place(line.get("old")) or _place(line.get("new")))

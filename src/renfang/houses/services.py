@@ -44,6 +44,7 @@ from renfang.audit.services import (
 )
 from renfang.codes.selectors import active_codes
 from renfang.core.bulk import db_value, insert, select_in
+from renfang.core.changes import FieldChange
 from renfang.core.csvimport import ImportRejected, RowError, check_header
 from renfang.exchange.events import PendingFeedEvent, publish
 from renfang.exchange.models import EventType
@@ -105,7 +106,7 @@ class _Plan:
     unchanged: int = 0
     # The audit: each new house's detail as canonical text, each changed one's changes.
     audited: list[tuple[str, str]] = field(default_factory=list)
-    changes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by house code
+    changes: dict[str, list[FieldChange]] = field(default_factory=dict)  # by house code
     areas: dict[str, str] = field(default_factory=dict)  # loaded house code → its area
 
 
@@ -166,7 +167,7 @@ _AUDITED = {attribute: attribute for attribute in [*ATTRIBUTES.values(), "addres
 }
 
 
-def _house_changes(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
+def _house_changes(old: dict[str, Any], new: dict[str, Any]) -> list[FieldChange]:
     changes = []
     for attribute, name in _AUDITED.items():
         before, after = old.get(attribute), new[attribute]
@@ -278,7 +279,9 @@ def _use_events(plan: _Plan, source: str) -> list[PendingFeedEvent]:
     change: the first load of a million houses publishes nothing."""
     events = []
     for house_code, changes in plan.changes.items():
-        lines = [{**line, "field": "house_use"} for line in changes if line["field"] == "use"]
+        lines: list[FieldChange] = [
+            {**line, "field": "house_use"} for line in changes if line["field"] == "use"
+        ]
         if lines:
             events.append(
                 PendingFeedEvent(

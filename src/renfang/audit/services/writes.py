@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -10,6 +11,7 @@ from renfang.audit.models import Action, AuditEvent
 
 # ---------------------------------------------------------------- writes: field, old, new
 from renfang.audit.services.chain import SYSTEM, PendingEvent, User, audit_record_many
+from renfang.core.changes import FieldChange
 
 
 def _plain_value(value: Any) -> Any:
@@ -20,7 +22,7 @@ def _plain_value(value: Any) -> Any:
     return value
 
 
-def field_change(name: str, old: Any, new: Any) -> dict[str, Any]:
+def field_change(name: str, old: Any, new: Any) -> FieldChange:
     """One line of a write's detail: the field, its value before and after (None: there was
     none, or there is none now). Dates become ISO text, decimals text."""
     return {"field": name, "old": _plain_value(old), "new": _plain_value(new)}
@@ -31,7 +33,7 @@ def write_event(
     actor: User | None,
     record_type: str,
     record_id: str | int,
-    changes: list[dict[str, Any]],
+    changes: Sequence[FieldChange],
     source: str,
 ) -> PendingEvent:
     """The audit event of a write to one record; ``actor`` None is the system (a command)."""
@@ -50,7 +52,7 @@ def audit_write(
     actor: User | None,
     record_type: str,
     record_id: str | int,
-    changes: list[dict[str, Any]],
+    changes: Sequence[FieldChange],
     source: str,
 ) -> AuditEvent | None:
     """Record a write (in the caller's transaction, so the write and its audit commit

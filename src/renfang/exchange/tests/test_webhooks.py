@@ -31,6 +31,7 @@ from renfang.accounts.models import PersonField, Role
 from renfang.accounts.services import role_grant
 from renfang.areas.models import Area
 from renfang.audit.models import AuditEvent
+from renfang.core.changes import FieldChange
 from renfang.exchange.events import PersonChange, publish_person_changes
 from renfang.exchange.models import (
     Delivery,
@@ -251,8 +252,8 @@ def test_push_never_carries_a_field_outside_the_grant(
     receiver = receivers()
     webhook(subscription, receiver)
     person = Person.objects.get(id_number=ZHANG)
-    phone = {"field": "phone", "old": "13812345678", "new": "13900000000"}
-    name = {"field": "name", "old": "张伟", "new": "张玮"}
+    phone: FieldChange = {"field": "phone", "old": "13812345678", "new": "13900000000"}
+    name: FieldChange = {"field": "name", "old": "张伟", "new": "张玮"}
     with transaction.atomic():
         publish_person_changes(
             [PersonChange(person.pk, [phone], "t"), PersonChange(person.pk, [phone, name], "t")],

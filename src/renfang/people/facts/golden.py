@@ -13,6 +13,7 @@ from django.db import connection
 
 from renfang.audit.services import PendingEvent, User, audit_record_stream, write_event
 from renfang.core import bulk
+from renfang.core.changes import FieldChange
 from renfang.core.writeguard import through_door
 from renfang.exchange.events import PersonChange, publish_person_changes
 from renfang.exchange.models import Event
@@ -125,8 +126,8 @@ def golden_write(writes: ChunkWrites, context: Context, report: GoldenReport) ->
 
 
 def _first_known(
-    person_rows: list[tuple[Any, ...]], changes: dict[int, list[dict[str, Any]]]
-) -> dict[int, list[dict[str, Any]]]:
+    person_rows: list[tuple[Any, ...]], changes: dict[int, list[FieldChange]]
+) -> dict[int, list[FieldChange]]:
     """For persons the feed has never told of (created by ``renfang resolve`` or a split with
     their identity already written, so the golden record finds it unchanged): the identity
     lines their first event must carry, so that a subscriber learns who they are. Only for
@@ -135,12 +136,12 @@ def _first_known(
     if not rows:
         return {}
     told = _told_of(sorted(rows))
-    first: dict[int, list[dict[str, Any]]] = {}
+    first: dict[int, list[FieldChange]] = {}
     for person_id, row in rows.items():
         if person_id in told:
             continue
         named = {line.get("field") for line in changes[person_id]}
-        lines = [
+        lines: list[FieldChange] = [
             {
                 "field": name,
                 "old": None,
@@ -177,7 +178,7 @@ _GOLDEN_FIELD_OF = {
 
 
 def _event_sources(
-    person_rows: list[tuple[Any, ...]], changes: dict[int, list[dict[str, Any]]]
+    person_rows: list[tuple[Any, ...]], changes: dict[int, list[FieldChange]]
 ) -> dict[int, str]:
     """Each changed person's event source: the source code that gave the first changed value
     (an identity line names it; otherwise the golden record's provenance of the field, read
@@ -209,7 +210,7 @@ def _provenance_source(text: str, name: str) -> str:
     return text[at + len(key) : end] if end >= 0 else ""
 
 
-def _events(changes: dict[int, list[dict[str, Any]]], actor: User | None) -> Iterator[PendingEvent]:
+def _events(changes: dict[int, list[FieldChange]], actor: User | None) -> Iterator[PendingEvent]:
     for person_id in sorted(changes):
         yield write_event(
             actor=actor,

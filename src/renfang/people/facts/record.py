@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from renfang.audit.services import User, audit_write, field_change
+from renfang.core.changes import FieldChange
 from renfang.core.writeguard import through_door
 from renfang.exchange.events import PersonChange, publish_person_changes
 from renfang.houses.models import House
@@ -87,7 +88,7 @@ def _recorded(
     actor: User | None,
     record_type: str,
     record_id: int,
-    changes: list[dict[str, Any]],
+    changes: list[FieldChange],
     source: str,
     new: bool = False,
 ) -> None:

@@ -31,6 +31,7 @@ from renfang.audit.services import (
     write_event,
 )
 from renfang.core import bulk
+from renfang.core.changes import FieldChange
 from renfang.core.writeguard import through_door
 from renfang.exchange.events import PersonChange, publish_person_changes
 from renfang.houses.models import House
@@ -283,8 +284,8 @@ def _hukou_value(fact: HukouFact | None) -> dict[str, Any] | None:
     }
 
 
-def change_lines(changes: list[Change], house_codes: dict[int, str]) -> list[dict[str, Any]]:
-    lines: list[dict[str, Any]] = []
+def change_lines(changes: list[Change], house_codes: dict[int, str]) -> list[FieldChange]:
+    lines: list[FieldChange] = []
     for name, old, new in changes:
         if name == "residence":
             lines.append(

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from renfang.audit.services import User
 from renfang.core import bulk
+from renfang.core.changes import FieldChange
 from renfang.houses.models import House
 from renfang.people.categories import is_overseas
 from renfang.people.golden import facts
@@ -123,7 +124,7 @@ class ChunkWrites:
     person_rows: list[tuple[Any, ...]] = field(default_factory=list)
     revisions: list[tuple[Any, ...]] = field(default_factory=list)
     # One audit event per person: its changes.
-    changes: dict[int, list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    changes: dict[int, list[FieldChange]] = field(default_factory=lambda: defaultdict(list))
     overseas: dict[int, bool] = field(default_factory=dict)
     # Every dead person of the chunk: the day of death (people/golden/deaths.py ends their facts).
     died: dict[int, datetime.date] = field(default_factory=dict)

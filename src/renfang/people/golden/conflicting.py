@@ -9,6 +9,7 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
+from renfang.core.changes import FieldChange
 from renfang.people.golden.records import Pick, Record
 from renfang.people.golden.values import agree
 from renfang.people.models import ConflictStatus
@@ -45,7 +46,7 @@ CONFLICT_FIELDS = [
 ]
 
 
-def _conflict_line(name: str, old: Any, new: Any) -> dict[str, Any]:
+def _conflict_line(name: str, old: Any, new: Any) -> FieldChange:
     return {"field": f"conflict.{name}", "old": old, "new": new}
 
 
@@ -56,7 +57,7 @@ def plan_conflicts(
     picks: dict[str, Pick],
     records: list[Record],
     stored: list[tuple[Any, ...]],
-) -> list[dict[str, Any]]:
+) -> list[FieldChange]:
     """Another record whose value of a conflict field differs from the golden value is a
     conflict: opened once; reopened when the values change after it was settled; settled
     automatically when the values agree again (or the record left the person)."""
@@ -139,7 +140,7 @@ def _another_document(picks: dict[str, Pick], record: Record) -> bool:
 
 def settle_open(
     writes: ConflictWrites, stored: list[tuple[Any, ...]], note: str
-) -> list[dict[str, Any]]:
+) -> list[FieldChange]:
     """Settle the open (or sent for a visit) conflicts among ``stored``, with ``note``."""
     changes = []
     for row in stored:

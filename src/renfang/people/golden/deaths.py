@@ -23,6 +23,7 @@ from typing import Any
 
 from renfang.audit.services import field_change
 from renfang.core import bulk
+from renfang.core.changes import FieldChange
 from renfang.houses.models import House
 from renfang.people.golden.facts import Writes
 from renfang.people.models import Hukou, Residence
@@ -51,7 +52,7 @@ def _hukou_value(
 
 
 def plan_deaths(
-    writes: Writes, changes: dict[int, list[dict[str, Any]]], died: dict[int, datetime.date]
+    writes: Writes, changes: dict[int, list[FieldChange]], died: dict[int, datetime.date]
 ) -> None:
     """End the residences and hukous of the dead on the day of death: the stored ones still
     open then (closed, or retracted when they begin after it) and the ones this refresh
@@ -66,7 +67,7 @@ def plan_deaths(
 
 
 def _end_stored_residences(
-    writes: Writes, changes: dict[int, list[dict[str, Any]]], died: dict[int, datetime.date]
+    writes: Writes, changes: dict[int, list[FieldChange]], died: dict[int, datetime.date]
 ) -> None:
     rows = bulk.select_in(
         Residence,
@@ -86,7 +87,7 @@ def _end_stored_residences(
 
 
 def _end_stored_hukous(
-    writes: Writes, changes: dict[int, list[dict[str, Any]]], died: dict[int, datetime.date]
+    writes: Writes, changes: dict[int, list[FieldChange]], died: dict[int, datetime.date]
 ) -> None:
     """The hukou deregistered (注销) as of the day of death."""
     rows = bulk.select_in(
@@ -107,7 +108,7 @@ def _end_stored_hukous(
 def _end_stored(
     writes: Writes,
     model: type,
-    changes: dict[int, list[dict[str, Any]]],
+    changes: dict[int, list[FieldChange]],
     died: dict[int, datetime.date],
     stored: list[tuple[int, int, datetime.date | None, datetime.date | None, dict[str, Any]]],
 ) -> None:
@@ -141,7 +142,7 @@ def _end_stored(
 def _end_inserts(
     writes: Writes,
     model: type,
-    changes: dict[int, list[dict[str, Any]]],
+    changes: dict[int, list[FieldChange]],
     died: dict[int, datetime.date],
 ) -> None:
     """The facts this refresh inserts for the dead (rows: person_id, valid_from, valid_to, …):
@@ -172,8 +173,8 @@ def _end_inserts(
 
 
 def _insert_line(
-    lines: list[dict[str, Any]], name: str, start: datetime.date | None
-) -> dict[str, Any] | None:
+    lines: list[FieldChange], name: str, start: datetime.date | None
+) -> FieldChange | None:
     """The change line of the open fact inserted from ``start``."""
     wanted = start.isoformat() if start else None
     for line in lines:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from renfang.audit.services import field_change
+from renfang.core.changes import FieldChange
 from renfang.people.facts.columns import FACT_INSERT
 from renfang.people.golden.values import parse_day
 from renfang.people.models import (
@@ -79,8 +80,8 @@ def plan_attributes(
     golden: dict[str, str],
     stored: list[StoredFact],  # (id, valid_from, valid_to, kind, value)
     stamp: object,
-) -> list[dict[str, Any]]:
-    changes: list[dict[str, Any]] = []
+) -> list[FieldChange]:
+    changes: list[FieldChange] = []
     inserts = writes.inserts[PersonAttribute]
     if not stored:  # the usual first time: nothing to compare with
         for kind in ATTRIBUTE_FIELDS:
@@ -116,7 +117,7 @@ def plan_tags(
     source: str,
     stored: list[StoredFact],  # (id, valid_from, valid_to, tag, note)
     stamp: object,
-) -> list[dict[str, Any]]:
+) -> list[FieldChange]:
     wanted = set(tags.split())
     known = {fact[3] for fact in stored}
     open_tags: dict[str, list[StoredFact]] = defaultdict(list)
@@ -149,7 +150,7 @@ def plan_hukou(
     golden: dict[str, str],
     stored: list[StoredFact],  # (id, valid_from, valid_to, division, household_type, address)
     stamp: object,
-) -> list[dict[str, Any]]:
+) -> list[FieldChange]:
     division = golden.get("hukou_division", "")
     if not division or len(division) > Hukou._meta.get_field("division").max_length:  # type: ignore[operator]
         return []
@@ -232,7 +233,7 @@ def plan_residence(
     wanted: WantedResidence | None,
     stored: list[StoredFact],  # (id, valid_from, valid_to, division, house_id)
     stamp: object,
-) -> list[dict[str, Any]]:
+) -> list[FieldChange]:
     if wanted is None:
         return []
     # A residence since a day nobody knows (ADR 0028) is the earliest.

@@ -12,6 +12,7 @@ from typing import Any
 from django.db import connection
 
 from renfang.core import bulk
+from renfang.core.changes import FieldChange
 from renfang.people.facts.columns import IDENTITY_FIELDS
 from renfang.people.golden.records import Pick
 from renfang.people.golden.values import parse_day
@@ -134,10 +135,10 @@ def plan_identity(
     identity: dict[str, Any],
     picks: dict[str, Pick],
     now: datetime.datetime,
-) -> list[dict[str, Any]]:
+) -> list[FieldChange]:
     """The audit lines of the identity fields that change; a value that was there and is
     corrected keeps it in an IdentityRevision row (appended to ``revisions``)."""
-    changes = []
+    changes: list[FieldChange] = []
     for name in IDENTITY_FIELDS:
         old, new = person.identity[name], identity[name]
         if old == new:
