@@ -457,12 +457,13 @@ def test_whereabouts_unknown_since_an_unknown_day_is_the_oldest_residence(world,
     (PostgreSQL sorts an empty date last, SQLite first)."""
     import datetime  # noqa: PLC0415
 
+    from renfang.people.facts import residence_record  # noqa: PLC0415
     from renfang.people.models import Residence  # noqa: PLC0415
 
     planted = world.planted["A1"]
     known = Residence.objects.filter(person=planted.person).order_by("valid_from").first()
     assert known is not None and known.valid_from is not None
-    Residence.objects.create(
+    residence_record(
         person=planted.person,
         valid_from=None,
         valid_to=known.valid_from - datetime.timedelta(days=1),

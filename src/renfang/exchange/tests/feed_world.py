@@ -73,3 +73,10 @@ def grant_filters(world: World) -> None:
     ]
     grant.save(update_fields=["fields"])
     forget_access(reader)
+
+
+def feed_emptied() -> None:
+    """An empty change feed, for tests that plant their own events with their own numbers:
+    the world's own writes told the feed of everyone they made (the one door, ADR 0024)."""
+    Event.objects.all().delete()
+    EventHead.objects.update_or_create(id=1, defaults={"last_seq": 0})

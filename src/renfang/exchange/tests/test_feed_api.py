@@ -20,7 +20,7 @@ from renfang.accounts.tokens import api_token_create
 from renfang.audit.models import Action, AuditEvent
 from renfang.exchange.models import Event, EventType, Subscription
 from renfang.exchange.subscriptions import subscription_create
-from renfang.exchange.tests.feed_world import grant_filters
+from renfang.exchange.tests.feed_world import feed_emptied, grant_filters
 from renfang.web.tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +49,8 @@ def event(seq: int, kind: str, *, division: str = "", before: str = "", **extra:
         "source": "register",
     }
     values.update(extra)
+    if seq == 1:  # the first planted event: the feed holds only what the test plants
+        feed_emptied()
     return Event.objects.create(
         seq=seq,
         at=AT + datetime.timedelta(minutes=seq),

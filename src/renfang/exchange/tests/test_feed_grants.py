@@ -16,6 +16,7 @@ from renfang.accounts.tests.world import World, build_world
 from renfang.exchange.models import Event, EventType, Subscription
 from renfang.exchange.selectors import EVENT_FIELD_GRANTS
 from renfang.exchange.subscriptions import EVENT_TYPE_FIELDS, subscription_create
+from renfang.exchange.tests.feed_world import feed_emptied
 from renfang.web.tests.conftest import client_for
 
 pytestmark = pytest.mark.django_db
@@ -57,6 +58,7 @@ def _value(rng: random.Random, field: str) -> Any:
 
 def _random_events(rng: random.Random, count: int) -> None:
     at = datetime.datetime(2026, 5, 1, tzinfo=datetime.UTC)
+    feed_emptied()
     for seq in range(1, count + 1):
         fields = rng.sample(CHANGE_FIELDS, rng.randint(0, 4))
         Event.objects.create(

@@ -38,6 +38,7 @@ from renfang.exchange.subscriptions import (
     subscription_create,
     subscription_update,
 )
+from renfang.exchange.tests.feed_world import feed_emptied
 from renfang.exchange.webhooks.services import deliveries_plan
 from renfang.web.tests.conftest import client_for
 
@@ -62,6 +63,7 @@ def _grant(world: World, fields: Sequence[str]) -> None:
 
 def _arrivals() -> None:
     """Three arrivals in A1: one overseas, one migrant, one registered resident."""
+    feed_emptied()
     for seq, category in enumerate(("overseas", "domestic_migrant", "registered"), start=1):
         Event.objects.create(
             seq=seq,

@@ -133,7 +133,7 @@ def _check_dates(valid_from: datetime.date | None, valid_to: datetime.date | Non
 def residence_record(
     *,
     person: Person,
-    valid_from: datetime.date,
+    valid_from: datetime.date | None,
     valid_to: datetime.date | None = None,
     division: str | None = None,
     house: House | None = None,
@@ -142,18 +142,22 @@ def residence_record(
     source: str = "residence_record",
 ) -> Residence:
     """Record a residence spell. A spell may not overlap another spell of the same person.
-    With a house and no division, the division is the house's area."""
+    With a house and no division, the division is the house's area. Only whereabouts unknown
+    may begin on an unknown day (``valid_from`` None, ADR 0028)."""
     _check_dates(valid_from, valid_to)
     if house is not None and not division:
         division = house.area_id
+    if valid_from is None and division:
+        raise ValidationError({"valid_from": "the first day is required with a residence"})
     if house is not None and division and not str(house.area_id).startswith(division):
         raise ValidationError({"division": f"house {house.house_code} is not in {division}"})
     with transaction.atomic():
         for other in Residence.objects.select_for_update().filter(person=person):
-            if other.valid_from <= (valid_to or datetime.date.max) and valid_from <= (
-                other.valid_to or datetime.date.max
-            ):
-                raise ValidationError({"valid_from": f"overlaps the spell from {other.valid_from}"})
+            if (other.valid_from or datetime.date.min) <= (valid_to or datetime.date.max) and (
+                valid_from or datetime.date.min
+            ) <= (other.valid_to or datetime.date.max):
+                since = other.valid_from or "an unknown day"
+                raise ValidationError({"valid_from": f"overlaps the spell from {since}"})
         residence: Residence = Residence.objects.create(
             person=person,
             valid_from=valid_from,
