@@ -25,30 +25,8 @@ from renfang.audit.services import field_change
 from renfang.core import bulk
 from renfang.core.changes import FieldChange
 from renfang.houses.models import House
-from renfang.people.golden.facts import Writes
+from renfang.people.golden.facts import Writes, hukou_value, residence_value
 from renfang.people.models import Hukou, Residence
-
-
-def _residence_value(
-    start: datetime.date | None, end: datetime.date | None, division: str | None, house: str | None
-) -> dict[str, Any]:
-    return {
-        "from": start.isoformat() if start else None,
-        "to": end.isoformat() if end else None,
-        "division": division,
-        "house": house,
-    }
-
-
-def _hukou_value(
-    start: datetime.date | None, end: datetime.date | None, division: str, household_type: str
-) -> dict[str, Any]:
-    return {
-        "from": start.isoformat() if start else None,
-        "to": end.isoformat() if end else None,
-        "division": division,
-        "household_type": household_type,
-    }
 
 
 def plan_deaths(
@@ -82,7 +60,7 @@ def _end_stored_residences(
         Residence,
         changes,
         died,
-        [(*row[:4], _residence_value(row[2], row[3], row[4], codes.get(row[5]))) for row in rows],
+        [(*row[:4], residence_value(row[2], row[3], row[4], codes.get(row[5]))) for row in rows],
     )
 
 
@@ -101,7 +79,7 @@ def _end_stored_hukous(
         Hukou,
         changes,
         died,
-        [(*row[:4], _hukou_value(row[2], row[3], row[4], row[5])) for row in rows],
+        [(*row[:4], hukou_value(row[2], row[3], row[4], row[5])) for row in rows],
     )
 
 

@@ -171,15 +171,16 @@ def plan_hukou(
     return [
         field_change(
             "hukou",
-            _hukou_value(old[1], old[2], old[3], old[4]) if old else None,
-            _hukou_value(start, None, division, household_type),
+            hukou_value(old[1], old[2], old[3], old[4]) if old else None,
+            hukou_value(start, None, division, household_type),
         )
     ]
 
 
-def _hukou_value(
+def hukou_value(
     start: datetime.date | None, end: datetime.date | None, division: str, household_type: str
 ) -> dict[str, Any]:
+    """A hukou fact as its change line carries it (the golden record's and a death's)."""
     return {
         "from": start.isoformat() if start else None,
         "to": end.isoformat() if end else None,
@@ -246,15 +247,15 @@ def plan_residence(
             return [
                 field_change(
                     "residence",
-                    _residence_value(latest[1], None, latest[3], wanted.house_code),
-                    _residence_value(latest[1], wanted.valid_to, latest[3], wanted.house_code),
+                    residence_value(latest[1], None, latest[3], wanted.house_code),
+                    residence_value(latest[1], wanted.valid_to, latest[3], wanted.house_code),
                 )
             ]
         return []
     old = None
     if latest is not None and latest[2] is None:
         writes.end(Residence, latest, wanted.valid_from - _ONE_DAY)
-        old = _residence_value(latest[1], None, latest[3], None)
+        old = residence_value(latest[1], None, latest[3], None)
     writes.inserts[Residence].append(
         (
             person_id,
@@ -267,11 +268,11 @@ def plan_residence(
         )
     )
     writes.spells_for.add(person_id)
-    new = _residence_value(wanted.valid_from, wanted.valid_to, wanted.division, wanted.house_code)
+    new = residence_value(wanted.valid_from, wanted.valid_to, wanted.division, wanted.house_code)
     return [field_change("residence", old, new)]
 
 
-def _residence_value(
+def residence_value(
     start: datetime.date | None,
     end: datetime.date | None,
     division: str | None,
