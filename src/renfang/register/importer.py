@@ -105,6 +105,8 @@ class ImportSummary:
     # Identity fields the file states differently from the source authoritative for them
     # (golden.toml): left as they are, shown as conflicts.
     identity_kept: int = 0
+    # Rows whose birth date is not the one inside the ID number (kept as given).
+    birth_dates_differing: int = 0
     # Persons of the file that are one person in renfang (merged): only the first one's rows
     # are that person's facts.
     people_merged: int = 0
@@ -128,6 +130,12 @@ class ImportSummary:
             f"phones +{self.phones_recorded}, identity corrections {self.identity_revisions}"
             + (f" ({self.identity_kept} kept from another source)" if self.identity_kept else "")
             + (f", {self.people_merged} merged into another" if self.people_merged else "")
+            + (
+                f", {self.birth_dates_differing} rows with a birth date other than their "
+                "ID number's (kept as given)"
+                if self.birth_dates_differing
+                else ""
+            )
             + f"; register records +{self.records_new} changed {self.records_changed}, "
             f"golden records refreshed {self.golden_refreshed} "
             f"({self.seconds:.1f} s, {rate:,.0f} rows/s)"
@@ -153,8 +161,8 @@ def register_import(
     ``actor`` is the user who imports (None: the system, from a command)."""
     started = time.monotonic()
     today = today or timezone.localdate()
-    people, rows, house_codes, columns = _read(path, today=today, progress=progress)
-    summary = ImportSummary(rows=rows, people=len(people))
+    people, rows, house_codes, columns, differing = _read(path, today=today, progress=progress)
+    summary = ImportSummary(rows=rows, people=len(people), birth_dates_differing=differing)
     summary.stages["check"] = time.monotonic() - started
     # Registered (and audited) before the import's transaction: an audit event there would
     # hold the chain's head for the whole import.
@@ -292,9 +300,10 @@ def _count_lines(path: Path) -> int:
 
 def _read(
     path: Path, *, today: datetime.date, progress: bool
-) -> tuple[dict[tuple[str, str], PersonRows], int, dict[int, str], list[str]]:
+) -> tuple[dict[tuple[str, str], PersonRows], int, dict[int, str], list[str], int]:
     """Every person of the file, the number of rows, the codes of the houses of the persons'
-    last spells (house id → code), and the file's columns."""
+    last spells (house id → code), the file's columns, and how many rows give a birth date
+    other than the one inside their ID number."""
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
@@ -330,7 +339,7 @@ def _read(
         for code, (house_id, _area) in checker.ref.houses.items()
         if house_id in last_houses
     }
-    return people, rows, house_codes, list(header)
+    return people, rows, house_codes, list(header), checker.birth_dates_differing
 
 
 def _read_rows(
@@ -798,4 +807,5 @@ def _audit_counts(summary: ImportSummary) -> dict[str, int]:
         "hukous_retracted": summary.hukous_retracted,
         "phones_recorded": summary.phones_recorded,
         "identity_revisions": summary.identity_revisions,
+        "birth_dates_differing": summary.birth_dates_differing,
     }

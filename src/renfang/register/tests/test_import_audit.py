@@ -110,6 +110,7 @@ def test_the_import_itself_is_one_event_with_the_file_and_counts(tmp_path: Path)
         "hukous_retracted": 0,
         "phones_recorded": 1,
         "identity_revisions": 0,
+        "birth_dates_differing": 0,
         "os_user": "?",
     }
     # The import's event comes last, after every person's.
