@@ -6,7 +6,7 @@ writes. Anything else that writes them, by the ORM, raw SQL or ``renfang.core.bu
 The lock is checked at two places: ``renfang.core.bulk`` (COPY and executemany, which go
 under Django's cursor) checks the table it writes, and ``execute_guard`` (a Django execute
 wrapper that ``lock`` installs on every connection when it opens, in production as in the
-tests) checks every INSERT, UPDATE, DELETE, COPY and TRUNCATE statement. So every test that
+tests) finds the tables every statement writes, wherever the write stands in it. So every test that
 exercises a path writing a person anywhere else fails, and so does such a path in production
 rather than write behind the audit's back; ``people/tests/test_one_door.py`` checks the code
 for writes the tests do not exercise and for anything else that opens the door.
@@ -27,10 +27,19 @@ P = ParamSpec("P")
 R = TypeVar("R")
 _inside: ContextVar[bool] = ContextVar("renfang_one_door", default=False)
 _guarded: set[str] = set()
-_WRITE = re.compile(
-    r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|COPY|TRUNCATE(?:\s+TABLE)?)\s+"?([A-Za-z0-9_]+)"?',
+_TABLE = r'(?:"?\w+"?\.)?"?(\w+)"?'
+# The table each write writes, wherever the write stands in the statement (after a comment,
+# in a WITH, the second of two statements), with a schema or not: INSERT [OR …] INTO, REPLACE
+# INTO, UPDATE [OR …] [ONLY], DELETE FROM [ONLY], MERGE INTO, COPY (a row lock, SELECT … FOR
+# UPDATE, is no write).
+_TARGETS = re.compile(
+    r"(?:\bINSERT\s+(?:OR\s+\w+\s+)?INTO|\bREPLACE\s+INTO|(?<!FOR )(?<!KEY )\bUPDATE"
+    r"(?:\s+OR\s+\w+)?(?:\s+ONLY)?|\bDELETE\s+FROM(?:\s+ONLY)?|\bMERGE\s+INTO|\bCOPY)"
+    rf"\s+{_TABLE}",
     re.IGNORECASE,
 )
+# TRUNCATE names a list of tables (``renfang flush`` on PostgreSQL: all of them at once).
+_TRUNCATE = re.compile(r"\bTRUNCATE\b([^;]*)", re.IGNORECASE)
 
 
 class DoorClosed(RuntimeError):
@@ -71,12 +80,21 @@ def check_table(table: str) -> None:
 def execute_guard(
     execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any
 ) -> Any:
-    """A Django execute wrapper: refuse a write statement on a guarded table outside the door."""
+    """A Django execute wrapper: outside the door, refuse a statement that writes and names a
+    guarded table (a whole-database TRUNCATE or DELETE, ``renfang flush``, too: the register is
+    not wiped behind the audit's back)."""
     if not _inside.get():
-        found = _WRITE.match(sql)
-        if found is not None:
-            check_table(found.group(1))
+        for table in written_tables(sql):
+            check_table(table)
     return execute(sql, params, many, context)
+
+
+def written_tables(sql: str) -> set[str]:
+    """The tables a statement writes (lower case)."""
+    found = {match.group(1).lower() for match in _TARGETS.finditer(sql)}
+    for match in _TRUNCATE.finditer(sql):
+        found.update(name.lower() for name in re.findall(r"\w+", match.group(1)))
+    return found
 
 
 def through_door(function: Callable[P, R]) -> Callable[P, R]:
