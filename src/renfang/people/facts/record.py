@@ -5,7 +5,6 @@ each field with its old and new value, and where the data came from (``source``)
 from __future__ import annotations
 
 import datetime
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -15,6 +14,7 @@ from renfang.core.changes import FieldChange
 from renfang.core.writeguard import through_door
 from renfang.exchange.events import PersonChange, publish_person_changes
 from renfang.houses.models import House
+from renfang.people.facts.lines import hukou_value, residence_value
 from renfang.people.facts.spells import spells_rebuild_for
 from renfang.people.idnumbers import IdNumberError, parse_resident_id
 from renfang.people.models import (
@@ -113,17 +113,6 @@ _IDENTITY_FIELDS = (
 )
 
 
-def _spell(
-    valid_from: datetime.date | None, valid_to: datetime.date | None, **values: Any
-) -> dict[str, Any]:
-    """A fact as the audit records it (as the register import does): its days and values."""
-    return {
-        "from": valid_from.isoformat() if valid_from is not None else None,
-        "to": valid_to.isoformat() if valid_to is not None else None,
-        **values,
-    }
-
-
 def _check_dates(valid_from: datetime.date | None, valid_to: datetime.date | None) -> None:
     if valid_from is not None and valid_to is not None and valid_to < valid_from:
         raise ValidationError({"valid_to": f"ends {valid_to}, before it starts {valid_from}"})
@@ -167,11 +156,8 @@ def residence_record(
             relation=relation,
         )
         spells_rebuild_for([person.pk])
-        new = _spell(
-            valid_from,
-            valid_to,
-            division=division or None,
-            house=house.house_code if house is not None else None,
+        new = residence_value(
+            valid_from, valid_to, division or None, house.house_code if house is not None else None
         )
         if relation:
             new["relation"] = relation
@@ -210,7 +196,7 @@ def hukou_record(
             valid_to=valid_to,
         )
         spells_rebuild_for([person.pk])
-        new = _spell(valid_from, valid_to, division=division, household_type=household_type)
+        new = hukou_value(valid_from, valid_to, division, household_type)
         if address:
             new["address"] = address
         _recorded(

@@ -36,6 +36,7 @@ from renfang.core.writeguard import through_door
 from renfang.exchange.events import PersonChange, publish_person_changes
 from renfang.houses.models import House
 from renfang.people.facts.columns import FACT_INSERT, PERSON_INSERT
+from renfang.people.facts.lines import hukou_value, residence_value
 from renfang.people.facts.spells import SPELL_COLUMNS, spell_rows
 from renfang.people.models import (
     AttributeKind,
@@ -264,24 +265,12 @@ def _residence_value(
     if fact is None:
         return None
     start, end, division, house_id = fact
-    return {
-        "from": start.isoformat() if start is not None else None,
-        "to": end.isoformat() if end is not None else None,
-        "division": division,
-        "house": house_codes.get(house_id, str(house_id)) if house_id is not None else None,
-    }
+    house = house_codes.get(house_id, str(house_id)) if house_id is not None else None
+    return residence_value(start, end, division, house)
 
 
 def _hukou_value(fact: HukouFact | None) -> dict[str, Any] | None:
-    if fact is None:
-        return None
-    start, end, division, household_type = fact
-    return {
-        "from": start.isoformat() if start is not None else None,
-        "to": end.isoformat() if end is not None else None,
-        "division": division,
-        "household_type": household_type,
-    }
+    return hukou_value(*fact) if fact is not None else None
 
 
 def change_lines(changes: list[Change], house_codes: dict[int, str]) -> list[FieldChange]:

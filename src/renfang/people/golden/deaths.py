@@ -25,7 +25,8 @@ from renfang.audit.services import field_change
 from renfang.core import bulk
 from renfang.core.changes import FieldChange
 from renfang.houses.models import House
-from renfang.people.golden.facts import Writes, hukou_value, residence_value
+from renfang.people.facts.lines import hukou_value, residence_value
+from renfang.people.golden.facts import Writes
 from renfang.people.models import Hukou, Residence
 
 

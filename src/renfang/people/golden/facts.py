@@ -20,6 +20,7 @@ from typing import Any
 from renfang.audit.services import field_change
 from renfang.core.changes import FieldChange
 from renfang.people.facts.columns import FACT_INSERT
+from renfang.people.facts.lines import hukou_value, residence_value
 from renfang.people.golden.values import parse_day
 from renfang.people.models import (
     AttributeKind,
@@ -177,18 +178,6 @@ def plan_hukou(
     ]
 
 
-def hukou_value(
-    start: datetime.date | None, end: datetime.date | None, division: str, household_type: str
-) -> dict[str, Any]:
-    """A hukou fact as its change line carries it (the golden record's and a death's)."""
-    return {
-        "from": start.isoformat() if start else None,
-        "to": end.isoformat() if end else None,
-        "division": division,
-        "household_type": household_type,
-    }
-
-
 @dataclass(frozen=True)
 class WantedResidence:
     division: str | None
@@ -270,20 +259,6 @@ def plan_residence(
     writes.spells_for.add(person_id)
     new = residence_value(wanted.valid_from, wanted.valid_to, wanted.division, wanted.house_code)
     return [field_change("residence", old, new)]
-
-
-def residence_value(
-    start: datetime.date | None,
-    end: datetime.date | None,
-    division: str | None,
-    house: str | None,
-) -> dict[str, Any]:
-    return {
-        "from": start.isoformat() if start else None,
-        "to": end.isoformat() if end else None,
-        "division": division,
-        "house": house,
-    }
 
 
 INSERT_COLUMNS = FACT_INSERT

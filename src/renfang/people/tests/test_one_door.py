@@ -54,6 +54,17 @@ def _python_files(*, tests: bool) -> list[Path]:
     ]
 
 
+def _anna() -> Person:
+    return person_create(
+        id_type="passport",
+        id_number="E7654321",
+        name="Anna Berg",
+        sex="2",
+        birth_date=None,
+        nationality="SWE",
+    )
+
+
 def test_the_door_guards_every_table_of_persons_and_their_facts() -> None:
     assert set(facts.GUARDED) == {
         "people_person",
@@ -67,14 +78,7 @@ def test_the_door_guards_every_table_of_persons_and_their_facts() -> None:
 
 
 def test_a_write_outside_the_door_is_refused_by_the_orm_raw_sql_and_the_bulk_paths() -> None:
-    someone = person_create(
-        id_type="passport",
-        id_number="E7654321",
-        name="Anna Berg",
-        sex="2",
-        birth_date=None,
-        nationality="SWE",
-    )
+    someone = _anna()
 
     with pytest.raises(DoorClosed), transaction.atomic():
         Person.objects.filter(pk=someone.pk).update(name="Someone Else")
@@ -128,14 +132,7 @@ def test_the_lock_finds_the_table_a_statement_writes_wherever_it_stands(
 
 
 def test_a_write_hidden_behind_a_comment_or_a_second_statement_is_refused() -> None:
-    someone = person_create(
-        id_type="passport",
-        id_number="E7654321",
-        name="Anna Berg",
-        sex="2",
-        birth_date=None,
-        nationality="SWE",
-    )
+    someone = _anna()
     table = Person._meta.db_table
     for sql in (
         f'/* hidden */ UPDATE "{table}" SET name = %s WHERE id = %s',
@@ -149,14 +146,7 @@ def test_a_write_hidden_behind_a_comment_or_a_second_statement_is_refused() -> N
 
 
 def test_the_door_writes_the_fact_its_spells_and_the_audit() -> None:
-    someone = person_create(
-        id_type="passport",
-        id_number="E7654321",
-        name="Anna Berg",
-        sex="2",
-        birth_date=None,
-        nationality="SWE",
-    )
+    someone = _anna()
 
     residence_record(person=someone, valid_from=datetime.date(2020, 1, 1), division="310104003001")
 
