@@ -1,26 +1,26 @@
 """``renfang register import``: the register format into the register, all or nothing.
 
+The register is a source like the others (ADR 0025): its rows are source records of the
+``register`` source, linked to persons, and the golden refresh writes the persons' facts from
+them by the policy (data/golden.toml: the register's history owns the residences and the hukou).
+
 1. Read and check every row (rows.py); collect every error with its line, column and reason.
    Any error: nothing is saved.
-2. Turn each person's rows into facts: residence spells (contiguous rows in the same place are
-   one spell), hukou spells (contiguous rows with the same hukou are one), a phone.
-3. Compare with what the register holds: for a person in the file, the file's spells are the
-   person's history. Equal facts are left alone (so importing a file twice changes nothing);
-   facts the file no longer states are retracted, never deleted; new ones are recorded; a
-   corrected identity field keeps its old value in IdentityRevision.
-4. Write it all in one transaction with the bulk paths of renfang.core.bulk, and rebuild the changed
-   people's population spells for the statistics.
-5. Keep the register as a source (register/source.py, ADR 0015): one ``register`` source
-   record per person of the file, stored by the bulk store of the sources (new and changed
-   ones only) and linked to the person written. An identity field whose golden value comes
-   from another source (the police household register) is not overwritten by the file: that
-   disagreement is the golden record's conflict to show, and importing the same file twice
-   changes nothing.
-6. Audit it in the same transaction: one write event per person whose facts changed (each fact
-   added or retracted, each identity field corrected: field, old, new) and one event for the
-   import itself. The events are streamed into the chain last, so the chain's head is locked
-   only for the last seconds of the import.
-7. Refresh the golden records of the persons that changed and that other sources know too.
+2. Find each person of the file: the person its register record is linked to (the link
+   survives a corrected ID number, a merge, a split), else the person with that ID number,
+   else a new person (inserted blank through the door: the golden record says who they are,
+   and its audit event says so).
+3. Store the register records (register/source.py): one per person of the file, carrying
+   the person's identity, phone and whole history (every spell of the file); a record the
+   register already holds as it is stays as it is (importing the same file twice changes
+   nothing); link the new ones to their persons.
+4. Refresh the golden records of the persons whose record is new or changed: the golden
+   refresh (people/golden) writes, through the door, the identity fields the register is
+   authoritative for (another source's value stays and is shown as a conflict), the phone,
+   and the residences and hukou as the history states them (facts it no longer states are
+   retracted, never deleted), rebuilds their population spells, and records one audit event
+   and one change-feed event per changed person.
+5. Audit the import itself (what it did, in counts), in the same transaction.
 """
 
 from __future__ import annotations
@@ -28,42 +28,25 @@ from __future__ import annotations
 import csv
 import datetime
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Never, TypeVar, cast
+from typing import Any, Never
 
 from django.db import transaction
-from django.db.models.fields.json import KT
 from django.utils import timezone
 from tqdm import tqdm
 
 from renfang.areas.models import Area
-from renfang.audit.services import (
-    User,
-)
+from renfang.audit.context import os_user
+from renfang.audit.models import Action
+from renfang.audit.services import SYSTEM, PendingEvent, User, audit_record_stream, is_recording
 from renfang.codes.selectors import active_codes, historic_division_successors
 from renfang.core import bulk
 from renfang.core.csvimport import ImportRejected, RowError, check_header
 from renfang.houses.models import House
-from renfang.people.categories import is_overseas
-from renfang.people.facts.register import (
-    Change,
-    HukouFact,
-    NewPerson,
-    RegisterWrites,
-    ResidenceFact,
-    register_audit,
-    register_publish,
-    register_write,
-)
-from renfang.people.golden import golden_refresh
-from renfang.people.models import (
-    AttributeKind,
-    Hukou,
-    Person,
-    PersonAttribute,
-    Residence,
-)
+from renfang.people.facts import persons_blank
+from renfang.people.golden import GoldenReport, golden_refresh
+from renfang.people.models import Hukou, Person, PersonAttribute, Residence
 from renfang.register.rows import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
@@ -73,20 +56,13 @@ from renfang.register.rows import (
     RowChecker,
     SpellRow,
 )
-from renfang.register.source import (
-    RegisterRecord,
-    golden_candidates,
-    link,
-    register_source,
-    stored_records,
-)
+from renfang.register.source import RegisterRecord, link, register_source, stored_records
 from renfang.register.source import store as store_records
-from renfang.sources.models import REGISTER_SOURCE, Source
+from renfang.sources.models import SourceRecord
 from renfang.stats.models import PopulationSpell
 
 MAX_ERRORS_KEPT = 1000
 _LOOKUP_CHUNK = 5000
-_ONE_DAY = datetime.timedelta(days=1)
 
 
 @dataclass
@@ -113,6 +89,8 @@ class ImportSummary:
     records_new: int = 0
     records_changed: int = 0
     golden_refreshed: int = 0
+    # The identity of the persons renfang knew, before the import (by person id)
+    identity_before: dict[int, Identity] = field(default_factory=dict, repr=False)
     seconds: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)
 
@@ -142,14 +120,6 @@ class ImportSummary:
         )
 
 
-@dataclass
-class _Plan(RegisterWrites):
-    """What the write stage will do, and what the import needs to know of it afterwards."""
-
-    person_of: dict[tuple[str, str], int] = field(default_factory=dict)  # people already known
-    died: dict[int, datetime.date] = field(default_factory=dict)  # people already known, dead
-
-
 def register_import(
     *,
     path: Path,
@@ -170,99 +140,148 @@ def register_import(
     with transaction.atomic():
         clock = time.monotonic()
         records = stored_records(source, people, house_codes)
-        plan = _plan(people, today=today, summary=summary, records=records)
-        summary.stages["compare"] = time.monotonic() - clock
-        register_write(plan, progress=progress, stages=summary.stages)
-        summary.residences_added = len(plan.residences)
-        summary.residences_retracted = len(plan.retract_residences)
-        summary.hukous_added = len(plan.hukous)
-        summary.hukous_retracted = len(plan.retract_hukous)
-        summary.phones_recorded = len(plan.phones)
-        summary.identity_revisions = len(plan.identity_updates)
+        person_of, new_ids = _persons(people, records, summary)
+        summary.stages["persons"] = time.monotonic() - clock
         clock = time.monotonic()
-        refresh = _store_register_records(
+        _source_import, stored = store_records(
             source,
             people,
-            plan,
-            records,
             house_codes=house_codes,
             columns=columns,
             path=path,
             actor=actor,
-            summary=summary,
+            stored=records,
+        )
+        summary.records_new, summary.records_changed = len(stored.new), len(stored.changed)
+        link(
+            source,
+            [
+                (key, person_of[key])
+                for key in people
+                if key not in records or records[key].person_id is None
+            ],
         )
         summary.stages["register records"] = time.monotonic() - clock
         clock = time.monotonic()
-        register_audit(
-            plan,
-            _audit_counts(summary),
-            source=f"register import {path.name}",
-            file=path.name,
-            actor=actor,
+        refresh = sorted(
+            set(new_ids)
+            | {person_of[key] for key in people if key not in records or not records[key].same}
         )
-        summary.stages["audit"] = time.monotonic() - clock
-        clock = time.monotonic()
-        register_publish(plan, today)
-        summary.stages["feed"] = time.monotonic() - clock
-        clock = time.monotonic()
         if refresh:
-            summary.golden_refreshed = golden_refresh(refresh, actor=actor).persons
+            report = golden_refresh(
+                refresh,
+                progress=progress,
+                actor=actor,
+                today=today,
+                reason=f"register import {path.name}",
+            )
+            _count(summary, report)
+            for name, seconds in report.stages.items():
+                summary.stages[f"golden {name}"] = seconds
+        summary.identity_kept = _identity_kept(people, person_of, summary, refreshed=set(refresh))
+        summary.people_unchanged = (
+            summary.people - summary.people_created - summary.people_changed - summary.people_merged
+        )
         summary.stages["golden"] = time.monotonic() - clock
+        clock = time.monotonic()
+        _audit_import(summary, file=path.name, actor=actor)
+        summary.stages["audit"] = time.monotonic() - clock
         clock = time.monotonic()
     summary.stages["commit"] = time.monotonic() - clock
     if bulk.is_postgresql() and summary.changed_anything and rows > 10000:
         clock = time.monotonic()
-        bulk.analyze(Person, Residence, Hukou, PersonAttribute, PopulationSpell)
+        bulk.analyze(Person, Residence, Hukou, PersonAttribute, PopulationSpell, SourceRecord)
         summary.stages["analyze"] = time.monotonic() - clock
     summary.seconds = time.monotonic() - started
     return summary
 
 
-def _store_register_records(
-    source: Source,
+def _persons(
     people: dict[tuple[str, str], PersonRows],
-    plan: _Plan,
     records: dict[tuple[str, str], RegisterRecord],
-    *,
-    house_codes: dict[int, str],
-    columns: list[str],
-    path: Path,
-    actor: User | None,
     summary: ImportSummary,
-) -> list[int]:
-    """Store and link the register records; the persons whose golden records to refresh."""
-    _source_import, stored = store_records(
-        source,
-        people,
-        house_codes=house_codes,
-        columns=columns,
-        path=path,
-        actor=actor,
-        stored=records,
+) -> tuple[dict[tuple[str, str], int], list[int]]:
+    """The person of each key of the file (persons renfang knows; new ones inserted blank
+    through the door), and the new persons' ids."""
+    existing = _existing_people(list(people), records)
+    summary.identity_before = {known[0]: known[2] for known in existing.values()}
+    person_of = {key: known[0] for key, known in existing.items()}
+    claimed: set[int] = set()
+    for person_id in person_of.values():
+        if person_id in claimed:  # two persons of the file are one person in renfang
+            summary.people_merged += 1
+        claimed.add(person_id)
+    new_keys = [key for key in people if key not in existing]
+    new_ids = persons_blank(len(new_keys))
+    person_of.update(zip(new_keys, new_ids, strict=True))
+    summary.people_created = len(new_ids)
+    return person_of, new_ids
+
+
+def _count(summary: ImportSummary, report: GoldenReport) -> None:
+    """The import's figures from what the golden refresh wrote."""
+    summary.golden_refreshed = report.persons
+    summary.people_changed = sum(
+        1 for person_id in report.audited_ids if person_id in summary.identity_before
     )
-    summary.records_new, summary.records_changed = len(stored.new), len(stored.changed)
-    person_of = dict(plan.person_of)
-    for pid, person in zip(plan.new_ids, plan.new_people, strict=True):
-        person_of[(person.id_type, person.id_number)] = pid
-    link(
-        source,
+    summary.residences_added = report.added.get("residence", 0)
+    summary.residences_retracted = report.retracted.get("residence", 0)
+    summary.hukous_added = report.added.get("hukou", 0)
+    summary.hukous_retracted = report.retracted.get("hukou", 0)
+    summary.phones_recorded = report.added.get("personattribute", 0)
+    summary.identity_revisions = report.identity_revisions
+
+
+def _identity_kept(
+    people: dict[tuple[str, str], PersonRows],
+    person_of: dict[tuple[str, str], int],
+    summary: ImportSummary,
+    *,
+    refreshed: set[int],
+) -> int:
+    """Identity fields of persons renfang knew that the file states otherwise than their
+    golden record, which took them from a source authoritative before the register."""
+    before = summary.identity_before
+    identity_of = {pid: identity for pid, identity in before.items() if pid not in refreshed}
+    wanted = sorted(pid for pid in before if pid in refreshed)
+    for offset in range(0, len(wanted), _LOOKUP_CHUNK):
+        for row in bulk.select_in(
+            Person, _PERSON_LOOKUP, "id", wanted[offset : offset + _LOOKUP_CHUNK]
+        ):
+            identity_of[row[0]] = _known(row)[2]
+    kept = 0
+    for key, person in people.items():
+        stored = identity_of.get(person_of[key])
+        if stored is not None and stored != person.identity:
+            kept += sum(
+                1
+                for name in _IDENTITY_FIELDS
+                if getattr(stored, name) != getattr(person.identity, name)
+            )
+    return kept
+
+
+def _audit_import(summary: ImportSummary, *, file: str, actor: User | None) -> None:
+    """The import's own audit event: what it did, in counts."""
+    if not is_recording():
+        return
+    audit_record_stream(
         [
-            (key, person_of[key])
-            for key in people
-            if key in person_of and (key not in records or records[key].person_id is None)
-        ],
+            PendingEvent(
+                action=Action.WRITE,
+                user=actor,
+                username=SYSTEM if actor is None else "",
+                record_type="import",
+                record_id=file,
+                detail={
+                    "source": "register import",
+                    "file": file,
+                    **_audit_counts(summary),
+                    "os_user": os_user(),
+                },
+            )
+        ]
     )
-    # Persons renfang knew before this file whose register record is new or changed, or whose
-    # facts changed: their golden records may say something else now.
-    changed_records = set(stored.changed)
-    touched = set(plan.changes) | set(plan.history_of)
-    touched.update(
-        person_id
-        for key, person_id in plan.person_of.items()
-        if key not in records or records[key].pk in changed_records
-    )
-    touched.difference_update(plan.new_ids)
-    return golden_candidates(source, touched) if touched else []
 
 
 # ---------------------------------------------------------------- reading and checking
@@ -301,8 +320,8 @@ def _count_lines(path: Path) -> int:
 def _read(
     path: Path, *, today: datetime.date, progress: bool
 ) -> tuple[dict[tuple[str, str], PersonRows], int, dict[int, str], list[str], int]:
-    """Every person of the file, the number of rows, the codes of the houses of the persons'
-    last spells (house id → code), the file's columns, and how many rows give a birth date
+    """Every person of the file, the number of rows, the codes of the houses the rows name
+    (house id → code), the file's columns, and how many rows give a birth date
     other than the one inside their ID number."""
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
@@ -333,11 +352,11 @@ def _read(
     if errors:
         errors.sort(key=lambda error: error.line)
         raise ImportRejected(errors, file_name=str(path), total=error_count)
-    last_houses = {person.spells[-1].house_id for person in people.values()} - {None}
+    houses = {spell.house_id for person in people.values() for spell in person.spells} - {None}
     house_codes = {
         house_id: code
         for code, (house_id, _area) in checker.ref.houses.items()
-        if house_id in last_houses
+        if house_id in houses
     }
     return people, rows, house_codes, list(header), checker.birth_dates_differing
 
@@ -450,70 +469,7 @@ def _check_overlaps(person: PersonRows) -> list[RowError]:
     return errors
 
 
-# ---------------------------------------------------------------- rows into facts
-
-
-def _contiguous(previous_to: datetime.date | None, start: datetime.date | None) -> bool:
-    return previous_to is not None and start is not None and previous_to + _ONE_DAY == start
-
-
-def residence_facts(spells: list[SpellRow]) -> list[ResidenceFact]:
-    facts: list[ResidenceFact] = []
-    for spell in spells:
-        if facts:
-            start, end, division, house_id = facts[-1]
-            if (
-                _contiguous(end, spell.valid_from)
-                and division == spell.residence_division
-                and house_id == spell.house_id
-            ):
-                facts[-1] = (start, spell.valid_to, division, house_id)
-                continue
-        facts.append((spell.valid_from, spell.valid_to, spell.residence_division, spell.house_id))
-    return facts
-
-
-def hukou_facts(spells: list[SpellRow]) -> list[HukouFact]:
-    facts: list[HukouFact] = []
-    for spell in spells:
-        if spell.hukou_division is None:
-            continue
-        if facts:
-            start, end, division, household_type = facts[-1]
-            if _contiguous(end, spell.valid_from) and (division, household_type) == (
-                spell.hukou_division,
-                spell.hukou_type,
-            ):
-                facts[-1] = (start, spell.valid_to, division, household_type)
-                continue
-        facts.append((spell.valid_from, spell.valid_to, spell.hukou_division, spell.hukou_type))
-    return facts
-
-
-# A fact as a tuple (first day, last day, …): ResidenceFact, HukouFact, SpellFact.
-_Fact = TypeVar("_Fact", bound=tuple[Any, ...])
-
-
-def until_death(facts: list[_Fact], died: datetime.date | None) -> list[_Fact]:
-    """The facts of a dead person as they hold: none after the day of death (a fact that
-    begins after it never held, one still open then ends on it). The golden record ends them
-    so (people/golden/deaths.py); the register file, which knows no deaths, must not reopen
-    them (ADR 0028)."""
-    if died is None:
-        return facts
-    ended: list[_Fact] = []
-    for fact in facts:
-        start, end = fact[0], fact[1]
-        if start is not None and start > died:
-            continue
-        if end is None or end > died:
-            ended.append(cast("_Fact", (start, died, *fact[2:])))
-        else:
-            ended.append(fact)
-    return ended
-
-
-# ---------------------------------------------------------------- comparing with the register
+# ---------------------------------------------------------------- persons renfang knows
 
 
 _PERSON_LOOKUP = [
@@ -576,221 +532,7 @@ def _existing_people(
     return found
 
 
-def _golden_owners(person_ids: list[int]) -> dict[int, dict[str, str]]:
-    """Which source each identity field of these persons' golden records came from."""
-    owners: dict[int, dict[str, str]] = {}
-    for offset in range(0, len(person_ids), _LOOKUP_CHUNK):
-        chunk = person_ids[offset : offset + _LOOKUP_CHUNK]
-        for person_id, *sources in (
-            Person.objects.filter(id__in=chunk)
-            .exclude(golden={})
-            .values_list("id", *(KT(f"golden__{name}__source") for name in _IDENTITY_FIELDS))
-        ):
-            owners[person_id] = {
-                name: source
-                for name, source in zip(_IDENTITY_FIELDS, sources, strict=True)
-                if source
-            }
-    return owners
-
-
-def _kept_identity(
-    stored: Identity, wanted: Identity, owners: dict[str, str], summary: ImportSummary
-) -> Identity:
-    """The file's identity, except the fields whose golden value another source gives."""
-    kept = {
-        name: getattr(stored, name)
-        for name in _IDENTITY_FIELDS
-        if owners.get(name, REGISTER_SOURCE) != REGISTER_SOURCE
-        and getattr(stored, name) != getattr(wanted, name)
-    }
-    summary.identity_kept += len(kept)
-    return replace(wanted, **kept) if kept else wanted
-
-
-def _plan(
-    people: dict[tuple[str, str], PersonRows],
-    *,
-    today: datetime.date,
-    summary: ImportSummary,
-    records: dict[tuple[str, str], RegisterRecord],
-) -> _Plan:
-    plan = _Plan()
-    existing = _existing_people(list(people), records)
-    known: list[tuple[int, str, Identity, PersonRows]] = []
-    claimed: set[int] = set()
-    for key, person in people.items():
-        if key not in existing:
-            plan.new_people.append(_new_person(person))
-            continue
-        person_id, id_type, identity, died = existing[key]
-        plan.person_of[key] = person_id
-        if died is not None:
-            plan.died[person_id] = died
-        if person_id in claimed:  # two persons of the file are one person in renfang
-            summary.people_merged += 1
-            continue
-        claimed.add(person_id)
-        known.append((person_id, id_type, identity, person))
-    summary.people_created = len(plan.new_people)
-    owners = _golden_owners(
-        [person_id for person_id, _, identity, person in known if identity != person.identity]
-    )
-    changed_ids: list[tuple[int, PersonRows, bool]] = []
-    for person_id, id_type, identity, person in known:
-        effective = person.identity
-        if identity != person.identity:
-            effective = _kept_identity(
-                identity, person.identity, owners.get(person_id, {}), summary
-            )
-        if effective != identity:
-            corrected = {
-                name: (getattr(identity, name), getattr(effective, name))
-                for name in _IDENTITY_FIELDS
-                if getattr(identity, name) != getattr(effective, name)
-            }
-            plan.identity_updates.append((person_id, corrected))
-            plan.changes[person_id] = [(name, old, new) for name, (old, new) in corrected.items()]
-        plan.overseas[person_id] = is_overseas(id_type, effective.nationality)
-        changed_ids.append((person_id, person, effective != identity))
-    for offset in range(0, len(changed_ids), _LOOKUP_CHUNK):
-        chunk = changed_ids[offset : offset + _LOOKUP_CHUNK]
-        _plan_existing(plan, chunk, today=today, summary=summary)
-    return plan
-
-
-def _plan_existing(
-    plan: _Plan,
-    chunk: list[tuple[int, PersonRows, bool]],
-    *,
-    today: datetime.date,
-    summary: ImportSummary,
-) -> None:
-    """Plan the facts of persons already known; ``chunk``: (id, rows, identity changed)."""
-    ids = [person_id for person_id, _, _ in chunk]
-    stored_residences: dict[int, dict[ResidenceFact, int]] = {pid: {} for pid in ids}
-    for fact_id, pid, start, end, division, house_id in bulk.select_in(
-        Residence,
-        ["id", "person_id", "valid_from", "valid_to", "division", "house_id"],
-        "person",
-        ids,
-    ):
-        stored_residences[pid][(start, end, division, house_id)] = fact_id
-    stored_hukous: dict[int, dict[HukouFact, int]] = {pid: {} for pid in ids}
-    for fact_id, pid, start, end, division, household_type in bulk.select_in(
-        Hukou,
-        ["id", "person_id", "valid_from", "valid_to", "division", "household_type"],
-        "person",
-        ids,
-    ):
-        stored_hukous[pid][(start, end, division, household_type)] = fact_id
-    phones: dict[int, tuple[int, str, datetime.date | None]] = {}
-    for fact_id, pid, kind, value, start, end in bulk.select_in(
-        PersonAttribute,
-        ["id", "person_id", "kind", "value", "valid_from", "valid_to"],
-        "person",
-        ids,
-    ):
-        if kind == AttributeKind.PHONE and end is None:
-            phones[pid] = (fact_id, value, start)
-
-    for person_id, person, identity_changed in chunk:
-        changes = _diff_facts(
-            plan,
-            person_id,
-            person,
-            stored_residences=stored_residences[person_id],
-            stored_hukous=stored_hukous[person_id],
-            phone=phones.get(person_id),
-            today=today,
-        )
-        if changes:
-            plan.changes.setdefault(person_id, []).extend(changes)
-        if changes or identity_changed:
-            summary.people_changed += 1
-            died = plan.died.get(person_id)
-            plan.history_of[person_id] = (
-                until_death(residence_facts(person.spells), died),
-                until_death(hukou_facts(person.spells), died),
-            )
-        else:
-            summary.people_unchanged += 1
-
-
-def _diff_facts(
-    plan: _Plan,
-    person_id: int,
-    person: PersonRows,
-    *,
-    stored_residences: dict[ResidenceFact, int],
-    stored_hukous: dict[HukouFact, int],
-    phone: tuple[int, str, datetime.date | None] | None,
-    today: datetime.date,
-) -> list[Change]:
-    """Plan the facts to add and retract for one person; what changes (empty: nothing).
-    A dead person's facts end on the day of death, whatever the file says after it."""
-    died = plan.died.get(person_id)
-    wanted_residences = until_death(residence_facts(person.spells), died)
-    added = [fact for fact in wanted_residences if fact not in stored_residences]
-    plan.residences.extend((person_id, fact) for fact in added)
-    keep = set(wanted_residences)
-    retracted = [fact_id for fact, fact_id in stored_residences.items() if fact not in keep]
-    plan.retract_residences.extend(retracted)
-
-    wanted_hukous = until_death(hukou_facts(person.spells), died)
-    added_hukous = [fact for fact in wanted_hukous if fact not in stored_hukous]
-    plan.hukous.extend((person_id, fact) for fact in added_hukous)
-    keep_hukous = set(wanted_hukous)
-    retracted_hukous = [
-        fact_id for fact, fact_id in stored_hukous.items() if fact not in keep_hukous
-    ]
-    plan.retract_hukous.extend(retracted_hukous)
-
-    changes: list[Change] = []
-    if person.phone and (phone is None or phone[1] != person.phone):
-        changes.append(("phone", phone[1] if phone is not None else None, person.phone))
-        if phone is not None:
-            plan.phones_closed.append(phone[0])
-        plan.phones.append((person_id, person.phone, today if phone is not None else None))
-    if added or retracted or added_hukous or retracted_hukous:
-        retracted_facts = [fact for fact in stored_residences if fact not in keep]
-        changes += _paired("residence", retracted_facts, added)
-        retracted_hukou_facts = [fact for fact in stored_hukous if fact not in keep_hukous]
-        changes += _paired("hukou", retracted_hukou_facts, added_hukous)
-    return changes
-
-
-def _paired(
-    name: str, retracted: list[tuple[Any, ...]], added: list[tuple[Any, ...]]
-) -> list[Change]:
-    """Retracted and added facts as changes; a fact retracted and one added that begin on the
-    same day (a spell closed, a house corrected) are one change from the old to the new."""
-    added_from = {fact[0]: fact for fact in added}
-    changes: list[Change] = []
-    for old in retracted:
-        new = added_from.pop(old[0], None)
-        changes.append((name, old, new))
-    changes += [(name, None, new) for new in added_from.values()]
-    return changes
-
-
 _IDENTITY_FIELDS = ("name", "sex", "birth_date", "nationality")
-
-
-def _new_person(person: PersonRows) -> NewPerson:
-    identity = person.identity
-    return NewPerson(
-        id_type=person.id_type,
-        id_number=person.id_number,
-        name=identity.name,
-        sex=identity.sex,
-        birth_date=identity.birth_date,
-        nationality=identity.nationality,
-        phone=person.phone or "",
-        residences=residence_facts(person.spells),
-        hukous=hukou_facts(person.spells),
-        overseas=is_overseas(person.id_type, identity.nationality),
-    )
 
 
 def _audit_counts(summary: ImportSummary) -> dict[str, int]:

@@ -4,8 +4,10 @@ person page see the register beside the department systems (ADR 0015).
 
 One record per person: record id ``{id_type}:{id_number}``; raw = the person's last row of
 the file as the register import read it (the normalised ID number and phone, the house code,
-ISO dates); mapped = the identity, and the hukou, residence and phone of the latest spell.
-Each record is linked (rule ``id``, ``{"rule": "register"}``) to the person the import wrote.
+ISO dates); mapped = the identity, the hukou, residence and phone of the latest spell, and
+``spells``: the person's whole history, every spell of the file (people/golden/history.py),
+from which the golden refresh writes the residences and the hukou (ADR 0025). Each record is
+linked (rule ``id``, ``{"rule": "register"}``) to the person it is about.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from django.utils import timezone
 from renfang.audit.context import os_user
 from renfang.audit.services import SYSTEM, User
 from renfang.core import bulk
-from renfang.people.models import Person
+from renfang.people.golden.history import SPELLS_KEY, spells_text
 from renfang.register.rows import PersonRows
 from renfang.sources.models import (
     REGISTER_SOURCE,
@@ -116,8 +118,23 @@ def _row(key: tuple[str, str], person: PersonRows, house_codes: dict[int, str]) 
     }
 
 
-def _mapped(row: dict[str, str]) -> dict[str, str]:
-    return {name: value for name, value in row.items() if value}
+def _mapped(row: dict[str, str], person: PersonRows, house_codes: dict[int, str]) -> dict[str, str]:
+    """The record's mapped values: the last row's, and the whole history."""
+    mapped = {name: value for name, value in row.items() if value}
+    mapped[SPELLS_KEY] = spells_text(
+        [
+            (
+                spell.valid_from,
+                spell.valid_to,
+                spell.residence_division,
+                house_codes.get(spell.house_id) if spell.house_id is not None else None,
+                spell.hukou_division,
+                spell.hukou_type,
+            )
+            for spell in person.spells
+        ]
+    )
+    return mapped
 
 
 def stored_records(
@@ -134,7 +151,8 @@ def stored_records(
         for pk, rid, person_id, mapped in _stored_chunk(source, wanted[offset : offset + _CHUNK]):
             key = by_id[rid]
             stored = json.loads(mapped) if isinstance(mapped, str) else mapped
-            same = stored == _mapped(_row(key, people[key], house_codes))
+            person = people[key]
+            same = stored == _mapped(_row(key, person, house_codes), person, house_codes)
             found[key] = RegisterRecord(pk, person_id, same)
     return found
 
@@ -176,7 +194,9 @@ def incoming_records(
             continue
         row = _row(key, person, house_codes)
         raw = {column: row[column] for column in columns if column in row}
-        yield IncomingRecord(record_id=record_id(key), raw=raw, mapped=_mapped(row))
+        yield IncomingRecord(
+            record_id=record_id(key), raw=raw, mapped=_mapped(row, person, house_codes)
+        )
 
 
 def file_sha256(path: Path) -> str:
@@ -268,27 +288,6 @@ def link(source: Source, persons: list[tuple[tuple[str, str], int]]) -> int:
                 )
                 linked += connection.connection.total_changes - before
     return linked
-
-
-def golden_candidates(source: Source, person_ids: set[int]) -> list[int]:
-    """Of these persons, those a golden record concerns: known to another source too, or
-    given a golden record before (a person only the register knows needs none: the register's
-    own facts are the person's)."""
-    wanted = sorted(person_ids)
-    found: set[int] = set()
-    for offset in range(0, len(wanted), _CHUNK):
-        chunk = wanted[offset : offset + _CHUNK]
-        found.update(
-            person_id
-            for person_id, source_id in bulk.select_in(
-                SourceRecord, ["person_id", "source_id"], "person", chunk
-            )
-            if source_id != source.pk
-        )
-        found.update(
-            Person.objects.filter(id__in=chunk).exclude(golden={}).values_list("id", flat=True)
-        )
-    return sorted(found)
 
 
 def link_summary(result: StoreResult, linked: int) -> dict[str, Any]:

@@ -10,17 +10,17 @@ a write from anywhere else raises ``DoorClosed``, and the test suite runs with t
 
 - ``record``: one person or one fact at a time, audited (forms, a test's world);
 - ``golden``: a golden refresh's planned chunk, in bulk;
-- ``persons``: persons made in bulk or before anyone knows who they are;
+- ``persons``: persons made in bulk or before anyone knows who they are (resolve, a
+  register import's new persons, splits, published records);
 - ``moves``: merges (facts, conflicts and spells follow the survivor);
 - ``spells``: population spells, rebuilt one way;
-- ``register``: the register import's writes;
 - ``tables``, ``columns``: the bulk updates and column lists they share.
 """
 
 from renfang.core import writeguard
 from renfang.people.facts.golden import AUDIT_SOURCE, golden_write
 from renfang.people.facts.moves import persons_merge
-from renfang.people.facts.persons import person_placeholder, persons_insert
+from renfang.people.facts.persons import person_placeholder, persons_blank, persons_insert
 from renfang.people.facts.record import (
     attribute_record,
     hukou_record,
@@ -61,6 +61,7 @@ __all__ = [
     "hukou_record",
     "person_create",
     "person_placeholder",
+    "persons_blank",
     "persons_insert",
     "persons_merge",
     "residence_record",

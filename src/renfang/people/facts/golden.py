@@ -84,11 +84,15 @@ def golden_write(writes: ChunkWrites, context: Context, report: GoldenReport) ->
         for model, closes in planned.closes.items():
             close_facts(model, closes)
             report.facts_closed += len(closes)
+            _tally(report.closed, model, len(closes))
         for model, ids in planned.retracts.items():
             retract_facts(model, ids, context.now)
             report.facts_closed += len(ids)
+            _tally(report.retracted, model, len(ids))
         for model, rows in planned.inserts.items():
-            report.facts_added += bulk.insert(model, FACT_INSERT[model], rows)
+            added = bulk.insert(model, FACT_INSERT[model], rows)
+            report.facts_added += added
+            _tally(report.added, model, added)
         if planned.spells_for:
             spells_rebuild({pid: writes.overseas[pid] for pid in planned.spells_for})
     with report.stage("write conflicts"):
@@ -105,9 +109,10 @@ def golden_write(writes: ChunkWrites, context: Context, report: GoldenReport) ->
         1 for changes in audited.values() for line in changes if line["field"] in IDENTITY_FIELDS
     )
     report.audited += len(audited)
+    report.audited_ids.update(audited)
     if audited:
         with report.stage("audit"):
-            audit_record_stream(_events(audited, context.actor))
+            audit_record_stream(_events(audited, context.actor, context.audit_source))
         with report.stage("feed"):
             sources = _event_sources(writes.person_rows, audited)
             first = _first_known(writes.person_rows, audited)
@@ -123,6 +128,11 @@ def golden_write(writes: ChunkWrites, context: Context, report: GoldenReport) ->
                 ),
                 today=context.today,
             )
+
+
+def _tally(counts: dict[str, int], model: type, count: int) -> None:
+    name = model._meta.model_name  # type: ignore[attr-defined]
+    counts[name] = counts.get(name, 0) + count
 
 
 def _first_known(
@@ -210,12 +220,14 @@ def _provenance_source(text: str, name: str) -> str:
     return text[at + len(key) : end] if end >= 0 else ""
 
 
-def _events(changes: dict[int, list[FieldChange]], actor: User | None) -> Iterator[PendingEvent]:
+def _events(
+    changes: dict[int, list[FieldChange]], actor: User | None, source: str
+) -> Iterator[PendingEvent]:
     for person_id in sorted(changes):
         yield write_event(
             actor=actor,
             record_type="person",
             record_id=person_id,
             changes=changes[person_id],
-            source=AUDIT_SOURCE,
+            source=source,
         )

@@ -9,6 +9,8 @@ import datetime
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from django.utils import timezone
+
 from renfang.core import bulk
 from renfang.core.writeguard import through_door
 from renfang.people.facts.columns import PERSON_INSERT
@@ -24,6 +26,18 @@ def persons_insert(ids: Sequence[int], rows: Iterable[Sequence[Any]]) -> int:
     if bulk.is_postgresql() and len(ids) >= 100_000:
         bulk.analyze(Person)
     return written
+
+
+def persons_blank(count: int) -> list[int]:
+    """``count`` new persons known by nothing yet but the records about to be linked to them
+    (a register import's new persons): their ids. The golden refresh that follows writes, and
+    audits, who they are."""
+    if not count:
+        return []
+    ids = bulk.reserve_ids(Person, count)
+    stamp = bulk.db_value(Person, "created_at", timezone.now())
+    persons_insert(ids, ((pid, "", "", "", "", None, "", "", stamp, stamp, "{}") for pid in ids))
+    return ids
 
 
 @through_door

@@ -21,7 +21,7 @@ from renfang.core import bulk
 from renfang.core.changes import FieldChange
 from renfang.houses.models import House
 from renfang.people.categories import is_overseas
-from renfang.people.golden import facts
+from renfang.people.golden import facts, history
 from renfang.people.golden.conflicting import CONFLICT_FIELDS, ConflictWrites, plan_conflicts
 from renfang.people.golden.identity import (
     StoredPerson,
@@ -33,7 +33,7 @@ from renfang.people.golden.identity import (
     person_row,
     plan_identity,
 )
-from renfang.people.golden.policy import GoldenPolicy
+from renfang.people.golden.policy import HISTORY_FACTS, GoldenPolicy
 from renfang.people.golden.records import (
     MAPPED_KEYS,
     Pick,
@@ -65,6 +65,11 @@ class GoldenReport:
     identity_revisions: int = 0  # of them, corrections of a value there was (IdentityRevision)
     facts_added: int = 0
     facts_closed: int = 0
+    # The same by kind of fact (the model's name: "residence", "hukou", "personattribute"…)
+    added: dict[str, int] = field(default_factory=dict)
+    retracted: dict[str, int] = field(default_factory=dict)
+    closed: dict[str, int] = field(default_factory=dict)
+    audited_ids: set[int] = field(default_factory=set)  # the persons of ``audited``
     conflicts_opened: int = 0
     conflicts_settled: int = 0
     # Persons whose golden ID number another person holds: their ID was left as it was.
@@ -104,6 +109,9 @@ class Context:
     postgresql: bool
     register_id: int | None  # the register source's id
     stamp: object  # context.now as the database takes it
+    # What the audit events name as the source of the changes (the refresh, or the import
+    # that asked for it: "register import r.csv")
+    audit_source: str = "golden record"
 
 
 def _grouped(model: type, fields: list[str], ids: list[int]) -> dict[int, list[tuple[Any, ...]]]:
@@ -148,20 +156,23 @@ class ChunkRead:
 
     people: list[StoredPerson]
     rows: list[tuple[Any, ...]]  # their records: (pk, person, source, mapped, received_at)
-    department: set[int]  # persons no register record of which is linked to them
+    # Persons whose residences or hukou a record's history writes (history.py, the policy's
+    # [history]): person → {"residence"/"hukou": the spells (None: the record carries none,
+    # the facts are left as they are)}. The others' facts come from today's golden value.
+    history: dict[int, dict[str, list[history.Spell] | None]]
     stored: Stored
     houses: dict[str, tuple[int, str]]  # house code → (id, area) of the houses records name
+    codes: dict[int, str]  # house id → code of the houses of the stored residences
     held: dict[tuple[str, str], int]  # (id_type, id_number) → the person holding it
 
 
 def read_chunk(chunk: list[int], context: Context, report: GoldenReport) -> ChunkRead:
     with report.stage("read"):
         people = load_people(chunk)
-        rows, numbers, house_codes = _load_records(chunk, context)
+        rows, numbers, house_codes, spells = _load_records(chunk, context)
         live = {person.pk for person in people if person.merged_into is None}
-        registered = {row[1] for row in rows if row[2] == context.register_id}
-        department = live - registered
-        live_ids, department_ids = sorted(live), sorted(department)
+        histories = _histories(rows, spells, live, context)
+        live_ids = sorted(live)
         stored = Stored(
             attributes=_grouped(
                 PersonAttribute, ["id", "valid_from", "valid_to", "kind", "value"], live_ids
@@ -170,48 +181,109 @@ def read_chunk(chunk: list[int], context: Context, report: GoldenReport) -> Chun
             hukous=_grouped(
                 Hukou,
                 ["id", "valid_from", "valid_to", "division", "household_type", "address"],
-                department_ids,
+                live_ids,
             ),
             residences=_grouped(
-                Residence, ["id", "valid_from", "valid_to", "division", "house_id"], department_ids
+                Residence, ["id", "valid_from", "valid_to", "division", "house_id"], live_ids
             ),
             conflicts=_grouped(Conflict, CONFLICT_FIELDS, chunk),
         )
+        wanted_codes = {
+            code
+            for person_id, code in house_codes
+            if "residence" not in histories.get(person_id, {})
+        }
+        for governed in histories.values():
+            wanted_codes.update(history.house_codes(governed.get("residence") or ()))
         houses = {
             code: (house_id, area_id)
             for code, house_id, area_id in bulk.select_in(
-                House,
-                ["house_code", "id", "area_id"],
-                "house_code",
-                sorted({code for person_id, code in house_codes if person_id in department}),
+                House, ["house_code", "id", "area_id"], "house_code", sorted(wanted_codes)
             )
         }
+        stored_houses = sorted(
+            {
+                fact[4]
+                for person_id, facts_of in stored.residences.items()
+                if person_id in histories
+                for fact in facts_of
+                if fact[4] is not None
+            }
+        )
+        codes = (
+            dict(bulk.select_in(House, ["id", "house_code"], "id", stored_houses))
+            if stored_houses
+            else {}
+        )
         return ChunkRead(
             people=people,
             rows=rows,
-            department=department,
+            history=histories,
             stored=stored,
             houses=houses,
+            codes=codes,
             held=holders(sorted(numbers)),  # own too: another person of the chunk may want it
         )
 
 
+def _histories(
+    rows: list[tuple[Any, ...]],
+    spells: dict[int, str],
+    live: set[int],
+    context: Context,
+) -> dict[int, dict[str, list[history.Spell] | None]]:
+    """For each live person a history source knows: the spells of the residences and of the
+    hukou (history.py). Of several records of the source, the most recently received, then
+    the first stored."""
+    if not context.policy.history:
+        return {}
+    best: dict[tuple[int, str], tuple[tuple[float, int], int]] = {}
+    for pk, person_id, source_id, _mapped, received_at in rows:
+        if person_id not in live:
+            continue
+        code = context.sources[source_id]
+        key = (person_id, code)
+        rank = (-received_at.timestamp(), pk)
+        if key not in best or rank < best[key][0]:
+            best[key] = (rank, pk)
+    codes_of: dict[int, set[str]] = defaultdict(set)
+    for person_id, code in best:
+        codes_of[person_id].add(code)
+    found: dict[int, dict[str, list[history.Spell] | None]] = {}
+    for person_id, codes in codes_of.items():
+        governed: dict[str, list[history.Spell] | None] = {}
+        for fact in HISTORY_FACTS:
+            owner = context.policy.history_source(fact, codes)
+            if owner is None:
+                continue
+            text = spells.get(best[(person_id, owner)][1])
+            try:
+                governed[fact] = history.parse_spells(text) if text else None
+            except ValueError:
+                governed[fact] = None
+        if governed:
+            found[person_id] = governed
+    return found
+
+
 def _load_records(
     chunk: list[int], context: Context
-) -> tuple[list[tuple[Any, ...]], set[str], set[tuple[int, str]]]:
+) -> tuple[list[tuple[Any, ...]], set[str], set[tuple[int, str]], dict[int, str]]:
     """The chunk's records (their mapped values as a tuple of MAPPED_KEYS: the database picks
     them out faster than JSON can be parsed here), the ID numbers they carry (folded, as the
     golden record would hold them: the persons holding them are looked up) and the house codes
-    they name."""
+    they name, and the spells of the records that carry a history (history.py), by record."""
     table = bulk.table(SourceRecord)
     if context.postgresql:
-        keys = ", ".join(f"mapped->>'{key}'" for key in MAPPED_KEYS)
+        keys = ", ".join(f"mapped->>'{key}'" for key in (*MAPPED_KEYS, history.SPELLS_KEY))
         # A float of seconds makes a datetime faster than psycopg parses a timestamp.
         received = "extract(epoch FROM received_at)::float8"
         where = "person_id = ANY(%s)"
         params: list[Any] = [chunk]
     else:
-        keys = ", ".join(f"json_extract(mapped, '$.{key}')" for key in MAPPED_KEYS)
+        keys = ", ".join(
+            f"json_extract(mapped, '$.{key}')" for key in (*MAPPED_KEYS, history.SPELLS_KEY)
+        )
         received = "received_at"
         where = f"person_id IN ({', '.join(['%s'] * len(chunk))})"
         params = list(chunk)
@@ -225,8 +297,11 @@ def _load_records(
     rows: list[tuple[Any, ...]] = []
     numbers: set[str] = set()
     house_codes: set[tuple[int, str]] = set()
-    for pk, person_id, source_id, received, *values in fetched:
+    spells: dict[int, str] = {}
+    for pk, person_id, source_id, received, *values, spells_text in fetched:
         rows.append((pk, person_id, source_id, tuple(values), _aware(received)))
+        if spells_text:
+            spells[pk] = spells_text
         number = values[_ID_NUMBER]
         if number:
             folded = normalize(number)
@@ -236,7 +311,7 @@ def _load_records(
         house_code = values[_HOUSE_CODE]
         if house_code:
             house_codes.add((person_id, house_code))
-    return rows, numbers, house_codes
+    return rows, numbers, house_codes, spells
 
 
 _ID_NUMBER = MAPPED_KEYS.index("id_number")
@@ -269,15 +344,7 @@ def plan_chunk(
         picks_of = {person.pk: pick_golden(records[person.pk], context.policy) for person in live}
         report.id_collisions.extend(drop_colliding_ids(live, picks_of, read.held, taken))
     with report.stage("plan"):
-        return _plan_people(
-            read.people,
-            records,
-            picks_of,
-            department=read.department,
-            stored=read.stored,
-            houses=read.houses,
-            context=context,
-        )
+        return _plan_people(read, records, picks_of, context=context)
 
 
 @dataclass
@@ -292,21 +359,19 @@ class Stored:
 
 
 def _plan_people(
-    people: list[StoredPerson],
+    read: ChunkRead,
     records: dict[int, list[Record]],
     picks_of: dict[int, dict[str, Pick]],
     *,
-    department: set[int],
-    stored: Stored,
-    houses: dict[str, tuple[int, str]],
     context: Context,
 ) -> ChunkWrites:
     """Each person's golden record against what is stored: what to write."""
+    stored, houses = read.stored, read.houses
     attributes, tags, hukous = stored.attributes, stored.tags, stored.hukous
     residences, conflicts = stored.residences, stored.conflicts
     writes = ChunkWrites.start(context)
     stamp = context.stamp
-    for person in people:
+    for person in read.people:
         if person.merged_into is not None:
             continue  # its open conflicts were settled first (_settle_merged_away)
         picks = picks_of[person.pk]
@@ -328,16 +393,43 @@ def _plan_people(
             stored=tags.get(person.pk, []),
             stamp=stamp,
         )
-        if person.pk in department:
-            changes += facts.plan_hukou(
-                writes.facts, person.pk, golden, hukous.get(person.pk, []), stamp
-            )
+        governed = read.history.get(person.pk, {})
+        died = identity["death_date"]
+        if "residence" in governed:
+            spells = governed["residence"]
+            if spells is not None:
+                changes += history.plan_residences(
+                    writes.facts,
+                    person.pk,
+                    spells,
+                    stored=residences.get(person.pk, []),
+                    died=died,
+                    houses=houses,
+                    codes=read.codes,
+                    stamp=stamp,
+                )
+        else:
             changes += facts.plan_residence(
                 writes.facts,
                 person.pk,
                 _wanted_residence(picks, houses, context.today),
                 residences.get(person.pk, []),
                 stamp,
+            )
+        if "hukou" in governed:
+            spells = governed["hukou"]
+            if spells is not None:
+                changes += history.plan_hukous(
+                    writes.facts,
+                    person.pk,
+                    spells,
+                    stored=hukous.get(person.pk, []),
+                    died=died,
+                    stamp=stamp,
+                )
+        else:
+            changes += facts.plan_hukou(
+                writes.facts, person.pk, golden, hukous.get(person.pk, []), stamp
             )
         changes += plan_conflicts(
             writes.conflicts,

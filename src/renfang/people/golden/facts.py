@@ -4,10 +4,10 @@
   every person: a golden value that differs from the open fact closes it the day before and
   opens a new one from today (from an unknown day when the person never had one); an equal
   value changes nothing; no golden value leaves the facts alone.
-- Hukou and residence, only for a person that renfang's own register does not hold: the
-  register import keeps the time-valid spells of its people. A department-only person gets
-  the current hukou of the authoritative source and the residence of the record that gave
-  the golden residence division, so the area filter, the figures and the pages see them.
+- Hukou and residence, for a person no source of the policy's ``[history]`` knows (those get
+  their record's whole history: history.py, ADR 0025): the current hukou of the
+  authoritative source and the residence of the record that gave the golden residence
+  division, so the area filter, the figures and the pages see them.
 """
 
 from __future__ import annotations

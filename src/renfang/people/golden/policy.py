@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,16 @@ class GoldenPolicy:
 
     sources: Mapping[str, tuple[str, ...]]
     conflict_fields: frozenset[str]
+    # The sources whose records carry a person's history (people/golden/history.py), for the
+    # residences and for the hukou: the first of them with a record linked to the person
+    # writes those facts over time; a person with none gets the golden value of today.
+    history: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def history_source(self, fact: str, codes: Iterable[str]) -> str | None:
+        """Of these source codes (a person's records'), the one whose history writes the
+        person's ``fact`` ("residence" or "hukou"); None: none does."""
+        present = set(codes)
+        return next((code for code in self.history.get(fact, ()) if code in present), None)
 
     def rank(self, field: str, source_code: str) -> int | None:
         """Where a source stands for a field (0 first); None: never taken for it."""
@@ -95,28 +105,27 @@ class GoldenPolicy:
         return {}
 
     def named_sources(self) -> frozenset[str]:
-        return frozenset(
-            code for order in self.sources.values() for code in order if code != ANY_SOURCE
-        )
+        orders = [*self.sources.values(), *self.history.values()]
+        return frozenset(code for order in orders for code in order if code != ANY_SOURCE)
 
 
-def _source_list(field: str, value: Any, where: str) -> tuple[str, ...]:
+def _source_list(field: str, value: Any, where: str, *, table: str = "[fields]") -> tuple[str, ...]:
     if not isinstance(value, list) or not value:
         raise PolicyError(
-            f'{where}: [fields] {field} must be a list of source codes, e.g. ["police", "*"]'
+            f'{where}: {table} {field} must be a list of source codes, e.g. ["police", "*"]'
         )
     codes: list[str] = []
     for code in value:
         if not isinstance(code, str) or not (code == ANY_SOURCE or _SOURCE_CODE.fullmatch(code)):
             raise PolicyError(
-                f"{where}: [fields] {field}: {code!r} is not a source code "
+                f"{where}: {table} {field}: {code!r} is not a source code "
                 '(letters, digits, "-" and "_") or "*"'
             )
         if code in codes:
-            raise PolicyError(f"{where}: [fields] {field} names {code!r} twice")
+            raise PolicyError(f"{where}: {table} {field} names {code!r} twice")
         codes.append(code)
     if ANY_SOURCE in codes[:-1]:
-        raise PolicyError(f'{where}: [fields] {field}: "*" (any other source) must come last')
+        raise PolicyError(f'{where}: {table} {field}: "*" (any other source) must come last')
     return tuple(codes)
 
 
@@ -136,10 +145,11 @@ def parse_policy(text: str, where: str = "golden.toml") -> GoldenPolicy:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{where}: {exc}") from exc
-    unknown_keys = set(data) - {"fields", "conflict_fields"}
+    unknown_keys = set(data) - {"fields", "conflict_fields", "history"}
     if unknown_keys:
         raise PolicyError(
-            f"{where}: unknown keys {sorted(unknown_keys)}; expected conflict_fields and [fields]"
+            f"{where}: unknown keys {sorted(unknown_keys)}; expected conflict_fields, [fields] "
+            "and [history]"
         )
     table = data.get("fields")
     if not isinstance(table, dict):
@@ -159,7 +169,40 @@ def parse_policy(text: str, where: str = "golden.toml") -> GoldenPolicy:
     for name in conflict_fields:
         if name not in GOLDEN_FIELDS:
             raise _unknown_field(name, where, "conflict_fields")
-    return GoldenPolicy(sources=sources, conflict_fields=frozenset(conflict_fields))
+    return GoldenPolicy(
+        sources=sources,
+        conflict_fields=frozenset(conflict_fields),
+        history=_history(data.get("history", {}), where),
+    )
+
+
+HISTORY_FACTS = ("residence", "hukou")
+
+
+def _history(table: Any, where: str) -> dict[str, tuple[str, ...]]:
+    """``[history]``: for the residences and the hukou, the sources whose records carry a
+    person's history, in order (named: "*" makes no sense for a history)."""
+    if not isinstance(table, dict):
+        raise PolicyError(f"{where}: history must be a table: [history]")
+    for name in table:
+        if name not in HISTORY_FACTS:
+            raise PolicyError(
+                f"{where}: [history] {name!r} is not a fact kept over time from a source; "
+                f"the facts are {', '.join(HISTORY_FACTS)}"
+            )
+    found: dict[str, tuple[str, ...]] = {}
+    for name, value in table.items():
+        if value == []:
+            found[name] = ()
+            continue
+        order = _source_list(name, value, where, table="[history]")
+        if ANY_SOURCE in order:
+            raise PolicyError(
+                f'{where}: [history] {name}: "*" cannot stand for a source that keeps a history; '
+                "name the sources"
+            )
+        found[name] = order
+    return found
 
 
 @cache

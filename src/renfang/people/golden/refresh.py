@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from renfang.audit.services import User
 from renfang.core import bulk
-from renfang.people.facts import golden_write
+from renfang.people.facts import AUDIT_SOURCE, golden_write
 from renfang.people.golden.chunks import (
     ChunkRead,
     ChunkWrites,
@@ -70,11 +70,13 @@ def golden_refresh(
     actor: User | str | None = None,
     policy: GoldenPolicy | None = None,
     today: datetime.date | None = None,
+    reason: str | None = None,
 ) -> GoldenReport:
     """Compute and write the golden records of these persons (see the module's docstring).
 
     ``actor`` is who caused it (None or a name: the system); ``policy`` replaces the
-    district's (tests). Runs in the caller's transaction, or its own."""
+    district's (tests); ``reason`` is what the audit events name as the source of the changes
+    (default: the golden record). Runs in the caller's transaction, or its own."""
     started = time.monotonic()
     ids = sorted(set(person_ids))
     report = GoldenReport(persons=len(ids))
@@ -92,6 +94,7 @@ def golden_refresh(
         postgresql=bulk.is_postgresql(),
         register_id=next((pk for pk, code in sources.items() if code == REGISTER_SOURCE), None),
         stamp=bulk.db_value(Residence, "recorded_at", now),
+        audit_source=reason or AUDIT_SOURCE,
     )
     with (
         transaction.atomic(),

@@ -39,6 +39,18 @@ def test_the_shipped_policy_says_what_domain_md_says():
         assert policy.sources[name] == ("register", "*")
     assert policy.conflict_fields >= {"name", "id_number", "hukou_division", "marital_status"}
     assert not policy.conflict_fields & {"phone", "residence_division", "hukou_address"}
+    # the register's history owns the residences and the hukou over time (ADR 0025)
+    assert policy.history == {"residence": ("register",), "hukou": ("register",)}
+    assert policy.history_source("residence", {"police", "register"}) == "register"
+    assert policy.history_source("hukou", {"police", "health"}) is None
+
+
+def test_a_policy_without_history_writes_every_residence_from_the_golden_value():
+    policy = parse_policy(policy_text())
+
+    assert policy.history == {}
+    assert policy.history_source("residence", {"register"}) is None
+    assert parse_policy(policy_text() + "[history]\nresidence = []\n").history == {"residence": ()}
 
 
 def test_rank_puts_named_sources_first_then_the_star_and_drops_the_rest():
@@ -65,6 +77,10 @@ def test_rank_puts_named_sources_first_then_the_star_and_drops_the_rest():
         ("fields = 3\n", "a [fields] table is required"),
         (policy_text() + "[sources]\n", "unknown keys ['sources']"),
         ("[fields\n", "golden.toml: "),
+        (policy_text() + '[history]\nhouse = ["register"]\n', "[history] 'house' is not a fact"),
+        (policy_text() + '[history]\nresidence = ["register", "*"]\n', "cannot stand for"),
+        (policy_text() + '[history]\nhukou = "register"\n', "[history] hukou must be a list"),
+        ("history = 1\n" + policy_text(), "history must be a table"),
     ],
 )
 def test_a_wrong_policy_is_refused_with_what_is_wrong(text, message):

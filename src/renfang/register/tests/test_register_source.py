@@ -73,6 +73,8 @@ def test_each_person_of_the_file_becomes_a_register_record_linked_to_them(tmp_pa
         "residence_house_code": "310104003001000001",
         "residence_from": "2015-03-01",
         "phone": "13812345678",
+        # the whole history: every spell of the file (one here)
+        "spells": '[["2015-03-01",null,"310104003001","310104003001000001","310104003","family"]]',
     }
     li = records[f"resident_id:{LI}"]
     # Li's latest spell: the second row; the raw row has every column of the file.
@@ -242,3 +244,58 @@ def test_a_phone_the_register_adds_is_in_its_record_even_when_the_facts_had_it(
     assert (summary.people_changed, summary.records_changed) == (0, 1)
     assert (register.version, register.mapped["phone"]) == (2, "13812345678")
     assert Person.objects.get(pk=zhang.pk).golden["phone"]["source"] == "register"
+
+
+def test_the_registers_history_keeps_the_residences_and_hukou_when_the_police_know_the_person(
+    tmp_path: Path,
+) -> None:
+    register_import(path=write(tmp_path / "a.csv", [row(), *li_rows()]), today=TODAY)
+    li = Person.objects.get(id_number=LI)
+    history = sorted(li.residences.values_list("valid_from", "valid_to", "division"))
+    # The police hold another hukou and a residence of their own for Li
+    record(
+        li,
+        "police",
+        day=1,
+        id_type="resident_id",
+        id_number=LI,
+        name="李娜",
+        hukou_division="310104",
+        hukou_type="family",
+        residence_division="310104003001",
+        residence_from="2026-01-01",
+    )
+
+    report = golden_refresh([li.pk])
+
+    li.refresh_from_db()
+    # golden.toml [history]: the register's spells are Li's residences and hukou over time
+    assert sorted(li.residences.values_list("valid_from", "valid_to", "division")) == history
+    assert list(li.hukous.values_list("division", flat=True)) == ["340122"]
+    assert li.golden["hukou_division"]["source"] == "police"  # today's value, shown as such
+    assert Conflict.objects.filter(person=li, field="hukou_division").exists()
+    assert report.facts_added == 0 and li.residences.filter(retracted_at__isnull=False).count() == 0
+
+
+def test_a_register_record_from_before_histories_leaves_the_facts_until_the_next_import(
+    tmp_path: Path,
+) -> None:
+    path = write(tmp_path / "a.csv", [row(), *li_rows()])
+    register_import(path=path, today=TODAY)
+    li = Person.objects.get(id_number=LI)
+    facts = sorted(li.residences.values_list("pk", flat=True))
+    # As renfang kept register records before ADR 0025: the last spell only, no history
+    for stored in SourceRecord.objects.filter(source__code="register"):
+        stored.mapped.pop("spells")
+        stored.save()
+    events = AuditEvent.objects.count()
+
+    golden_refresh([li.pk])
+    assert sorted(li.residences.values_list("pk", flat=True)) == facts
+
+    summary = register_import(path=path, today=TODAY)
+
+    assert summary.records_changed == 2 and summary.people_changed == 0
+    assert sorted(li.residences.values_list("pk", flat=True)) == facts
+    assert AuditEvent.objects.count() == events + 1  # the import's own event
+    assert all("spells" in r.mapped for r in SourceRecord.objects.filter(source__code="register"))
