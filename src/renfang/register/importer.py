@@ -4,11 +4,11 @@ The register is a source like the others (ADR 0025): its rows are source records
 ``register`` source, linked to persons, and the golden refresh writes the persons' facts from
 them by the policy (data/golden.toml: the register's history owns the residences and the hukou).
 
-1. Read and check every row (rows.py); collect every error with its line, column and reason.
-   Any error: nothing is saved.
-2. Find each person of the file: the person its register record is linked to (the link
-   survives a corrected ID number, a merge, a split), else the person with that ID number,
-   else a new person (inserted blank through the door: the golden record says who they are,
+1. Read and check every row (reading.py, rows.py); collect every error with its line, column
+   and reason. Any error: nothing is saved.
+2. Find each person of the file (known.py): the person its register record is linked to (the
+   link survives a corrected ID number, a merge, a split), else the person with that ID
+   number, else a new person (inserted blank through the door: the golden record says who they are,
    and its audit event says so).
 3. Store the register records (register/source.py): one per person of the file, carrying
    the person's identity, phone and whole history (every spell of the file); a record the
@@ -25,44 +25,31 @@ them by the policy (data/golden.toml: the register's history owns the residences
 
 from __future__ import annotations
 
-import csv
 import datetime
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Never
 
 from django.db import transaction
 from django.utils import timezone
-from tqdm import tqdm
 
-from renfang.areas.models import Area
 from renfang.audit.context import os_user
 from renfang.audit.models import Action
 from renfang.audit.services import SYSTEM, PendingEvent, User, audit_record_stream, is_recording
-from renfang.codes.selectors import active_codes, historic_division_successors
 from renfang.core import bulk
-from renfang.core.csvimport import ImportRejected, RowError, check_header
-from renfang.houses.models import House
 from renfang.people.facts import persons_blank
 from renfang.people.golden import GoldenReport, golden_refresh
 from renfang.people.models import Hukou, Person, PersonAttribute, Residence
+from renfang.register.known import LOOKUP_CHUNK, PERSON_LOOKUP, existing_people, known
+from renfang.register.reading import read_register
 from renfang.register.rows import (
-    OPTIONAL_COLUMNS,
-    REQUIRED_COLUMNS,
     Identity,
     PersonRows,
-    Reference,
-    RowChecker,
-    SpellRow,
 )
 from renfang.register.source import RegisterRecord, link, register_source, stored_records
 from renfang.register.source import store as store_records
 from renfang.sources.models import SourceRecord
 from renfang.stats.models import PopulationSpell
-
-MAX_ERRORS_KEPT = 1000
-_LOOKUP_CHUNK = 5000
 
 
 @dataclass
@@ -131,7 +118,9 @@ def register_import(
     ``actor`` is the user who imports (None: the system, from a command)."""
     started = time.monotonic()
     today = today or timezone.localdate()
-    people, rows, house_codes, columns, differing = _read(path, today=today, progress=progress)
+    people, rows, house_codes, columns, differing = read_register(
+        path, today=today, progress=progress
+    )
     summary = ImportSummary(rows=rows, people=len(people), birth_dates_differing=differing)
     summary.stages["check"] = time.monotonic() - started
     # Registered (and audited) before the import's transaction: an audit event there would
@@ -203,7 +192,7 @@ def _persons(
 ) -> tuple[dict[tuple[str, str], int], list[int]]:
     """The person of each key of the file (persons renfang knows; new ones inserted blank
     through the door), and the new persons' ids."""
-    existing = _existing_people(list(people), records)
+    existing = existing_people(list(people), records)
     summary.identity_before = {known[0]: known[2] for known in existing.values()}
     person_of = {key: known[0] for key, known in existing.items()}
     claimed: set[int] = set()
@@ -244,11 +233,11 @@ def _identity_kept(
     before = summary.identity_before
     identity_of = {pid: identity for pid, identity in before.items() if pid not in refreshed}
     wanted = sorted(pid for pid in before if pid in refreshed)
-    for offset in range(0, len(wanted), _LOOKUP_CHUNK):
+    for offset in range(0, len(wanted), LOOKUP_CHUNK):
         for row in bulk.select_in(
-            Person, _PERSON_LOOKUP, "id", wanted[offset : offset + _LOOKUP_CHUNK]
+            Person, PERSON_LOOKUP, "id", wanted[offset : offset + LOOKUP_CHUNK]
         ):
-            identity_of[row[0]] = _known(row)[2]
+            identity_of[row[0]] = known(row)[2]
     kept = 0
     for key, person in people.items():
         stored = identity_of.get(person_of[key])
@@ -282,254 +271,6 @@ def _audit_import(summary: ImportSummary, *, file: str, actor: User | None) -> N
             )
         ]
     )
-
-
-# ---------------------------------------------------------------- reading and checking
-
-
-def _reference(today: datetime.date, *, with_houses: bool) -> Reference:
-    sexes = active_codes("sex")
-    if not sexes:
-        raise ImportRejected(
-            [RowError(1, "-", "the code sets are not loaded: run `renfang codes load` first")]
-        )
-    houses: dict[str, tuple[int, str]] = {}
-    if with_houses:
-        houses = {
-            code: (house_id, area_id)
-            for code, house_id, area_id in House.objects.values_list(
-                "house_code", "id", "area_id"
-            ).iterator(chunk_size=20000)
-        }
-    return Reference(
-        sexes=sexes,
-        nationalities=active_codes("nationality"),
-        divisions=active_codes("division"),
-        historic=historic_division_successors(),
-        areas=frozenset(Area.objects.values_list("code", flat=True)),
-        houses=houses,
-        today=today,
-    )
-
-
-def _count_lines(path: Path) -> int:
-    with path.open("rb") as handle:
-        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
-
-
-def _read(
-    path: Path, *, today: datetime.date, progress: bool
-) -> tuple[dict[tuple[str, str], PersonRows], int, dict[int, str], list[str], int]:
-    """Every person of the file, the number of rows, the codes of the houses the rows name
-    (house id → code), the file's columns, and how many rows give a birth date
-    other than the one inside their ID number."""
-    try:
-        handle = path.open(encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise ImportRejected([RowError(0, "-", f"cannot open {path}: {exc.strerror}")]) from exc
-    total = _count_lines(path) - 1 if progress else None
-    with (
-        handle,
-        tqdm(total=total, unit=" rows", desc="check", disable=not progress, mininterval=0.5) as bar,
-    ):
-        reader = csv.DictReader(handle)
-        try:
-            header = reader.fieldnames
-        except UnicodeDecodeError as exc:
-            raise ImportRejected([RowError(1, "-", "the file is not UTF-8")]) from exc
-        check_header(list(header) if header else None, REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
-        assert header is not None
-        checker = RowChecker(_reference(today, with_houses="residence_house_code" in header))
-        people, rows, errors, error_count = _read_rows(reader, checker, bar)
-    for person in people.values():
-        overlap_errors = _check_overlaps(person)
-        error_count += len(overlap_errors)
-        if len(errors) < MAX_ERRORS_KEPT:
-            errors.extend(overlap_errors)
-    if rows == 0:
-        errors.append(RowError(2, "-", "the file has a header and no rows"))
-        error_count += 1
-    if errors:
-        errors.sort(key=lambda error: error.line)
-        raise ImportRejected(errors, file_name=str(path), total=error_count)
-    houses = {spell.house_id for person in people.values() for spell in person.spells} - {None}
-    house_codes = {
-        house_id: code
-        for code, (house_id, _area) in checker.ref.houses.items()
-        if house_id in houses
-    }
-    return people, rows, house_codes, list(header), checker.birth_dates_differing
-
-
-def _read_rows(
-    reader: csv.DictReader[str], checker: RowChecker, bar: tqdm[Never]
-) -> tuple[dict[tuple[str, str], PersonRows], int, list[RowError], int]:
-    people: dict[tuple[str, str], PersonRows] = {}
-    errors: list[RowError] = []
-    error_count = rows = 0
-    width = len(reader.fieldnames or [])
-    line = 1
-    try:
-        for row in reader:
-            line = reader.line_num
-            rows += 1
-            if rows % 10000 == 0:
-                bar.update(10000)
-            if None in row or None in row.values():
-                extra = len(row.get(None) or [])
-                found = width + extra if extra else sum(v is not None for v in row.values())
-                new_errors = [RowError(line, "-", f"{found} fields, the header has {width}")]
-            else:
-                new_errors = _add_row(people, checker, row, line)
-            if new_errors:
-                error_count += len(new_errors)
-                if len(errors) < MAX_ERRORS_KEPT:
-                    errors.extend(new_errors)
-    except UnicodeDecodeError as exc:
-        raise ImportRejected([RowError(line + 1, "-", "the line is not UTF-8")]) from exc
-    except csv.Error as exc:
-        raise ImportRejected([RowError(reader.line_num, "-", f"bad CSV: {exc}")]) from exc
-    bar.update(rows % 10000)
-    return people, rows, errors, error_count
-
-
-def _add_row(
-    people: dict[tuple[str, str], PersonRows],
-    checker: RowChecker,
-    row: dict[str, str],
-    line: int,
-) -> list[RowError]:
-    key, identity, spell, phone, errors = checker.check(row, line)
-    if errors:
-        return errors
-    person = people.get(key)
-    if person is None:
-        people[key] = PersonRows(
-            id_type=key[0],
-            id_number=key[1],
-            identity=identity,
-            first_line=line,
-            phone=phone,
-            phone_line=line if phone else 0,
-            spells=[spell],
-        )
-        return []
-    if identity != person.identity:
-        for name in ("name", "sex", "birth_date", "nationality"):
-            mine, theirs = getattr(identity, name), getattr(person.identity, name)
-            if mine != theirs:
-                errors.append(
-                    RowError(
-                        line,
-                        name,
-                        f"{mine} differs from {theirs} on line {person.first_line} "
-                        "for the same person",
-                    )
-                )
-        return errors
-    if phone:
-        if person.phone and person.phone != phone:
-            return [
-                RowError(
-                    line,
-                    "phone",
-                    f"{phone} differs from {person.phone} on line {person.phone_line} "
-                    "for the same person",
-                )
-            ]
-        person.phone, person.phone_line = phone, person.phone_line or line
-    person.spells.append(spell)
-    return []
-
-
-def _first_day(spell: SpellRow) -> datetime.date:
-    return spell.valid_from or datetime.date.min
-
-
-def _check_overlaps(person: PersonRows) -> list[RowError]:
-    """Two rows of a person on one day. A row with no first day holds since always: it comes
-    first, and only one such row can be (ADR 0028)."""
-    person.spells.sort(key=_first_day)
-    errors = []
-    for previous, current in zip(person.spells, person.spells[1:], strict=False):
-        if (
-            previous.valid_to is None
-            or current.valid_from is None
-            or previous.valid_to >= current.valid_from
-        ):
-            errors.append(
-                RowError(
-                    current.line,
-                    "residence_from",
-                    f"{current.valid_from or 'an unknown day'} overlaps the spell on line "
-                    f"{previous.line} ({previous.valid_from or 'an unknown day'} – "
-                    f"{previous.valid_to or 'now'})",
-                )
-            )
-    return errors
-
-
-# ---------------------------------------------------------------- persons renfang knows
-
-
-_PERSON_LOOKUP = [
-    "id",
-    "id_type",
-    "id_number",
-    "name",
-    "sex",
-    "birth_date",
-    "nationality",
-    "merged_into_id",
-    "death_date",
-]
-# (person id, the person's id_type, identity, death date)
-Known = tuple[int, str, Identity, datetime.date | None]
-
-
-def _known(row: tuple[Any, ...]) -> Known:
-    return row[0], row[1], Identity(*row[3:7]), row[8]
-
-
-def _survivor(row: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
-    """The person a merged-away person was merged into (rare: a merge moves the records)."""
-    hops = 0
-    while row is not None and row[7] is not None and hops < 20:
-        row = Person.objects.filter(pk=row[7]).values_list(*_PERSON_LOOKUP).first()
-        hops += 1
-    return row if row is not None and row[7] is None else None
-
-
-def _existing_people(
-    keys: list[tuple[str, str]], records: dict[tuple[str, str], RegisterRecord]
-) -> dict[tuple[str, str], Known]:
-    """The persons renfang already has for these keys: the person a register record of the
-    key is linked to (the link survives a corrected ID number, a merge, a split), else the
-    person with that ID number."""
-    found: dict[tuple[str, str], Known] = {}
-    if not Person.objects.exists():
-        return found
-    linked = {key: record.person_id for key, record in records.items() if record.person_id}
-    ids = sorted(set(linked.values()))
-    rows: dict[int, tuple[Any, ...]] = {}
-    for offset in range(0, len(ids), _LOOKUP_CHUNK):
-        wanted = ids[offset : offset + _LOOKUP_CHUNK]
-        rows.update((row[0], row) for row in bulk.select_in(Person, _PERSON_LOOKUP, "id", wanted))
-    for key, person_id in linked.items():
-        survivor = _survivor(rows.get(person_id))
-        if survivor is not None:
-            found[key] = _known(survivor)
-    numbers_by_type: dict[str, list[str]] = {}
-    for id_type, number in keys:
-        if (id_type, number) not in found:
-            numbers_by_type.setdefault(id_type, []).append(number)
-    for id_type, numbers in numbers_by_type.items():
-        for offset in range(0, len(numbers), _LOOKUP_CHUNK):
-            chunk = numbers[offset : offset + _LOOKUP_CHUNK]
-            for row in bulk.select_in(Person, _PERSON_LOOKUP, "id_number", chunk):
-                if row[1] == id_type and row[7] is None:
-                    found[(id_type, row[2])] = _known(row)
-    return found
 
 
 _IDENTITY_FIELDS = ("name", "sex", "birth_date", "nationality")

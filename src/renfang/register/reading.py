@@ -1,0 +1,208 @@
+"""Reading a register-format file and checking every row (rows.py), all errors collected with
+their line, column and reason: any error and nothing is saved."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+from pathlib import Path
+from typing import Never
+
+from tqdm import tqdm
+
+from renfang.areas.models import Area
+from renfang.codes.selectors import active_codes, historic_division_successors
+from renfang.core.csvimport import ImportRejected, RowError, check_header
+from renfang.houses.models import House
+from renfang.register.rows import (
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    PersonRows,
+    Reference,
+    RowChecker,
+    SpellRow,
+)
+
+MAX_ERRORS_KEPT = 1000
+
+
+def _reference(today: datetime.date, *, with_houses: bool) -> Reference:
+    sexes = active_codes("sex")
+    if not sexes:
+        raise ImportRejected(
+            [RowError(1, "-", "the code sets are not loaded: run `renfang codes load` first")]
+        )
+    houses: dict[str, tuple[int, str]] = {}
+    if with_houses:
+        houses = {
+            code: (house_id, area_id)
+            for code, house_id, area_id in House.objects.values_list(
+                "house_code", "id", "area_id"
+            ).iterator(chunk_size=20000)
+        }
+    return Reference(
+        sexes=sexes,
+        nationalities=active_codes("nationality"),
+        divisions=active_codes("division"),
+        historic=historic_division_successors(),
+        areas=frozenset(Area.objects.values_list("code", flat=True)),
+        houses=houses,
+        today=today,
+    )
+
+
+def _count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+
+
+def read_register(
+    path: Path, *, today: datetime.date, progress: bool
+) -> tuple[dict[tuple[str, str], PersonRows], int, dict[int, str], list[str], int]:
+    """Every person of the file, the number of rows, the codes of the houses the rows name
+    (house id → code), the file's columns, and how many rows give a birth date
+    other than the one inside their ID number."""
+    try:
+        handle = path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise ImportRejected([RowError(0, "-", f"cannot open {path}: {exc.strerror}")]) from exc
+    total = _count_lines(path) - 1 if progress else None
+    with (
+        handle,
+        tqdm(total=total, unit=" rows", desc="check", disable=not progress, mininterval=0.5) as bar,
+    ):
+        reader = csv.DictReader(handle)
+        try:
+            header = reader.fieldnames
+        except UnicodeDecodeError as exc:
+            raise ImportRejected([RowError(1, "-", "the file is not UTF-8")]) from exc
+        check_header(list(header) if header else None, REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
+        assert header is not None
+        checker = RowChecker(_reference(today, with_houses="residence_house_code" in header))
+        people, rows, errors, error_count = _read_rows(reader, checker, bar)
+    for person in people.values():
+        overlap_errors = _check_overlaps(person)
+        error_count += len(overlap_errors)
+        if len(errors) < MAX_ERRORS_KEPT:
+            errors.extend(overlap_errors)
+    if rows == 0:
+        errors.append(RowError(2, "-", "the file has a header and no rows"))
+        error_count += 1
+    if errors:
+        errors.sort(key=lambda error: error.line)
+        raise ImportRejected(errors, file_name=str(path), total=error_count)
+    houses = {spell.house_id for person in people.values() for spell in person.spells} - {None}
+    house_codes = {
+        house_id: code
+        for code, (house_id, _area) in checker.ref.houses.items()
+        if house_id in houses
+    }
+    return people, rows, house_codes, list(header), checker.birth_dates_differing
+
+
+def _read_rows(
+    reader: csv.DictReader[str], checker: RowChecker, bar: tqdm[Never]
+) -> tuple[dict[tuple[str, str], PersonRows], int, list[RowError], int]:
+    people: dict[tuple[str, str], PersonRows] = {}
+    errors: list[RowError] = []
+    error_count = rows = 0
+    width = len(reader.fieldnames or [])
+    line = 1
+    try:
+        for row in reader:
+            line = reader.line_num
+            rows += 1
+            if rows % 10000 == 0:
+                bar.update(10000)
+            if None in row or None in row.values():
+                extra = len(row.get(None) or [])
+                found = width + extra if extra else sum(v is not None for v in row.values())
+                new_errors = [RowError(line, "-", f"{found} fields, the header has {width}")]
+            else:
+                new_errors = _add_row(people, checker, row, line)
+            if new_errors:
+                error_count += len(new_errors)
+                if len(errors) < MAX_ERRORS_KEPT:
+                    errors.extend(new_errors)
+    except UnicodeDecodeError as exc:
+        raise ImportRejected([RowError(line + 1, "-", "the line is not UTF-8")]) from exc
+    except csv.Error as exc:
+        raise ImportRejected([RowError(reader.line_num, "-", f"bad CSV: {exc}")]) from exc
+    bar.update(rows % 10000)
+    return people, rows, errors, error_count
+
+
+def _add_row(
+    people: dict[tuple[str, str], PersonRows],
+    checker: RowChecker,
+    row: dict[str, str],
+    line: int,
+) -> list[RowError]:
+    key, identity, spell, phone, errors = checker.check(row, line)
+    if errors:
+        return errors
+    person = people.get(key)
+    if person is None:
+        people[key] = PersonRows(
+            id_type=key[0],
+            id_number=key[1],
+            identity=identity,
+            first_line=line,
+            phone=phone,
+            phone_line=line if phone else 0,
+            spells=[spell],
+        )
+        return []
+    if identity != person.identity:
+        for name in ("name", "sex", "birth_date", "nationality"):
+            mine, theirs = getattr(identity, name), getattr(person.identity, name)
+            if mine != theirs:
+                errors.append(
+                    RowError(
+                        line,
+                        name,
+                        f"{mine} differs from {theirs} on line {person.first_line} "
+                        "for the same person",
+                    )
+                )
+        return errors
+    if phone:
+        if person.phone and person.phone != phone:
+            return [
+                RowError(
+                    line,
+                    "phone",
+                    f"{phone} differs from {person.phone} on line {person.phone_line} "
+                    "for the same person",
+                )
+            ]
+        person.phone, person.phone_line = phone, person.phone_line or line
+    person.spells.append(spell)
+    return []
+
+
+def _first_day(spell: SpellRow) -> datetime.date:
+    return spell.valid_from or datetime.date.min
+
+
+def _check_overlaps(person: PersonRows) -> list[RowError]:
+    """Two rows of a person on one day. A row with no first day holds since always: it comes
+    first, and only one such row can be (ADR 0028)."""
+    person.spells.sort(key=_first_day)
+    errors = []
+    for previous, current in zip(person.spells, person.spells[1:], strict=False):
+        if (
+            previous.valid_to is None
+            or current.valid_from is None
+            or previous.valid_to >= current.valid_from
+        ):
+            errors.append(
+                RowError(
+                    current.line,
+                    "residence_from",
+                    f"{current.valid_from or 'an unknown day'} overlaps the spell on line "
+                    f"{previous.line} ({previous.valid_from or 'an unknown day'} – "
+                    f"{previous.valid_to or 'now'})",
+                )
+            )
+    return errors
