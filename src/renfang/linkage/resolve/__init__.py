@@ -36,9 +36,9 @@ from renfang.audit.context import os_user
 from renfang.audit.models import Action
 from renfang.audit.services import SYSTEM, PendingEvent, User, audit_record_stream
 from renfang.core import bulk
-from renfang.exchange.events import merge_event, publish
 from renfang.linkage.models import ResolveRun, ReviewPair, ReviewStatus
 from renfang.linkage.resolve import assign, duck, groups, model, pairs, records, write
+from renfang.people import facts
 
 logger = logging.getLogger(__name__)
 
@@ -282,7 +282,7 @@ def _write(
         with clock.stage("persons"):
             assign.persons(con, components, outcome)
             new_ids = write.persons_create(outcome, now)
-            write.persons_merge(outcome, now)
+            merges = write.persons_merge(outcome, now, actor)
         with clock.stage("links"):
             total = duck.count(con, "SELECT count(*) FROM final")
             with tqdm(
@@ -309,10 +309,6 @@ def _write(
         changed_persons = (
             written.changed_persons | set(new_ids) | {s for _, s, _ in outcome.merges}
         ) - merged_ids
-        if outcome.merges:
-            publish(
-                merge_event(survivor, merged, "resolve") for merged, survivor, _ in outcome.merges
-            )
         with clock.stage("golden"):
             golden_stages = _golden_refresh(
                 sorted(changed_persons), progress=progress, actor=actor, today=today
@@ -357,7 +353,7 @@ def _write(
                 counts=counts,
                 new_ids=new_ids,
                 sizes=sizes,
-                outcome=outcome,
+                merges=merges,
                 actor=actor,
             )
         run.model["stages"] = clock.stages
@@ -387,10 +383,11 @@ def _audit(
     counts: dict[str, Any],
     new_ids: list[int],
     sizes: dict[int, int],
-    outcome: assign.Assignment,
+    merges: facts.Merged,
     actor: User | None,
 ) -> None:
-    """One event for the run, one per person created, one per person merged away."""
+    """One event for the run, one per person created, the merges' (one per person merged
+    away, one per survivor)."""
     username = SYSTEM if actor is None else ""
 
     def events() -> Iterable[PendingEvent]:
@@ -405,19 +402,8 @@ def _audit(
                     f'{{"created":true,"records":{sizes.get(person_id, 0)},"source":"resolve"}}'
                 ),
             )
-        for merged, survivor, merged_records in outcome.merges:
-            yield PendingEvent(
-                action=Action.WRITE,
-                user=actor,
-                username=username,
-                record_type="person",
-                record_id=str(merged),
-                detail={
-                    "source": "resolve",
-                    "merged_into": survivor,
-                    "records": merged_records[:1000],
-                },
-            )
+        # The merges' events, as the door made them (the merged person's, the survivor's).
+        yield from merges.events()
         yield PendingEvent(
             action=Action.WRITE,
             user=actor,

@@ -1,6 +1,7 @@
 """Stage 5 of ``renfang resolve``: what changed goes to the database, in bulk.
 
-New persons are inserted with COPY (ids reserved first); persons left without records are
+New persons are inserted with COPY (ids reserved first), blank: the golden refresh that
+follows writes and audits who they are; persons left without records are
 merged into their survivor (``merged_into``, a ``PersonMerge`` by nobody, reason "resolve",
 their facts moved); only the links that changed are written (PostgreSQL: COPY into a temporary
 table and one ``UPDATE … FROM``); the open review pairs are brought up to date. A second run
@@ -21,12 +22,13 @@ import duckdb
 import pyarrow as pa  # type: ignore[import-untyped]
 from django.db import connection
 
+from renfang.audit.services import User
 from renfang.core import bulk
 from renfang.linkage.models import MergeKind, PersonMerge, ReviewPair, ReviewStatus
 from renfang.linkage.resolve import duck, model
 from renfang.linkage.resolve.assign import Assignment
 from renfang.people import facts
-from renfang.people.models import IdType, Person
+from renfang.people.models import Person
 from renfang.sources.models import PINNED_RULES, SourceRecord
 
 _BATCH = 20_000
@@ -46,7 +48,8 @@ class Written:
 
 
 def persons_create(outcome: Assignment, now: datetime.datetime) -> list[int]:
-    """Insert the new persons; replace their placeholders in ``outcome`` by their ids."""
+    """Insert the new persons, blank (their identity is the golden refresh's to write and to
+    audit); replace their placeholders in ``outcome`` by their ids."""
     new = outcome.new_persons
     ids = bulk.reserve_ids(Person, len(new))
     stamp = bulk.db_value(Person, "created_at", now)
@@ -60,31 +63,28 @@ def persons_create(outcome: Assignment, now: datetime.datetime) -> list[int]:
     ]
 
     def rows() -> Iterator[tuple[Any, ...]]:
-        for person_id, person in zip(ids, new, strict=True):
-            yield (
-                person_id,
-                IdType.RESIDENT_ID.value if person.id_number else "",
-                person.id_number,
-                person.name[:100],
-                person.sex[:1],
-                person.birth_date,
-                "",
-                "CHN",
-                stamp,
-                stamp,
-                "{}",
-            )
+        # Known by nothing yet: the golden refresh of the run writes and audits who they are.
+        for person_id in ids:
+            yield (person_id, "", "", "", "", None, "", "CHN", stamp, stamp, "{}")
 
     facts.persons_insert(ids, rows())
     return ids
 
 
-def persons_merge(outcome: Assignment, now: datetime.datetime) -> None:
+def persons_merge(outcome: Assignment, now: datetime.datetime, actor: User | None) -> facts.Merged:
     """Persons left without records: merged into their survivor, facts and all (the
-    survivors' population spells rebuilt from them)."""
+    survivors' population spells rebuilt from them, the feed told). Returns the merge as the
+    audit will tell it: the run writes its events last, in its audit stream."""
+    done = facts.persons_merge(
+        [(merged, survivor) for merged, survivor, _ in outcome.merges],
+        now,
+        records={merged: records for merged, _, records in outcome.merges},
+        actor=actor,
+        source="resolve",
+        audit_later=True,
+    )
     if not outcome.merges:
-        return
-    facts.persons_merge([(merged, survivor) for merged, survivor, _ in outcome.merges], now)
+        return done
     PersonMerge.objects.bulk_create(
         [
             PersonMerge(
@@ -100,6 +100,7 @@ def persons_merge(outcome: Assignment, now: datetime.datetime) -> None:
         ],
         batch_size=1000,
     )
+    return done
 
 
 def links_write(

@@ -11,7 +11,8 @@ a write from anywhere else raises ``DoorClosed``, and the test suite runs with t
 - ``record``: one person or one fact at a time, audited (forms, a test's world);
 - ``golden``: a golden refresh's planned chunk, in bulk;
 - ``persons``: persons made in bulk or before anyone knows who they are;
-- ``moves``: merges (facts, conflicts and spells follow the survivor);
+- ``moves``: merges (facts, conflicts and spells follow the survivor, overlaps undone,
+  audited and told);
 - ``spells``: population spells, rebuilt one way;
 - ``register``: the register import's writes;
 - ``tables``, ``columns``: the bulk updates and column lists they share.
@@ -19,7 +20,7 @@ a write from anywhere else raises ``DoorClosed``, and the test suite runs with t
 
 from renfang.core import writeguard
 from renfang.people.facts.golden import AUDIT_SOURCE, golden_write
-from renfang.people.facts.moves import persons_merge
+from renfang.people.facts.moves import Merged, persons_merge
 from renfang.people.facts.persons import person_placeholder, persons_insert
 from renfang.people.facts.record import (
     attribute_record,
@@ -56,6 +57,7 @@ writeguard.guard(*GUARDED)
 __all__ = [
     "AUDIT_SOURCE",
     "GUARDED",
+    "Merged",
     "attribute_record",
     "golden_write",
     "hukou_record",
