@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from renfang.audit.models import AuditEvent
+from renfang.exchange.models import Event
 from renfang.linkage.models import PersonMerge, ResolveRun, ReviewPair
 from renfang.linkage.resolve import resolve
 from renfang.linkage.tests.conftest import (
@@ -25,7 +26,7 @@ from renfang.linkage.tests.conftest import (
 from renfang.people.facts import (
     residence_record,
 )
-from renfang.people.models import Person
+from renfang.people.models import IdentityRevision, Person
 from renfang.sources.models import SourceRecord
 
 pytestmark = pytest.mark.django_db
@@ -284,7 +285,17 @@ def test_a_person_left_without_records_is_merged_into_the_survivor(
     )
     assert merge.records == [lost.pk]
     assert run.model["counts"]["merged_persons"] == 1
-    assert AuditEvent.objects.filter(record_type="person", record_id=str(lonely)).exists()
+    gone = AuditEvent.objects.filter(record_type="person", record_id=str(lonely)).latest("pk")
+    assert gone.detail["changes"] == [{"field": "merged_into", "old": None, "new": kept}]
+    assert (gone.detail["records"], gone.detail["source"]) == ([lost.pk], "resolve")
+    # The merges are written last, with the run's own event: the chain's head is locked at
+    # the end of the run, not from its first stage.
+    last = list(AuditEvent.objects.order_by("-pk")[:3])
+    assert [(event.record_type, event.record_id) for event in reversed(last)] == [
+        ("person", str(lonely)),
+        ("person", str(kept)),
+        ("resolve", str(run.pk)),
+    ]
 
 
 def test_resolve_is_audited(street: None) -> None:
@@ -296,6 +307,24 @@ def test_resolve_is_audited(street: None) -> None:
     assert event.detail["new_persons"] == 8
     created = AuditEvent.objects.filter(record_type="person", detail__source="resolve")
     assert created.count() == 8
+    # Who each new person is: the golden refresh wrote it, and its audit event says it.
+    li = person_of("police", "p-li")
+    said = AuditEvent.objects.get(
+        record_type="person", record_id=str(li), detail__source="golden record"
+    )
+    assert {line["field"]: (line["old"], line["new"]) for line in said.detail["changes"]} == {
+        "id_type": (None, "resident_id"),
+        "id_number": (None, LI_NA),
+        "name": (None, "李娜"),
+        "sex": (None, "2"),
+        "birth_date": (None, "1985-03-15"),
+        "phone": (None, "13700002222"),
+    }
+    assert not IdentityRevision.objects.exists()  # nothing was corrected: first known
+    # The subscriber learns who they are from the same lines, in the person's first event.
+    first = Event.objects.filter(person_id=li).order_by("seq").first()
+    assert first is not None
+    assert {line["field"] for line in first.changes} >= {"name", "id_number", "birth_date"}
     # What the golden records took, beside the run's own stages: most of a first run.
     assert {"read", "choose", "plan", "write persons"} <= set(run.model["golden_stages"])
     assert run.model["stages"]["golden"] >= 0

@@ -7,23 +7,25 @@ stays settled on the survivor. Population spells do not move: they are derived f
 residence and hukou facts, and the survivor's are rebuilt from all of its facts
 (``spells_rebuild_for``), or the person would count twice in the figures.
 
-**Two facts of one person never overlap**: one residence at a time, one hukou, one phone (one
-value of each attribute kind), one of each tag. When the facts that arrive overlap the
-survivor's (or each other), nothing is overwritten; the facts are taken in this order, and
-each keeps what the ones before it leave free:
+**Two facts of one person never overlap**: one residence at a time, one hukou, one value of
+each attribute kind (one phone), one of each tag. When the facts that arrive overlap the
+survivor's (or each other), nothing is overwritten or stretched; each fact is kept, closed
+earlier or retracted (kept as history):
 
-1. the one that holds longer (open, or ending later) first: what the register holds today is
-   never cut short by an older fact of the other person;
-2. on the same last day (two open facts), the one that began later: the newer news (the
-   other ended the day before it began, as a move ends the old residence);
-3. on the same days, the survivor's own, then the one recorded first.
+1. A fact that says what another one says (the same place, hukou, value or tag) on days the
+   other covers adds nothing: retracted (of two identical ones, the merged person's).
+2. The others are taken in this order, each keeping what the ones before it leave free: the
+   one that holds longer first (open, or ending later: what the register holds today is
+   never cut short by an older fact of the other person); on the same last day (two open
+   facts), the one that began later (the newer news); on the same days, the survivor's own,
+   then the one recorded first.
+3. A fact that begins within one taken before it never held beside it: retracted. One that
+   began earlier is **closed** the day before the first one taken before it begins: of two
+   open residences, the older ends the day before the newer begins (as a move ends the old
+   residence); of two partly overlapping, the earlier ends where the later begins.
 
-A fact that overlaps one taken before it is **closed** the day before the first such fact
-begins, if it began earlier (partly overlapping: the earlier one ends where the later one
-begins); one that begins within a fact taken before it never held beside it and is
-**retracted** (kept as history): an identical fact of the merged person, or one inside the
-survivor's open one. The golden refresh that follows the merge then keeps or replaces the
-open fact left, as for any other person.
+The golden refresh that follows the merge then keeps or replaces the open facts left, as for
+any other person.
 
 ``persons_merge`` is the whole merge of persons as the tables see it, and its record: the
 merged person's audit event (``merged_into``), the survivor's (the facts it received, closed
@@ -155,12 +157,31 @@ def _holds_longer(fact: Fact, survivor: int) -> tuple[Any, ...]:
     )
 
 
+def _covers(other: Fact, fact: Fact) -> bool:
+    """``other`` holds on every day ``fact`` does."""
+    return (other.start or datetime.date.min) <= (fact.start or datetime.date.min) and (
+        other.end or datetime.date.max
+    ) >= (fact.end or datetime.date.max)
+
+
 def untangle(facts: Sequence[Fact], survivor: int) -> Untangled:
     """The overlap rule (see the module's docstring) over the facts of one kind that the
     survivor holds after the merge."""
     done = Untangled()
+    ranked = sorted(facts, key=lambda fact: _holds_longer(fact, survivor), reverse=True)
+    for at, fact in enumerate(ranked):
+        if any(
+            other.value == fact.value
+            and _covers(other, fact)
+            and (index < at or (other.start, other.end) != (fact.start, fact.end))
+            for index, other in enumerate(ranked)
+            if other.pk != fact.pk and other.pk not in done.retracts
+        ):
+            done.retracts.add(fact.pk)
     taken: list[tuple[datetime.date | None, datetime.date | None]] = []
-    for fact in sorted(facts, key=lambda fact: _holds_longer(fact, survivor), reverse=True):
+    for fact in ranked:
+        if fact.pk in done.retracts:
+            continue
         start = fact.start or datetime.date.min
         if any(
             (begin or datetime.date.min) <= start <= (end or datetime.date.max)
