@@ -285,9 +285,9 @@ def test_a_person_left_without_records_is_merged_into_the_survivor(
     )
     assert merge.records == [lost.pk]
     assert run.model["counts"]["merged_persons"] == 1
-    gone = AuditEvent.objects.filter(record_type="person", record_id=str(lonely)).latest("pk")
-    assert gone.detail["changes"] == [{"field": "merged_into", "old": None, "new": kept}]
-    assert (gone.detail["records"], gone.detail["source"]) == ([lost.pk], "resolve")
+    told = AuditEvent.objects.filter(record_type="person", record_id=str(lonely)).latest("pk")
+    assert told.detail["changes"] == [{"field": "merged_into", "old": None, "new": kept}]
+    assert (told.detail["records"], told.detail["source"]) == ([lost.pk], "resolve")
     # The merges are written last, with the run's own event: the chain's head is locked at
     # the end of the run, not from its first stage.
     last = list(AuditEvent.objects.order_by("-pk")[:3])

@@ -46,7 +46,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from renfang.audit.models import Action
-from renfang.audit.services import SYSTEM, PendingEvent, User, audit_record_many
+from renfang.audit.services import SYSTEM, PendingEvent, User, audit_record_many, field_change
 from renfang.core import bulk
 from renfang.core.changes import FieldChange
 from renfang.core.writeguard import through_door
@@ -295,8 +295,8 @@ def _current_lines(
         old, new = sorted(before[key] - after[key]), sorted(after[key] - before[key])
         name = name_of(key)
         if name == "tag":
-            yield from ({"field": name, "old": None, "new": tag} for tag in new)
-            yield from ({"field": name, "old": tag, "new": None} for tag in old)
+            yield from (field_change(name, None, tag) for tag in new)
+            yield from (field_change(name, tag, None) for tag in old)
         elif old or new:
             yield {"field": name, "old": old[0] if old else None, "new": new[0] if new else None}
 
