@@ -32,9 +32,12 @@ class ReviewCandidate:
 
 @dataclass
 class NewPerson:
-    """A cluster that needs a new person (who it is, the golden refresh writes)."""
+    """A cluster that needs a new person (who it is, the golden refresh writes). ``owns_id``:
+    the cluster is anchored on a valid ID number no other person holds (its golden record
+    is written first, so that a record elsewhere bearing that number cannot contest it)."""
 
     root: int
+    owns_id: bool = False
 
 
 @dataclass
@@ -230,14 +233,17 @@ def _new_persons(con: duckdb.DuckDBPyConnection, outcome: Assignment, taken: set
         if row[0] not in outcome.person_of_root
     ]
     holders = _holders([row[1] for row in unassigned if row[1]])
+    used_ids = set(holders)
     for root, best_id in unassigned:
         holder = holders.get(best_id) if best_id else None
         if holder is not None and holder not in taken:
             outcome.person_of_root[root] = holder
             taken.add(holder)
             continue
+        owns_id = bool(best_id) and best_id not in used_ids
+        used_ids.add(best_id)
         outcome.person_of_root[root] = -1 - len(outcome.new_persons)
-        outcome.new_persons.append(NewPerson(root=root))
+        outcome.new_persons.append(NewPerson(root=root, owns_id=owns_id))
 
 
 def _left_without_records(

@@ -190,6 +190,25 @@ def test_a_record_with_a_family_members_id_is_taken_out(street: None, record: Ma
     assert detail["weights"]["id_number"]["level"] == "unknown"
 
 
+def test_a_number_on_someone_elses_record_stays_its_owners(street: None, record: Make) -> None:
+    # A son known only to education, with his father's ID typed on his record.
+    record("education", "e-wang-xiao", **_resident(FATHER, "王小明", "1", "2015-03-03"))
+
+    resolve()
+
+    father = Person.objects.get(pk=person_of("police", "p-father"))
+    son = Person.objects.get(pk=person_of("education", "e-wang-xiao"))
+    assert father.pk != son.pk
+    assert (father.id_number, father.name) == (FATHER, "王建国")
+    assert (son.id_number, son.name) == ("", "王小明")
+    said = AuditEvent.objects.get(
+        record_type="person", record_id=str(father.pk), detail__source="golden record"
+    )
+    assert {"field": "id_number", "old": None, "new": FATHER, "source": "police"} in said.detail[
+        "changes"
+    ]
+
+
 def test_a_stranger_without_an_id_gets_a_person_of_their_own(street: None, record: Make) -> None:
     record("hrss", "s-1", id_type="other", id_number="SS-1", name="赵敏", birth_date="1995-05-05")
     record("health", "h-zhao", id_type="other", id_number="ss1", name="赵敏", sex="2")
