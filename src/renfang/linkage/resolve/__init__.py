@@ -16,6 +16,7 @@ happen in one transaction at the end.
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 import os
 import tempfile
@@ -39,6 +40,7 @@ from renfang.core import bulk
 from renfang.linkage.models import ResolveRun, ReviewPair, ReviewStatus
 from renfang.linkage.resolve import assign, duck, groups, model, pairs, records, write
 from renfang.people import facts
+from renfang.people.models import IdType
 
 logger = logging.getLogger(__name__)
 
@@ -310,21 +312,9 @@ def _write(
             written.changed_persons | set(new_ids) | {s for _, s, _ in outcome.merges}
         ) - merged_ids
         with clock.stage("golden"):
-            # New persons are made blank: the golden refresh writes and audits who they are.
-            # Those anchored on an ID number first, so that the number goes to them and not
-            # to a cluster with a record that bears it (a child's record with a parent's ID).
-            later = {
-                person_id
-                for person_id, person in zip(new_ids, outcome.new_persons, strict=True)
-                if not person.owns_id
-            }
             golden_stages = _golden_refresh(
-                sorted(changed_persons - later), progress=progress, actor=actor, today=today
+                sorted(changed_persons), progress=progress, actor=actor, today=today
             )
-            for stage, seconds in _golden_refresh(
-                sorted(later), progress=progress, actor=actor, today=today
-            ).items():
-                golden_stages[stage] = round(golden_stages.get(stage, 0.0) + seconds, 2)
         counts.update(
             {
                 "linked_by_id": int(by_rule.get("id", 0)),
@@ -364,6 +354,7 @@ def _write(
                 run=run,
                 counts=counts,
                 new_ids=new_ids,
+                new_persons=outcome.new_persons,
                 sizes=sizes,
                 merges=merges,
                 actor=actor,
@@ -373,6 +364,17 @@ def _write(
 
 
 _PINNED_NAMES = frozenset({"review", "merge", "split"})
+
+
+def _id_lines(id_number: str) -> str:
+    """The change lines of a new person's ID number, as canonical JSON (sorted keys, no
+    spaces) ending in a comma; nothing without one."""
+    if not id_number:
+        return ""
+    return (
+        f'"changes":[{{"field":"id_type","new":"{IdType.RESIDENT_ID.value}","old":null}},'
+        f'{{"field":"id_number","new":{json.dumps(id_number)},"old":null}}],'
+    )
 
 
 def _golden_refresh(
@@ -394,16 +396,18 @@ def _audit(
     run: ResolveRun,
     counts: dict[str, Any],
     new_ids: list[int],
+    new_persons: list[assign.NewPerson],
     sizes: dict[int, int],
     merges: facts.Merged,
     actor: User | None,
 ) -> None:
-    """One event for the run, one per person created, the merges' (one per person merged
-    away, one per survivor)."""
+    """One event for the run, one per person created (with the ID number it was made with:
+    the golden refresh's event says the rest of who it is), the merges' (one per person
+    merged away, one per survivor)."""
     username = SYSTEM if actor is None else ""
 
     def events() -> Iterable[PendingEvent]:
-        for person_id in new_ids:
+        for person_id, person in zip(new_ids, new_persons, strict=True):
             yield PendingEvent(
                 action=Action.WRITE,
                 user=actor,
@@ -411,7 +415,8 @@ def _audit(
                 record_type="person",
                 record_id=str(person_id),
                 detail_text=(
-                    f'{{"created":true,"records":{sizes.get(person_id, 0)},"source":"resolve"}}'
+                    f'{{{_id_lines(person.id_number)}"created":true,'
+                    f'"records":{sizes.get(person_id, 0)},"source":"resolve"}}'
                 ),
             )
         # The merges' events, as the door made them (the merged person's, the survivor's).

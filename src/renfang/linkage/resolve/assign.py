@@ -32,12 +32,11 @@ class ReviewCandidate:
 
 @dataclass
 class NewPerson:
-    """A cluster that needs a new person (who it is, the golden refresh writes). ``owns_id``:
-    the cluster is anchored on a valid ID number no other person holds (its golden record
-    is written first, so that a record elsewhere bearing that number cannot contest it)."""
+    """A cluster that needs a new person: known by the ID number it is anchored on (blank
+    when another person holds it); the golden refresh writes the rest."""
 
     root: int
-    owns_id: bool = False
+    id_number: str
 
 
 @dataclass
@@ -210,8 +209,10 @@ def persons(con: duckdb.DuckDBPyConnection, components: Components, outcome: Ass
 
 def _new_persons(con: duckdb.DuckDBPyConnection, outcome: Assignment, taken: set[int]) -> None:
     """Clusters without a person: an unused person holding the cluster's ID number, else a
-    new person, known by nothing yet: the golden refresh that follows writes who it is (the ID
-    number left blank when another person holds it) and audits it."""
+    new person, known by the cluster's ID number (left blank when another person holds it):
+    the golden refresh that follows writes and audits the rest of who it is. The number is
+    linkage's to give: a record of the cluster may bear another person's (a child's record
+    with a parent's ID, set aside by the groups), which the golden record would take."""
     unassigned = [
         row
         for row in con.execute(
@@ -240,10 +241,10 @@ def _new_persons(con: duckdb.DuckDBPyConnection, outcome: Assignment, taken: set
             outcome.person_of_root[root] = holder
             taken.add(holder)
             continue
-        owns_id = bool(best_id) and best_id not in used_ids
-        used_ids.add(best_id)
+        id_number = "" if best_id in used_ids else best_id or ""
+        used_ids.add(id_number)
         outcome.person_of_root[root] = -1 - len(outcome.new_persons)
-        outcome.new_persons.append(NewPerson(root=root, owns_id=owns_id))
+        outcome.new_persons.append(NewPerson(root=root, id_number=id_number))
 
 
 def _left_without_records(

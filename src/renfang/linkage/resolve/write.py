@@ -1,7 +1,7 @@
 """Stage 5 of ``renfang resolve``: what changed goes to the database, in bulk.
 
-New persons are inserted with COPY (ids reserved first), blank: the golden refresh that
-follows writes and audits who they are; persons left without records are
+New persons are inserted with COPY (ids reserved first), known by their ID number only: the
+golden refresh that follows writes and audits the rest; persons left without records are
 merged into their survivor (``merged_into``, a ``PersonMerge`` by nobody, reason "resolve",
 their facts moved); only the links that changed are written (PostgreSQL: COPY into a temporary
 table and one ``UPDATE … FROM``); the open review pairs are brought up to date. A second run
@@ -28,7 +28,7 @@ from renfang.linkage.models import MergeKind, PersonMerge, ReviewPair, ReviewSta
 from renfang.linkage.resolve import duck, model
 from renfang.linkage.resolve.assign import Assignment
 from renfang.people import facts
-from renfang.people.models import Person
+from renfang.people.models import IdType, Person
 from renfang.sources.models import PINNED_RULES, SourceRecord
 
 _BATCH = 20_000
@@ -48,8 +48,9 @@ class Written:
 
 
 def persons_create(outcome: Assignment, now: datetime.datetime) -> list[int]:
-    """Insert the new persons, blank (their identity is the golden refresh's to write and to
-    audit); replace their placeholders in ``outcome`` by their ids."""
+    """Insert the new persons, known by the ID number linkage gave them and nothing else (the
+    rest of who they are is the golden refresh's to write and to audit); replace their
+    placeholders in ``outcome`` by their ids."""
     new = outcome.new_persons
     ids = bulk.reserve_ids(Person, len(new))
     stamp = bulk.db_value(Person, "created_at", now)
@@ -63,9 +64,23 @@ def persons_create(outcome: Assignment, now: datetime.datetime) -> list[int]:
     ]
 
     def rows() -> Iterator[tuple[Any, ...]]:
-        # Known by nothing yet: the golden refresh of the run writes and audits who they are.
-        for person_id in ids:
-            yield (person_id, "", "", "", "", None, "", "CHN", stamp, stamp, "{}")
+        # Known by their ID number only: the golden refresh of the run writes and audits the
+        # rest of who they are; the run's audit event of their creation says the number.
+        for person_id, person in zip(ids, new, strict=True):
+            id_type = IdType.RESIDENT_ID.value if person.id_number else ""
+            yield (
+                person_id,
+                id_type,
+                person.id_number,
+                "",
+                "",
+                None,
+                "",
+                "CHN",
+                stamp,
+                stamp,
+                "{}",
+            )
 
     facts.persons_insert(ids, rows())
     return ids

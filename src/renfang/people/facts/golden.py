@@ -9,11 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from django.db import connection
+
 from renfang.audit.services import PendingEvent, User, audit_record_stream, write_event
 from renfang.core import bulk
 from renfang.core.changes import FieldChange
 from renfang.core.writeguard import through_door
 from renfang.exchange.events import PersonChange, publish_person_changes
+from renfang.exchange.models import Event
 from renfang.people.facts.columns import FACT_INSERT, IDENTITY_FIELDS, PERSON_TYPES, PERSON_UPDATE
 from renfang.people.facts.spells import spells_rebuild
 from renfang.people.facts.tables import close_facts, retract_facts, update_rows
@@ -107,11 +110,12 @@ def golden_write(writes: ChunkWrites, context: Context, report: GoldenReport) ->
             audit_record_stream(_events(audited, context.actor))
         with report.stage("feed"):
             sources = _event_sources(writes.person_rows, audited)
+            first = _first_known(writes.person_rows, audited)
             publish_person_changes(
                 (
                     PersonChange(
                         person_id=pid,
-                        changes=changes,
+                        changes=first.get(pid, []) + changes,
                         source=sources.get(pid) or AUDIT_SOURCE,
                         new=all(line.get("old") is None for line in changes),
                     )
@@ -119,6 +123,51 @@ def golden_write(writes: ChunkWrites, context: Context, report: GoldenReport) ->
                 ),
                 today=context.today,
             )
+
+
+def _first_known(
+    person_rows: list[tuple[Any, ...]], changes: dict[int, list[FieldChange]]
+) -> dict[int, list[FieldChange]]:
+    """For persons the feed has never told of (created by ``renfang resolve`` with the ID
+    number linkage anchored them on, which the golden record then finds unchanged; their
+    audit event of creation says it): the identity lines their first event must carry, so
+    that a subscriber learns who they are. Only for the feed: the audit keeps saying what
+    changed. One query per chunk."""
+    rows = {row[0]: row for row in person_rows if row[0] in changes}
+    if not rows:
+        return {}
+    told = _told_of(sorted(rows))
+    first: dict[int, list[FieldChange]] = {}
+    for person_id, row in rows.items():
+        if person_id in told:
+            continue
+        named = {line.get("field") for line in changes[person_id]}
+        lines: list[FieldChange] = [
+            {
+                "field": name,
+                "old": None,
+                "new": value.isoformat() if hasattr(value, "isoformat") else value,
+            }
+            for name, value in zip(IDENTITY_FIELDS, row[1 : 1 + len(IDENTITY_FIELDS)], strict=True)
+            if value not in (None, "") and name not in named
+        ]
+        if lines:
+            first[person_id] = lines
+    return first
+
+
+def _told_of(person_ids: list[int]) -> set[int]:
+    """Which of these persons have events already."""
+    table = bulk.table(Event)
+    with connection.cursor() as cursor:
+        if bulk.is_postgresql():
+            cursor.execute(
+                f'SELECT DISTINCT person_id FROM "{table}" WHERE person_id = ANY(%s)',  # noqa: S608
+                [person_ids],
+            )
+            return {row[0] for row in cursor.fetchall()}
+    found = Event.objects.filter(person_id__in=person_ids).values_list("person_id", flat=True)
+    return {person_id for person_id in found if person_id is not None}
 
 
 # A change line's field → the golden record's field whose source gave it.
