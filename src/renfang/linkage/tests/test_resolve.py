@@ -345,8 +345,8 @@ def test_resolve_is_audited(street: None) -> None:
         "birth_date": (None, "1985-03-15"),
         "phone": (None, "13700002222"),
     }
-    created = AuditEvent.objects.get(record_type="person", record_id=str(li), detail__created=True)
-    assert {line["field"] for line in created.detail["changes"]} == {"id_type", "id_number"}
+    made = AuditEvent.objects.get(record_type="person", record_id=str(li), detail__created=True)
+    assert {line["field"] for line in made.detail["changes"]} == {"id_type", "id_number"}
     assert not IdentityRevision.objects.exists()  # nothing was corrected: first known
     # The subscriber learns who they are from the same lines, in the person's first event.
     first = Event.objects.filter(person_id=li).order_by("seq").first()
