@@ -20,11 +20,10 @@ from django.utils.translation import gettext as _
 
 from renfang.audit.models import Action
 from renfang.audit.services import SYSTEM, PendingEvent, User, audit_record_many
-from renfang.exchange.events import merge_event, publish, split_event
+from renfang.exchange.events import publish, split_event
 from renfang.linkage.models import MergeKind, PersonMerge, ReviewPair, ReviewStatus
-from renfang.linkage.normalize import id_key
 from renfang.people.facts import person_placeholder, persons_merge, spells_rebuild_for
-from renfang.people.models import IdType, Person
+from renfang.people.models import Person
 
 if TYPE_CHECKING:
     from renfang.people.golden import GoldenReport
@@ -160,7 +159,6 @@ def person_merge(
         kept = sorted(survivor.source_records.values_list("pk", flat=True))
         detail = {"rule": str(rule), "by": _username(user), "reason": reason, "merged": merged.pk}
         _pin([*moved, *kept], survivor, rule, detail, now)
-        persons_merge([(merged.pk, survivor.pk)], now)
         merged.merged_into = survivor
         record = PersonMerge.objects.create(
             kind=MergeKind.MERGE,
@@ -171,64 +169,18 @@ def person_merge(
             at=now,
             reason=reason,
         )
-        audit_record_many(
-            [
-                _event(
-                    user,
-                    "person",
-                    merged.pk,
-                    {
-                        "changes": [{"field": "merged_into", "old": None, "new": survivor.pk}],
-                        "records": moved,
-                        "reason": reason,
-                        "source": str(rule),
-                    },
-                ),
-                _event(
-                    user,
-                    "person",
-                    survivor.pk,
-                    {"merged": merged.pk, "records": moved, "reason": reason, "source": str(rule)},
-                ),
-            ]
+        # The door moves the facts, and audits and tells the merge (both persons' events).
+        persons_merge(
+            [(merged.pk, survivor.pk)],
+            now,
+            records={merged.pk: moved},
+            actor=user,
+            source=str(rule),
+            reason=reason,
         )
-        publish([merge_event(survivor.pk, merged.pk, str(rule))])
         _golden_refresh([survivor.pk], user)
         spells_rebuild_for([survivor.pk])
     return record
-
-
-def _first_mapped(records: list[SourceRecord], field: str) -> str:
-    for record in records:
-        value = (record.mapped or {}).get(field)
-        if value:
-            return str(value)
-    return ""
-
-
-def _new_person_for(records: list[SourceRecord]) -> Person:
-    """A person for records split off, from what the records say (golden rewrites it)."""
-    number = ""
-    for record in records:
-        key = id_key(str(record.mapped.get("id_type", "")), str(record.mapped.get("id_number", "")))
-        if key.valid_resident_id:
-            taken = Person.objects.filter(
-                id_type=IdType.RESIDENT_ID, id_number=key.number, merged_into__isnull=True
-            ).exists()
-            number = "" if taken else key.number
-            break
-    birth = _first_mapped(records, "birth_date")
-    try:
-        birth_date = datetime.date.fromisoformat(birth) if birth else None
-    except ValueError:
-        birth_date = None
-    sex = _first_mapped(records, "sex")
-    return person_placeholder(
-        id_number=number,
-        name=_first_mapped(records, "name"),
-        sex=sex[:1] if sex else "0",
-        birth_date=birth_date,
-    )
 
 
 def person_split(
@@ -267,11 +219,12 @@ def person_split(
             )
         if len(wanted) == len(own):
             raise LinkageError(_("A split must leave the person at least one record."))
-        moving = [record for record in records if record.pk in set(wanted)]
         staying = sorted(own - set(wanted))
         if pin_staying is not None:
             staying = sorted(own.intersection(pin_staying) - set(wanted))
-        new_person = _new_person_for(moving)
+        # Known by nothing yet: the golden refresh below writes and audits who it is (an ID
+        # number only when no other person holds it).
+        new_person = person_placeholder()
         detail = {"rule": str(rule), "by": _username(user), "reason": reason}
         _pin(wanted, new_person, rule, {**detail, "from": person.pk}, now)
         _pin(staying, person, rule, {**detail, "split_off": new_person.pk}, now)

@@ -16,6 +16,7 @@ happen in one transaction at the end.
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 import os
 import tempfile
@@ -36,9 +37,10 @@ from renfang.audit.context import os_user
 from renfang.audit.models import Action
 from renfang.audit.services import SYSTEM, PendingEvent, User, audit_record_stream
 from renfang.core import bulk
-from renfang.exchange.events import merge_event, publish
 from renfang.linkage.models import ResolveRun, ReviewPair, ReviewStatus
 from renfang.linkage.resolve import assign, duck, groups, model, pairs, records, write
+from renfang.people import facts
+from renfang.people.models import IdType
 
 logger = logging.getLogger(__name__)
 
@@ -282,7 +284,7 @@ def _write(
         with clock.stage("persons"):
             assign.persons(con, components, outcome)
             new_ids = write.persons_create(outcome, now)
-            write.persons_merge(outcome, now)
+            merges = write.persons_merge(outcome, now, actor)
         with clock.stage("links"):
             total = duck.count(con, "SELECT count(*) FROM final")
             with tqdm(
@@ -309,10 +311,6 @@ def _write(
         changed_persons = (
             written.changed_persons | set(new_ids) | {s for _, s, _ in outcome.merges}
         ) - merged_ids
-        if outcome.merges:
-            publish(
-                merge_event(survivor, merged, "resolve") for merged, survivor, _ in outcome.merges
-            )
         with clock.stage("golden"):
             golden_stages = _golden_refresh(
                 sorted(changed_persons), progress=progress, actor=actor, today=today
@@ -356,8 +354,9 @@ def _write(
                 run=run,
                 counts=counts,
                 new_ids=new_ids,
+                new_persons=outcome.new_persons,
                 sizes=sizes,
-                outcome=outcome,
+                merges=merges,
                 actor=actor,
             )
         run.model["stages"] = clock.stages
@@ -365,6 +364,17 @@ def _write(
 
 
 _PINNED_NAMES = frozenset({"review", "merge", "split"})
+
+
+def _id_lines(id_number: str) -> str:
+    """The change lines of a new person's ID number, as canonical JSON (sorted keys, no
+    spaces) ending in a comma; nothing without one."""
+    if not id_number:
+        return ""
+    return (
+        f'"changes":[{{"field":"id_type","new":"{IdType.RESIDENT_ID.value}","old":null}},'
+        f'{{"field":"id_number","new":{json.dumps(id_number)},"old":null}}],'
+    )
 
 
 def _golden_refresh(
@@ -386,15 +396,18 @@ def _audit(
     run: ResolveRun,
     counts: dict[str, Any],
     new_ids: list[int],
+    new_persons: list[assign.NewPerson],
     sizes: dict[int, int],
-    outcome: assign.Assignment,
+    merges: facts.Merged,
     actor: User | None,
 ) -> None:
-    """One event for the run, one per person created, one per person merged away."""
+    """One event for the run, one per person created (with the ID number it was made with:
+    the golden refresh's event says the rest of who it is), the merges' (one per person
+    merged away, one per survivor)."""
     username = SYSTEM if actor is None else ""
 
     def events() -> Iterable[PendingEvent]:
-        for person_id in new_ids:
+        for person_id, person in zip(new_ids, new_persons, strict=True):
             yield PendingEvent(
                 action=Action.WRITE,
                 user=actor,
@@ -402,22 +415,12 @@ def _audit(
                 record_type="person",
                 record_id=str(person_id),
                 detail_text=(
-                    f'{{"created":true,"records":{sizes.get(person_id, 0)},"source":"resolve"}}'
+                    f'{{{_id_lines(person.id_number)}"created":true,'
+                    f'"records":{sizes.get(person_id, 0)},"source":"resolve"}}'
                 ),
             )
-        for merged, survivor, merged_records in outcome.merges:
-            yield PendingEvent(
-                action=Action.WRITE,
-                user=actor,
-                username=username,
-                record_type="person",
-                record_id=str(merged),
-                detail={
-                    "source": "resolve",
-                    "merged_into": survivor,
-                    "records": merged_records[:1000],
-                },
-            )
+        # The merges' events, as the door made them (the merged person's, the survivor's).
+        yield from merges.events()
         yield PendingEvent(
             action=Action.WRITE,
             user=actor,

@@ -32,11 +32,11 @@ class ReviewCandidate:
 
 @dataclass
 class NewPerson:
+    """A cluster that needs a new person: known by the ID number it is anchored on (blank
+    when another person holds it); the golden refresh writes the rest."""
+
     root: int
     id_number: str
-    name: str
-    sex: str
-    birth_date: str | None
 
 
 @dataclass
@@ -209,7 +209,10 @@ def persons(con: duckdb.DuckDBPyConnection, components: Components, outcome: Ass
 
 def _new_persons(con: duckdb.DuckDBPyConnection, outcome: Assignment, taken: set[int]) -> None:
     """Clusters without a person: an unused person holding the cluster's ID number, else a
-    new person (the ID number left blank when another person holds it)."""
+    new person, known by the cluster's ID number (left blank when another person holds it):
+    the golden refresh that follows writes and audits the rest of who it is. The number is
+    linkage's to give: a record of the cluster may bear another person's (a child's record
+    with a parent's ID, set aside by the groups), which the golden record would take."""
     unassigned = [
         row
         for row in con.execute(
@@ -223,12 +226,8 @@ def _new_persons(con: duckdb.DuckDBPyConnection, outcome: Assignment, taken: set
                 SELECT root, first(anchor_id ORDER BY n DESC, anchor_id) AS id_number
                 FROM ids GROUP BY root
             )
-            SELECT f.root, b.id_number,
-                first(r.name_raw ORDER BY r.anchor_id IS NULL, r.name_raw IS NULL, r.unique_id),
-                first(r.sex ORDER BY r.anchor_id IS NULL, r.sex IS NULL, r.unique_id),
-                first(r.dob ORDER BY r.anchor_id IS NULL, r.dob IS NULL, r.unique_id)
-            FROM final f JOIN rec r USING (unique_id) LEFT JOIN best_id b USING (root)
-            GROUP BY f.root, b.id_number
+            SELECT DISTINCT f.root, b.id_number
+            FROM final f LEFT JOIN best_id b USING (root)
             ORDER BY f.root
             """
         ).fetchall()
@@ -236,7 +235,7 @@ def _new_persons(con: duckdb.DuckDBPyConnection, outcome: Assignment, taken: set
     ]
     holders = _holders([row[1] for row in unassigned if row[1]])
     used_ids = set(holders)
-    for root, best_id, name, sex, birth_date in unassigned:
+    for root, best_id in unassigned:
         holder = holders.get(best_id) if best_id else None
         if holder is not None and holder not in taken:
             outcome.person_of_root[root] = holder
@@ -245,15 +244,7 @@ def _new_persons(con: duckdb.DuckDBPyConnection, outcome: Assignment, taken: set
         id_number = "" if best_id in used_ids else best_id or ""
         used_ids.add(id_number)
         outcome.person_of_root[root] = -1 - len(outcome.new_persons)
-        outcome.new_persons.append(
-            NewPerson(
-                root=root,
-                id_number=id_number,
-                name=name or "",
-                sex=sex or "0",
-                birth_date=birth_date.isoformat() if birth_date else None,
-            )
-        )
+        outcome.new_persons.append(NewPerson(root=root, id_number=id_number))
 
 
 def _left_without_records(

@@ -1,6 +1,7 @@
 """Stage 5 of ``renfang resolve``: what changed goes to the database, in bulk.
 
-New persons are inserted with COPY (ids reserved first); persons left without records are
+New persons are inserted with COPY (ids reserved first), known by their ID number only: the
+golden refresh that follows writes and audits the rest; persons left without records are
 merged into their survivor (``merged_into``, a ``PersonMerge`` by nobody, reason "resolve",
 their facts moved); only the links that changed are written (PostgreSQL: COPY into a temporary
 table and one ``UPDATE … FROM``); the open review pairs are brought up to date. A second run
@@ -21,6 +22,7 @@ import duckdb
 import pyarrow as pa  # type: ignore[import-untyped]
 from django.db import connection
 
+from renfang.audit.services import User
 from renfang.core import bulk
 from renfang.linkage.models import MergeKind, PersonMerge, ReviewPair, ReviewStatus
 from renfang.linkage.resolve import duck, model
@@ -46,7 +48,9 @@ class Written:
 
 
 def persons_create(outcome: Assignment, now: datetime.datetime) -> list[int]:
-    """Insert the new persons; replace their placeholders in ``outcome`` by their ids."""
+    """Insert the new persons, known by the ID number linkage gave them and nothing else (the
+    rest of who they are is the golden refresh's to write and to audit); replace their
+    placeholders in ``outcome`` by their ids."""
     new = outcome.new_persons
     ids = bulk.reserve_ids(Person, len(new))
     stamp = bulk.db_value(Person, "created_at", now)
@@ -60,14 +64,17 @@ def persons_create(outcome: Assignment, now: datetime.datetime) -> list[int]:
     ]
 
     def rows() -> Iterator[tuple[Any, ...]]:
+        # Known by their ID number only: the golden refresh of the run writes and audits the
+        # rest of who they are; the run's audit event of their creation says the number.
         for person_id, person in zip(ids, new, strict=True):
+            id_type = IdType.RESIDENT_ID.value if person.id_number else ""
             yield (
                 person_id,
-                IdType.RESIDENT_ID.value if person.id_number else "",
+                id_type,
                 person.id_number,
-                person.name[:100],
-                person.sex[:1],
-                person.birth_date,
+                "",
+                "",
+                None,
                 "",
                 "CHN",
                 stamp,
@@ -79,12 +86,20 @@ def persons_create(outcome: Assignment, now: datetime.datetime) -> list[int]:
     return ids
 
 
-def persons_merge(outcome: Assignment, now: datetime.datetime) -> None:
+def persons_merge(outcome: Assignment, now: datetime.datetime, actor: User | None) -> facts.Merged:
     """Persons left without records: merged into their survivor, facts and all (the
-    survivors' population spells rebuilt from them)."""
+    survivors' population spells rebuilt from them, the feed told). Returns the merge as the
+    audit will tell it: the run writes its events last, in its audit stream."""
+    done = facts.persons_merge(
+        [(merged, survivor) for merged, survivor, _ in outcome.merges],
+        now,
+        records={merged: records for merged, _, records in outcome.merges},
+        actor=actor,
+        source="resolve",
+        audit_later=True,
+    )
     if not outcome.merges:
-        return
-    facts.persons_merge([(merged, survivor) for merged, survivor, _ in outcome.merges], now)
+        return done
     PersonMerge.objects.bulk_create(
         [
             PersonMerge(
@@ -100,6 +115,7 @@ def persons_merge(outcome: Assignment, now: datetime.datetime) -> None:
         ],
         batch_size=1000,
     )
+    return done
 
 
 def links_write(

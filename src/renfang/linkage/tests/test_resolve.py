@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from renfang.audit.models import AuditEvent
+from renfang.exchange.models import Event
 from renfang.linkage.models import PersonMerge, ResolveRun, ReviewPair
 from renfang.linkage.resolve import resolve
 from renfang.linkage.tests.conftest import (
@@ -25,7 +26,7 @@ from renfang.linkage.tests.conftest import (
 from renfang.people.facts import (
     residence_record,
 )
-from renfang.people.models import Person
+from renfang.people.models import IdentityRevision, Person
 from renfang.sources.models import SourceRecord
 
 pytestmark = pytest.mark.django_db
@@ -189,6 +190,28 @@ def test_a_record_with_a_family_members_id_is_taken_out(street: None, record: Ma
     assert detail["weights"]["id_number"]["level"] == "unknown"
 
 
+def test_a_number_on_someone_elses_record_stays_its_owners_and_the_audit_says_so(
+    street: None, record: Make
+) -> None:
+    # A son known only to education, with his father's ID typed on his record.
+    record("education", "e-wang-xiao", **_resident(FATHER, "王小明", "1", "2015-03-03"))
+
+    resolve()
+
+    father = Person.objects.get(pk=person_of("police", "p-father"))
+    son = Person.objects.get(pk=person_of("education", "e-wang-xiao"))
+    assert father.pk != son.pk
+    assert (father.id_number, father.name) == (FATHER, "王建国")
+    assert (son.id_number, son.name) == ("", "王小明")
+    said = [
+        line
+        for event in AuditEvent.objects.filter(record_type="person", record_id=str(father.pk))
+        for line in event.detail.get("changes", [])
+    ]
+    assert {"field": "id_number", "old": None, "new": FATHER} in said
+    assert {"field": "name", "old": None, "new": "王建国", "source": "police"} in said
+
+
 def test_a_stranger_without_an_id_gets_a_person_of_their_own(street: None, record: Make) -> None:
     record("hrss", "s-1", id_type="other", id_number="SS-1", name="赵敏", birth_date="1995-05-05")
     record("health", "h-zhao", id_type="other", id_number="ss1", name="赵敏", sex="2")
@@ -284,7 +307,17 @@ def test_a_person_left_without_records_is_merged_into_the_survivor(
     )
     assert merge.records == [lost.pk]
     assert run.model["counts"]["merged_persons"] == 1
-    assert AuditEvent.objects.filter(record_type="person", record_id=str(lonely)).exists()
+    told = AuditEvent.objects.filter(record_type="person", record_id=str(lonely)).latest("pk")
+    assert told.detail["changes"] == [{"field": "merged_into", "old": None, "new": kept}]
+    assert (told.detail["records"], told.detail["source"]) == ([lost.pk], "resolve")
+    # The merges are written last, with the run's own event: the chain's head is locked at
+    # the end of the run, not from its first stage.
+    last = list(AuditEvent.objects.order_by("-pk")[:3])
+    assert [(event.record_type, event.record_id) for event in reversed(last)] == [
+        ("person", str(lonely)),
+        ("person", str(kept)),
+        ("resolve", str(run.pk)),
+    ]
 
 
 def test_resolve_is_audited(street: None) -> None:
@@ -296,6 +329,29 @@ def test_resolve_is_audited(street: None) -> None:
     assert event.detail["new_persons"] == 8
     created = AuditEvent.objects.filter(record_type="person", detail__source="resolve")
     assert created.count() == 8
+    # Who each new person is: the number linkage made it with, in the run's event of its
+    # creation; the rest, as the golden refresh wrote it, in the refresh's event.
+    li = person_of("police", "p-li")
+    said = {
+        line["field"]: (line["old"], line["new"])
+        for event in AuditEvent.objects.filter(record_type="person", record_id=str(li))
+        for line in event.detail.get("changes", [])
+    }
+    assert said == {
+        "id_type": (None, "resident_id"),
+        "id_number": (None, LI_NA),
+        "name": (None, "李娜"),
+        "sex": (None, "2"),
+        "birth_date": (None, "1985-03-15"),
+        "phone": (None, "13700002222"),
+    }
+    made = AuditEvent.objects.get(record_type="person", record_id=str(li), detail__created=True)
+    assert {line["field"] for line in made.detail["changes"]} == {"id_type", "id_number"}
+    assert not IdentityRevision.objects.exists()  # nothing was corrected: first known
+    # The subscriber learns who they are from the same lines, in the person's first event.
+    first = Event.objects.filter(person_id=li).order_by("seq").first()
+    assert first is not None
+    assert {line["field"] for line in first.changes} >= {"name", "id_number", "birth_date"}
     # What the golden records took, beside the run's own stages: most of a first run.
     assert {"read", "choose", "plan", "write persons"} <= set(run.model["golden_stages"])
     assert run.model["stages"]["golden"] >= 0

@@ -411,3 +411,64 @@ def test_keeping_apart_two_records_with_one_id_holds_on_the_next_run(
 
     assert person_of("police", "p-zhang") != person_of("health", "h-zhang")
     assert rule_of("civil_affairs", "c-zhang") != "review"
+
+
+# ---------------------------------------------------------------- what the audit and feed see
+
+
+def test_a_reviewers_merge_leaves_one_residence_at_a_time_audited_and_told(
+    resolved: None, officer: User
+) -> None:
+    from renfang.exchange.models import Event, EventType  # noqa: PLC0415
+    from renfang.people.models import Residence  # noqa: PLC0415
+
+    li, chen = _person("police", "p-li"), _person("police", "p-chen")
+    residence_record(person=li, division="310104003001", valid_from=datetime.date(2020, 1, 1))
+    residence_record(person=chen, division="310104003002", valid_from=datetime.date(2023, 5, 1))
+    told = Event.objects.order_by("-seq").values_list("seq", flat=True).first()
+
+    person_merge(li, chen, user=officer, reason="one woman, two names")
+
+    assert sorted(
+        Residence.objects.filter(person=li).values_list("valid_from", "valid_to", "division")
+    ) == [
+        (datetime.date(2020, 1, 1), datetime.date(2023, 4, 30), "310104003001"),
+        (datetime.date(2023, 5, 1), None, "310104003002"),
+    ]
+    # The auditor: the officer's merge, on both persons, with what the survivor received.
+    survivor = AuditEvent.objects.get(
+        record_type="person", record_id=str(li.pk), detail__merged=chen.pk
+    )
+    assert (survivor.username, survivor.detail["source"]) == ("officer", "merge")
+    assert [(line["field"], line["old"] is None) for line in survivor.detail["changes"]] == [
+        ("residence", False),
+        ("residence", True),
+    ]
+    gone = AuditEvent.objects.get(record_type="person", record_id=str(chen.pk), username="officer")
+    assert gone.detail["changes"] == [{"field": "merged_into", "old": None, "new": li.pk}]
+    # The subscriber: the merge, then the survivor moved.
+    assert list(
+        Event.objects.filter(seq__gt=told, person_id=li.pk)
+        .order_by("seq")
+        .values_list("type", "division", "division_before")
+    )[:2] == [
+        (EventType.MERGED, "310104003002", ""),
+        (EventType.MOVED, "310104003002", "310104003001"),
+    ]
+
+
+def test_a_split_off_person_is_audited_with_who_they_are(resolved: None, officer: User) -> None:
+    zhang_ = _person("police", "p-zhang")
+    civil = SourceRecord.objects.get(record_id="c-zhang")
+
+    new = person_split(zhang_, [civil.pk], user=officer, reason="a namesake")
+
+    identity = {
+        line["field"]: line["new"]
+        for event in AuditEvent.objects.filter(record_type="person", record_id=str(new.pk))
+        for line in event.detail.get("changes", [])
+    }
+    assert identity["name"] == "張偉"
+    # The number is the person's split from: the new one is not given it.
+    new.refresh_from_db()
+    assert "id_number" not in identity and new.id_number == ""

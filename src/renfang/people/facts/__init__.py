@@ -12,14 +12,15 @@ a write from anywhere else raises ``DoorClosed``, and the test suite runs with t
 - ``golden``: a golden refresh's planned chunk, in bulk;
 - ``persons``: persons made in bulk or before anyone knows who they are (resolve, a
   register import's new persons, splits, published records);
-- ``moves``: merges (facts, conflicts and spells follow the survivor);
+- ``moves``: merges (facts, conflicts and spells follow the survivor, overlaps undone,
+  audited and told);
 - ``spells``: population spells, rebuilt one way;
 - ``tables``, ``columns``: the bulk updates and column lists they share.
 """
 
 from renfang.core import writeguard
 from renfang.people.facts.golden import AUDIT_SOURCE, golden_write
-from renfang.people.facts.moves import persons_merge
+from renfang.people.facts.moves import Merged, persons_merge
 from renfang.people.facts.persons import person_placeholder, persons_blank, persons_insert
 from renfang.people.facts.record import (
     attribute_record,
@@ -56,6 +57,7 @@ writeguard.guard(*GUARDED)
 __all__ = [
     "AUDIT_SOURCE",
     "GUARDED",
+    "Merged",
     "attribute_record",
     "golden_write",
     "hukou_record",

@@ -138,10 +138,11 @@ def _tally(counts: dict[str, int], model: type, count: int) -> None:
 def _first_known(
     person_rows: list[tuple[Any, ...]], changes: dict[int, list[FieldChange]]
 ) -> dict[int, list[FieldChange]]:
-    """For persons the feed has never told of (created by ``renfang resolve`` or a split with
-    their identity already written, so the golden record finds it unchanged): the identity
-    lines their first event must carry, so that a subscriber learns who they are. Only for
-    the feed: the audit keeps saying what changed. One query per chunk."""
+    """For persons the feed has never told of (created by ``renfang resolve`` with the ID
+    number linkage anchored them on, which the golden record then finds unchanged; their
+    audit event of creation says it): the identity lines their first event must carry, so
+    that a subscriber learns who they are. Only for the feed: the audit keeps saying what
+    changed. One query per chunk."""
     rows = {row[0]: row for row in person_rows if row[0] in changes}
     if not rows:
         return {}

@@ -163,7 +163,10 @@ def test_every_person_a_golden_refresh_or_a_merge_changes_is_audited_and_told() 
     changed, audited, told = _changed_people(
         lambda: persons_merge([(other.pk, someone.pk)], timezone.now())
     )
-    assert other.pk in changed
+    # The merged person (``merged_into``) and the survivor (the phone it received): both
+    # audited; the feed tells the merge and the phone on the survivor.
+    assert changed == {someone.pk, other.pk} and changed <= audited
+    assert told == {someone.pk}
 
 
 def test_a_fact_and_its_audit_and_event_commit_together_or_not_at_all(
