@@ -22,15 +22,11 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from renfang.accounts.access import access_for
-from renfang.accounts.tests.world import Planted, World, add_moved_person, build_world
 from renfang.audit.models import Action, AuditEvent
 from renfang.exchange.tests.feed_world import plant_feed, subscription_id
-from renfang.web.tests.conftest import client_for
-from renfang.web.tests.sources_world import (
-    conflict_id,
-    pair_id,
-    plant_sources,
-)
+from renfang.testing.matrix import Planted, World, add_moved_person, build_world
+from renfang.testing.sources import conflict_id, pair_id, plant_sources
+from renfang.testing.users import client_for
 
 ROLES = (
     "district_admin",
