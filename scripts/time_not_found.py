@@ -55,9 +55,9 @@ def main() -> None:
     settings.RENFANG_IDENTIFY_MISSES = 10**9
     old_name = connection.creation.create_test_db(verbosity=0)
     try:
-        from renfang.accounts.tests.world import build_world  # noqa: PLC0415
         from renfang.people.models import Person  # noqa: PLC0415
-        from renfang.web.tests.conftest import client_for  # noqa: PLC0415
+        from renfang.testing.matrix import build_world  # noqa: PLC0415
+        from renfang.testing.users import client_for  # noqa: PLC0415
 
         world = build_world()
         client = client_for(world.users["committee_clerk"])

@@ -12,8 +12,8 @@ from django.test import Client
 from renfang.accounts.models import Role, RoleGrant
 from renfang.accounts.tests import test_access_matrix as matrix
 from renfang.accounts.tests.test_access_matrix import ROLES, clients, world  # noqa: F401
-from renfang.accounts.tests.world import World
-from renfang.web.tests.conftest import client_for
+from renfang.testing.matrix import World
+from renfang.testing.users import client_for
 
 SECURITY = "security_officer"
 USERS = "/admin/auth/user/"

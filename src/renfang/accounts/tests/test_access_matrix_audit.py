@@ -29,10 +29,10 @@ from renfang.accounts.tests.test_access_matrix import (
     clients,
     world,
 )
-from renfang.accounts.tests.world import Planted, World
 from renfang.audit.models import Action, AuditEvent, AuditPersonRef
 from renfang.audit.services import audit_record, audit_verify, audit_write, field_change
 from renfang.codes.selectors import code_label
+from renfang.testing.matrix import Planted, World
 
 __all__ = ["clients", "world"]  # the matrix's fixtures, used here by name
 

@@ -22,12 +22,12 @@ from django.utils import translation
 from renfang.accounts.access import forget_access
 from renfang.accounts.models import PersonField, RoleGrant
 from renfang.accounts.tests import test_access_matrix as matrix
-from renfang.accounts.tests.world import World
 from renfang.exchange.subscriptions import SubscriptionInvalid, subscription_create
 from renfang.people.models import AttributeKind, PersonAttribute
 from renfang.sources.models import HeldRecord, Source
 from renfang.sources.services.publish import source_publishers_set
-from renfang.web.tests.conftest import client_for
+from renfang.testing.matrix import World
+from renfang.testing.users import client_for
 
 # The matrix's fixtures: its world (every planted record, sources, feed) and a client per role.
 world = matrix.world

@@ -22,7 +22,6 @@ from renfang.accounts.tests.test_access_matrix import (
     clients,
     world,
 )
-from renfang.accounts.tests.world import World
 from renfang.areas.models import Area
 from renfang.core.spreadsheets import FORMULA_STARTS, GUARD
 from renfang.exchange.models import Subscription
@@ -30,6 +29,7 @@ from renfang.houses.models import House
 from renfang.people.facts.planting import by_hand
 from renfang.people.models import Person
 from renfang.sources.models import Source, UnmappedCode
+from renfang.testing.matrix import World
 
 __all__ = ["clients", "world"]  # the matrix's fixtures
 

@@ -30,7 +30,6 @@ from renfang.accounts.masks import (
     resident_id_candidates,
 )
 from renfang.accounts.tests.test_access_matrix import KEYS, _leaks, _text, clients, world
-from renfang.accounts.tests.world import World
 from renfang.audit.models import Action, AuditEvent
 from renfang.people.facts import (
     attribute_record,
@@ -40,7 +39,8 @@ from renfang.people.facts import (
 )
 from renfang.people.idnumbers import with_check_digit
 from renfang.people.models import AttributeKind, Person
-from renfang.web.tests.conftest import client_for
+from renfang.testing.matrix import World
+from renfang.testing.users import client_for
 
 # The access matrix's fixtures: its world (one user per role, records in three committees)
 # and a logged-in client per role.

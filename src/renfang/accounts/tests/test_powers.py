@@ -9,7 +9,7 @@ import pytest
 from renfang.accounts.access import access_for
 from renfang.accounts.models import Role, RoleGrant
 from renfang.accounts.policy import POLICY_FILE, PolicyError, parse_policy, role_policies
-from renfang.accounts.tests.world import World, build_world
+from renfang.testing.matrix import World, build_world
 
 POWERS = ("manages_sources", "resolves_identities", "settles_conflicts")
 

@@ -14,8 +14,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from renfang.accounts.access import access_for
 from renfang.accounts.models import PersonField, Role, RoleGrant
-from renfang.accounts.tests.world import PASSWORD, World, build_world
 from renfang.accounts.tokens import api_token_create
+from renfang.testing.matrix import World, build_world
+from renfang.testing.users import PASSWORD
 
 
 @pytest.fixture(autouse=True)

@@ -26,7 +26,7 @@ from schemathesis.specs.openapi.checks import (
 
 from renfang.accounts.tokens import api_token_create
 from renfang.exchange.tests.feed_world import plant_feed
-from renfang.web.tests.sources_world import plant_sources
+from renfang.testing.sources import plant_sources
 from renfang.wsgi import application
 
 pytestmark = pytest.mark.django_db

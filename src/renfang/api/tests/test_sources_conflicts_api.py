@@ -16,7 +16,7 @@ from renfang.audit.models import Action, AuditEvent
 from renfang.people.facts import person_placeholder, persons_merge
 from renfang.people.facts.planting import by_hand
 from renfang.people.models import Conflict, ConflictStatus
-from renfang.web.tests.sources_world import PlantedSources, plant_sources
+from renfang.testing.sources import PlantedSources, plant_sources
 
 
 @pytest.fixture

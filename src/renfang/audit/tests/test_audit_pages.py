@@ -15,7 +15,8 @@ from openpyxl import load_workbook
 
 from renfang.accounts.models import Role
 from renfang.audit.models import Action, AuditEvent
-from renfang.web.tests.conftest import District, build_district, client_for, user_with_role
+from renfang.testing.district import District, build_district
+from renfang.testing.users import client_for, user_with_role
 
 EVENTS = reverse("audit:events")
 

@@ -1,4 +1,4 @@
-"""Feed events and a subscription for the access matrix's world (accounts/tests/world.py):
+"""Feed events and a subscription for the access matrix's world (renfang.testing.matrix):
 each planted person arrives in their area, with their name, ID number and phone in the
 event's changes, so a test can look for them in every feed response."""
 
@@ -8,9 +8,9 @@ import datetime
 
 from renfang.accounts.access import forget_access
 from renfang.accounts.models import PersonField, RoleGrant
-from renfang.accounts.tests.world import World
 from renfang.exchange.models import Event, EventHead, EventType, Subscription
 from renfang.exchange.subscriptions import subscription_create
+from renfang.testing.matrix import World
 
 AT = datetime.datetime(2026, 5, 1, 9, 0, tzinfo=datetime.UTC)
 

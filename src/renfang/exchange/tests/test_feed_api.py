@@ -15,13 +15,13 @@ from django.utils import timezone
 
 from renfang.accounts.access import forget_access
 from renfang.accounts.models import PersonField, RoleGrant
-from renfang.accounts.tests.world import World, add_moved_person, build_world
 from renfang.accounts.tokens import api_token_create
 from renfang.audit.models import Action, AuditEvent
 from renfang.exchange.models import Event, EventType, Subscription
 from renfang.exchange.subscriptions import subscription_create
 from renfang.exchange.tests.feed_world import feed_emptied, grant_filters
-from renfang.web.tests.conftest import client_for
+from renfang.testing.matrix import World, add_moved_person, build_world
+from renfang.testing.users import client_for
 
 pytestmark = pytest.mark.django_db
 

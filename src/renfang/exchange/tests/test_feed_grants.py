@@ -12,12 +12,12 @@ import pytest
 from django.contrib.auth.models import User
 
 from renfang.accounts.models import PersonField, Role, RoleGrant
-from renfang.accounts.tests.world import World, build_world
 from renfang.exchange.models import Event, EventType, Subscription
 from renfang.exchange.selectors import EVENT_FIELD_GRANTS
 from renfang.exchange.subscriptions import EVENT_TYPE_FIELDS, subscription_create
 from renfang.exchange.tests.feed_world import feed_emptied
-from renfang.web.tests.conftest import client_for
+from renfang.testing.matrix import World, build_world
+from renfang.testing.users import client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -24,7 +24,6 @@ from django.utils import translation
 
 from renfang.accounts.access import forget_access
 from renfang.accounts.models import PersonField, RoleGrant
-from renfang.accounts.tests.world import World, build_world
 from renfang.exchange.models import (
     Delivery,
     Event,
@@ -40,7 +39,8 @@ from renfang.exchange.subscriptions import (
 )
 from renfang.exchange.tests.feed_world import feed_emptied
 from renfang.exchange.webhooks.services import deliveries_plan
-from renfang.web.tests.conftest import client_for
+from renfang.testing.matrix import World, build_world
+from renfang.testing.users import client_for
 
 pytestmark = pytest.mark.django_db
 

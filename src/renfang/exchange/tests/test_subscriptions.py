@@ -8,7 +8,6 @@ from django.contrib.auth.models import User
 from django.utils import translation
 
 from renfang.accounts.models import PersonField, Role, RoleGrant
-from renfang.accounts.tests.world import World, build_world
 from renfang.audit.models import Action, AuditEvent
 from renfang.exchange.models import EventType, Subscription
 from renfang.exchange.subscriptions import (
@@ -19,6 +18,7 @@ from renfang.exchange.subscriptions import (
     subscription_update,
 )
 from renfang.exchange.tests.feed_world import grant_filters
+from renfang.testing.matrix import World, build_world
 
 pytestmark = pytest.mark.django_db
 

@@ -8,13 +8,14 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.utils import translation
 
-from renfang.accounts.tests.world import World, build_world
 from renfang.audit.models import Action, AuditEvent
 from renfang.people.conflicts import conflict_get_for_user, conflict_settle, conflicts_for_user
 from renfang.people.facts.planting import by_hand
 from renfang.people.golden import golden_refresh
 from renfang.people.models import Conflict, ConflictStatus, Person
-from renfang.people.tests.golden_records import person, record, zhang
+from renfang.testing.matrix import World, build_world
+from renfang.testing.people import placeholder as person
+from renfang.testing.sources import record, zhang
 
 pytestmark = pytest.mark.django_db
 

@@ -24,7 +24,8 @@ from renfang.people.models import (
     PersonAttribute,
     PersonTag,
 )
-from renfang.people.tests.golden_records import ZHANG_ID, person, record, zhang
+from renfang.testing.people import placeholder as person
+from renfang.testing.sources import ZHANG_ID, record, zhang
 
 pytestmark = pytest.mark.django_db
 

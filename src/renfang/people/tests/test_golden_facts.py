@@ -16,10 +16,11 @@ from renfang.people.facts import hukou_record, residence_record
 from renfang.people.golden import golden_refresh
 from renfang.people.models import Hukou, IdentityRevision, Person, Residence
 from renfang.people.selectors import people_visible_to
-from renfang.people.tests.golden_records import person, record, zhang
 from renfang.stats.models import PopulationSpell
 from renfang.stats.selectors import area_figures
-from renfang.stats.tests.factories import HUNAN, TIANPING, TIANPING_1, XUHUI, make_areas
+from renfang.testing.areas import HUNAN, TIANPING, TIANPING_1, XUHUI, make_areas
+from renfang.testing.people import placeholder as person
+from renfang.testing.sources import record, zhang
 
 pytestmark = pytest.mark.django_db
 D = datetime.date

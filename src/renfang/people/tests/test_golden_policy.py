@@ -117,7 +117,7 @@ def test_a_source_code_nobody_registered_is_only_a_warning(policy_file: Path):
     policy_file.write_text(
         policy_text(name='["polce", "police", "district_ledger", "*"]'), encoding="utf-8"
     )
-    from renfang.people.tests.golden_records import source
+    from renfang.testing.sources import source
 
     source("district_ledger")
 

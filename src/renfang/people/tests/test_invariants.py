@@ -44,9 +44,10 @@ from renfang.people.models import (
     PersonTag,
     Residence,
 )
-from renfang.people.tests.golden_records import person, record
 from renfang.register.importer import register_import
 from renfang.register.tests.test_import import li_rows, reference, row, write
+from renfang.testing.people import placeholder as person
+from renfang.testing.sources import record
 
 pytestmark = pytest.mark.django_db
 __all__ = ["reference"]  # the register test's fixture, used here

@@ -16,7 +16,6 @@ from renfang.people.facts import (
 from renfang.people.facts.planting import by_hand
 from renfang.people.golden import golden_refresh
 from renfang.people.models import Conflict, IdentityRevision, Person, PersonAttribute
-from renfang.people.tests.golden_records import record
 from renfang.register.importer import register_import
 from renfang.register.source import REGISTER_MAPPING
 from renfang.register.tests.test_import import (
@@ -36,6 +35,7 @@ from renfang.sources.models import (
     SourceRecord,
     SourceRecordVersion,
 )
+from renfang.testing.sources import record
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("reference")]
 

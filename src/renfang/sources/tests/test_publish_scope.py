@@ -1,6 +1,6 @@
 """Publishing holds the publisher to its grant (issue 11, finding 3; ADR 0022).
 
-The attacks of the issue, in the access matrix's world (accounts/tests/world.py): a street-level
+The attacks of the issue, in the access matrix's world (renfang.testing.matrix): a street-level
 department without an ID number grant sends civil affairs a record carrying the ID number of
 a person of another street (the answer named the person, their marital status changed and a
 sensitive tag was added); a department sends a record of a person living in a committee
@@ -22,13 +22,13 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from renfang.accounts.models import PersonField, Role, RoleGrant
-from renfang.accounts.tests.world import World, build_world
 from renfang.audit.models import Action, AuditEvent
 from renfang.people.models import AttributeKind, Person, PersonAttribute, PersonTag
 from renfang.sources.models import HeldRecord, Source, SourceRecord
 from renfang.sources.services import source_add
 from renfang.sources.services.publish import source_publishers_set
-from renfang.web.tests.conftest import client_for
+from renfang.testing.matrix import World, build_world
+from renfang.testing.users import client_for
 
 pytestmark = pytest.mark.django_db
 

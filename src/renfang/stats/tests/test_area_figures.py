@@ -9,7 +9,7 @@ import pytest
 from renfang.areas.models import Area
 from renfang.people.facts import hukou_record, residence_record
 from renfang.stats.selectors import area_figures
-from renfang.stats.tests.factories import (
+from renfang.testing.areas import (
     CHANGNING,
     CITY,
     HUNAN,
@@ -19,12 +19,9 @@ from renfang.stats.tests.factories import (
     TIANPING_1,
     TIANPING_2,
     XUHUI,
-    D,
-    chinese,
-    foreigner,
     make_areas,
-    resident,
 )
+from renfang.testing.people import D, chinese, foreigner, resident
 
 pytestmark = pytest.mark.django_db
 
@@ -111,18 +108,19 @@ class TestKeys:
         by_subarea = area_figures(area_code=TIANPING, as_of=AS_OF)["by_subarea"]
 
         assert by_subarea == [
-            {"area": TIANPING_1, "name": "天平路第一居委", "actual_population": NOBODY},
+            {"area": TIANPING_1, "name": "天平居委会", "actual_population": NOBODY},
             {
                 "area": TIANPING_2,
-                "name": "天平路第二居委",
+                "name": "建国居委会",
                 "actual_population": counts(total=1, domestic_migrant=1),
             },
         ]
 
     def test_a_committee_has_no_subareas(self):
-        resident(hukou=TIANPING_1, lives=TIANPING_1)
+        # The Jianguo committee (the Tianping one has a grid).
+        resident(hukou=TIANPING_2, lives=TIANPING_2)
 
-        figures = area_figures(area_code=TIANPING_1, as_of=AS_OF)
+        figures = area_figures(area_code=TIANPING_2, as_of=AS_OF)
 
         assert figures["by_subarea"] == []
         assert figures["actual_population"] == counts(total=1, registered=1)

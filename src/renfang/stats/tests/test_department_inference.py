@@ -22,15 +22,15 @@ from django.urls import reverse
 
 from renfang.accounts.access import forget_access
 from renfang.accounts.models import PersonField, RoleGrant
-from renfang.accounts.tests.world import World, build_world
 from renfang.people.facts import (
     person_placeholder,
 )
 from renfang.people.facts.planting import by_hand
 from renfang.people.models import Person
 from renfang.stats.models import PopulationSpell
-from renfang.web.tests.conftest import client_for
-from renfang.web.tests.sources_world import plant_sources
+from renfang.testing.matrix import World, build_world
+from renfang.testing.sources import plant_sources
+from renfang.testing.users import client_for
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from renfang.people.categories import category, hukou_status, is_overseas, lies_
 from renfang.people.facts import hukou_record, residence_record
 from renfang.people.models import Hukou, Person, Residence
 from renfang.stats.selectors import area_figures
-from renfang.stats.tests.factories import (
+from renfang.testing.areas import (
     CHANGNING,
     CITY,
     HUNAN,
@@ -23,11 +23,9 @@ from renfang.stats.tests.factories import (
     TIANPING_1,
     TIANPING_2,
     XUHUI,
-    D,
-    chinese,
-    foreigner,
     make_areas,
 )
+from renfang.testing.people import D, chinese, foreigner
 
 pytestmark = pytest.mark.django_db
 

@@ -11,18 +11,16 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone, translation
 
-from renfang.stats.tests.factories import (
+from renfang.testing.areas import (
     CHANGNING,
     HUNAN_1,
     NANJING,
     TIANPING_1,
     TIANPING_2,
     XUHUI,
-    D,
-    foreigner,
     make_areas,
-    resident,
 )
+from renfang.testing.people import D, foreigner, resident
 
 pytestmark = pytest.mark.django_db
 
@@ -148,11 +146,12 @@ def _display_width(text: str) -> int:
 
 
 def test_table_without_compare_to_has_one_column_of_figures():
-    output = stats("--area", TIANPING_1, "--as-of", "2024-06-30", "--format", "table")
+    # The Jianguo committee (the Tianping one has a grid): the Changning hukou and the foreigner.
+    output = stats("--area", TIANPING_2, "--as-of", "2024-06-30", "--format", "table")
 
     assert "growth" not in output
-    assert "Subarea" not in output  # a committee has none
-    assert any(line.split() == ["total", "1"] for line in output.splitlines())
+    assert "Subarea" not in output  # a committee without a grid has none
+    assert any(line.split() == ["total", "2"] for line in output.splitlines())
 
 
 @pytest.mark.parametrize(

@@ -10,15 +10,8 @@ from renfang.people.facts.planting import by_hand
 from renfang.people.models import Person
 from renfang.stats.models import PopulationSpell
 from renfang.stats.selectors import area_figures, growth_pct
-from renfang.stats.tests.factories import (
-    CHANGNING,
-    HUNAN_1,
-    NANJING,
-    TIANPING_1,
-    XUHUI,
-    D,
-    make_areas,
-)
+from renfang.testing.areas import CHANGNING, HUNAN_1, NANJING, TIANPING_1, XUHUI, make_areas
+from renfang.testing.people import D
 
 
 @pytest.mark.parametrize(

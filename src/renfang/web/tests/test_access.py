@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from renfang.accounts.models import Role
 from renfang.audit.models import Action, AuditEvent
-from renfang.web.tests.conftest import client_for, user_with_role
+from renfang.testing.users import client_for, user_with_role
 
 SEARCH = reverse("web:search")
 

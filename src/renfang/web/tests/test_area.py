@@ -70,12 +70,14 @@ def test_subarea_links_keep_the_dates(officer_client, district):
 
 
 def test_breadcrumb_and_a_leaf_area(officer_client, district):
-    response = officer_client.get(reverse("web:area_detail", args=["310104003001"]))
+    # The Tianping committee's grid: the leaf of the test world's tree.
+    response = officer_client.get(reverse("web:area_detail", args=["310104003001001"]))
     assert [a.code for a in response.context["breadcrumb"]] == [
         "31",
         "310104",
         "310104003",
         "310104003001",
+        "310104003001001",
     ]
     assert response.context["subareas"] == []
     assert 'id="subarea-chart"' not in response.content.decode()

@@ -7,7 +7,8 @@ import pytest
 
 from renfang.accounts.access import mask_id_number
 from renfang.accounts.models import Role
-from renfang.web.tests.conftest import District, build_district, user_with_role
+from renfang.testing.district import District, build_district
+from renfang.testing.users import user_with_role
 
 pytestmark = pytest.mark.browser
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from renfang.accounts.tests.world import PASSWORD, build_world
 from renfang.exchange.models import Subscription
 from renfang.exchange.tests.feed_world import plant_feed
+from renfang.testing.matrix import build_world
+from renfang.testing.users import PASSWORD
 
 pytestmark = pytest.mark.browser
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from renfang.accounts.tests.world import PASSWORD, build_world
 from renfang.linkage.models import ReviewStatus
 from renfang.people.models import Conflict, ConflictStatus
-from renfang.web.tests.sources_world import plant_pair_to_review, plant_sources
+from renfang.testing.matrix import build_world
+from renfang.testing.sources import plant_pair_to_review, plant_sources
+from renfang.testing.users import PASSWORD
 
 pytestmark = pytest.mark.browser
 

@@ -9,12 +9,12 @@ import pytest
 from django.utils import translation
 from openpyxl import load_workbook
 
-from renfang.accounts.tests.world import World, build_world
 from renfang.audit.models import Action, AuditEvent
 from renfang.codes.selectors import code_label
 from renfang.people.models import Conflict, ConflictStatus
-from renfang.web.tests.conftest import client_for
-from renfang.web.tests.sources_world import PlantedSources, plant_sources
+from renfang.testing.matrix import World, build_world
+from renfang.testing.sources import PlantedSources, plant_sources
+from renfang.testing.users import client_for
 from renfang.web.tests.test_sources_pages import english
 
 

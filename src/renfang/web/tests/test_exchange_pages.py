@@ -13,7 +13,6 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from renfang.accounts.tests.world import World, build_world
 from renfang.audit.models import Action, AuditEvent
 from renfang.exchange.models import (
     Delivery,
@@ -25,7 +24,8 @@ from renfang.exchange.models import (
 )
 from renfang.exchange.subscriptions import subscription_create
 from renfang.exchange.tests.feed_world import feed_emptied, grant_filters
-from renfang.web.tests.conftest import client_for
+from renfang.testing.matrix import World, build_world
+from renfang.testing.users import client_for
 from renfang.web.tests.test_exports import rows_of
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
-from renfang.web.tests.conftest import District
+from renfang.testing.district import District
 
 pytestmark = pytest.mark.django_db
 

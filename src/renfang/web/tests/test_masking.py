@@ -13,7 +13,7 @@ from django.urls import reverse
 from renfang.accounts.access import mask_id_number, mask_phone
 from renfang.accounts.models import Role
 from renfang.audit.models import Action, AuditEvent
-from renfang.web.tests.conftest import client_for, user_with_role
+from renfang.testing.users import client_for, user_with_role
 
 PHONE = "13800138000"
 

@@ -24,8 +24,8 @@ from renfang.people.facts import (
 from renfang.people.facts.planting import by_hand
 from renfang.people.idnumbers import with_check_digit
 from renfang.people.models import Residence
+from renfang.testing.users import client_for
 from renfang.web.labels import CATEGORY_LABEL_ONE
-from renfang.web.tests.conftest import client_for
 
 
 def page(response: HttpResponseBase) -> str:

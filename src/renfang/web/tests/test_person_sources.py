@@ -10,12 +10,12 @@ import pytest
 from django.utils import timezone
 
 from renfang.accounts.access import mask_id_number
-from renfang.accounts.tests.world import World, build_world
 from renfang.audit.models import Action, AuditEvent
 from renfang.linkage.models import MergeKind, PersonMerge
 from renfang.people.facts import person_placeholder, persons_merge
-from renfang.web.tests.conftest import client_for
-from renfang.web.tests.sources_world import PlantedSources, plant_sources
+from renfang.testing.matrix import World, build_world
+from renfang.testing.sources import PlantedSources, plant_sources
+from renfang.testing.users import client_for
 from renfang.web.tests.test_sources_pages import english
 
 

@@ -11,18 +11,13 @@ import pytest
 from openpyxl import load_workbook
 
 from renfang.accounts.access import mask_id_number, mask_phone
-from renfang.accounts.tests.world import World, build_world
 from renfang.audit.models import Action, AuditEvent
 from renfang.linkage.models import PersonMerge, ReviewPair, ReviewStatus
 from renfang.people.models import Person
 from renfang.sources.models import SourceRecord
-from renfang.web.tests.conftest import client_for
-from renfang.web.tests.sources_world import (
-    PlantedSources,
-    Twin,
-    plant_pair_to_review,
-    plant_sources,
-)
+from renfang.testing.matrix import World, build_world
+from renfang.testing.sources import PlantedSources, Twin, plant_pair_to_review, plant_sources
+from renfang.testing.users import client_for
 from renfang.web.tests.test_sources_pages import english
 
 

@@ -12,11 +12,11 @@ from django.test import Client
 from openpyxl import load_workbook
 
 from renfang.accounts.access import mask_id_number, mask_phone
-from renfang.accounts.tests.world import World, build_world
 from renfang.audit.models import Action, AuditEvent
 from renfang.sources.models import ImportStatus, Mapping, Source, SourceImport, UnmappedCode
-from renfang.web.tests.conftest import client_for
-from renfang.web.tests.sources_world import POLICE_MAPPING, plant_sources
+from renfang.testing.matrix import World, build_world
+from renfang.testing.sources import POLICE_MAPPING, plant_sources
+from renfang.testing.users import client_for
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from renfang.accounts.access import mask_id_number, mask_phone
 from renfang.audit.models import Action, AuditEvent
-from renfang.web.tests.conftest import client_for
+from renfang.testing.users import client_for
 
 PHONE = "13800138000"
 

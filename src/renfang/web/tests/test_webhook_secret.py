@@ -8,8 +8,8 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 
-from renfang.accounts.tests.world import World
 from renfang.exchange.models import WebhookEndpoint
+from renfang.testing.matrix import World
 from renfang.web.tests.test_exchange_pages import admin, subscribe, world
 
 __all__ = ["admin", "world"]  # fixtures

@@ -1,25 +1,30 @@
-"""Sources, source records, review pairs and conflicts for the access matrix's world (see
-``renfang.accounts.tests.world``), made with the ORM as ``renfang import`` and ``renfang
-resolve`` would leave them.
+"""Sources and source records of the test world, linked to persons as ``renfang import`` and
+``renfang resolve`` leave them (the import and the resolve are tested by their own apps).
 
-Every planted person gets two records: one from the police household register and one from
-civil affairs (whose record id is the person's ID number, as some departments key records; it
-must be masked wherever a masked role sees it). The two wait in the review queue as an open
-pair, and they disagree on marital status: one open conflict. An import of civil affairs
-reported a problem quoting A1's ID number and B1's phone (masked on the sources pages).
+- ``source``, ``record``, ``zhang``: records for the golden record tests;
+- ``plant_sources``, ``plant_pair_to_review``: the access matrix's district's records, review
+  pairs and conflicts (see ``renfang.testing.matrix``).
+
+Every planted person of the matrix gets two records: one from the police household register
+and one from civil affairs (whose record id is the person's ID number, as some departments key
+records; it must be masked wherever a masked role sees it). The two wait in the review queue
+as an open pair, and they disagree on marital status: one open conflict. An import of civil
+affairs reported a problem quoting A1's ID number and B1's phone (masked on the sources pages).
 """
 
 from __future__ import annotations
 
 import datetime
+import itertools
 from dataclasses import dataclass
+from typing import Any
 
 from django.utils import timezone
 
-from renfang.accounts.tests.world import Planted, World
 from renfang.linkage.models import ReviewPair
 from renfang.people.facts import person_create, residence_record
 from renfang.people.facts.planting import by_hand
+from renfang.people.idnumbers import with_check_digit
 from renfang.people.models import Conflict, Person
 from renfang.sources.models import (
     ImportStatus,
@@ -30,6 +35,50 @@ from renfang.sources.models import (
     SourceRecord,
     UnmappedCode,
 )
+from renfang.testing.matrix import Planted, World
+
+_sequence = itertools.count(1)
+# A day long enough ago that "received later" is always in the past.
+START = datetime.datetime(2025, 1, 1, 8, 0, tzinfo=datetime.UTC)
+ZHANG_ID = with_check_digit("31010419800101123")  # male, born 1980-01-01
+
+
+def source(code: str) -> Source:
+    found, _ = Source.objects.get_or_create(code=code, defaults={"name": f"{code} system"})
+    return found
+
+
+def record(
+    owner: Person | None, code: str, *, day: int = 0, record_id: str = "", **mapped: str
+) -> SourceRecord:
+    """A record of source ``code`` received ``day`` days after START, linked to ``owner``."""
+    made: SourceRecord = SourceRecord.objects.create(
+        source=source(code),
+        record_id=record_id or f"{code}-{next(_sequence)}",
+        mapped=mapped,
+        received_at=START + datetime.timedelta(days=day),
+        person=owner,
+        link_rule=LinkRule.ID_NUMBER if owner is not None else "",
+        linked_at=timezone.now() if owner is not None else None,
+    )
+    return made
+
+
+def zhang(**overrides: str) -> dict[str, Any]:
+    """Mapped values of one man, as a police record would hold them."""
+    values: dict[str, Any] = {
+        "id_type": "resident_id",
+        "id_number": ZHANG_ID,
+        "name": "张伟",
+        "sex": "1",
+        "birth_date": "1980-01-01",
+        "nationality": "CHN",
+        "hukou_division": "310104003",
+        "hukou_type": "family",
+    }
+    values.update(overrides)
+    return values
+
 
 POLICE_MAPPING = """record_id: "{户籍编号}"
 fields:
