@@ -208,8 +208,8 @@ def _load_records(
         keys = ", ".join(f"mapped->>'{key}'" for key in MAPPED_KEYS)
         # A float of seconds makes a datetime faster than psycopg parses a timestamp.
         received = "extract(epoch FROM received_at)::float8"
-        where = "person_id = ANY(%s)"
-        params: list[Any] = [chunk]
+        where = "person_id = ANY(%s::bigint[])"
+        params: list[Any] = [bulk.int_array(chunk)]
     else:
         keys = ", ".join(f"json_extract(mapped, '$.{key}')" for key in MAPPED_KEYS)
         received = "received_at"
