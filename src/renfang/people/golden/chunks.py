@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.utils import timezone
 
 from renfang.audit.services import User
 from renfang.core import bulk
@@ -104,6 +103,9 @@ class Context:
     postgresql: bool
     register_id: int | None  # the register source's id
     stamp: object  # context.now as the database takes it
+    # The district's time zone (renfang activates no other): the planner thread asks no
+    # thread-local state for it, once per person.
+    zone: datetime.tzinfo = datetime.UTC
 
 
 def _grouped(model: type, fields: list[str], ids: list[int]) -> dict[int, list[tuple[Any, ...]]]:
@@ -335,7 +337,7 @@ def _plan_people(
             changes += facts.plan_residence(
                 writes.facts,
                 person.pk,
-                _wanted_residence(picks, houses, context.today),
+                _wanted_residence(picks, houses, context),
                 residences.get(person.pk, []),
                 stamp,
             )
@@ -362,10 +364,10 @@ def _plan_people(
 
 
 def _wanted_residence(
-    picks: dict[str, Pick], houses: dict[str, tuple[int, str]], today: datetime.date
+    picks: dict[str, Pick], houses: dict[str, tuple[int, str]], context: Context
 ) -> facts.WantedResidence | None:
     pick = picks.get("residence_division") or picks.get("residence_house_code")
     if pick is None:
         return None
-    received = timezone.localdate(pick.record.received_at)
-    return facts.wanted_residence(pick.record.values, min(received, today), houses)
+    received = pick.record.received_at.astimezone(context.zone).date()
+    return facts.wanted_residence(pick.record.values, min(received, context.today), houses)
