@@ -4,10 +4,10 @@
         [--dir bench-data] [--pg-url postgres://postgres@127.0.0.1:5432/renfang_bench_golden]
         [--rebuild] [--profile]
 
-Once (kept as the database ``<name>_base``, rebuilt with ``--rebuild``): ``renfang synth
---extracts`` as scripts/bench_resolve.py makes it, code sets, areas, houses, every extract
-imported, then ``renfang resolve`` without its golden refresh: persons linked, their golden
-records empty. Then, ``--runs`` times: the database ``<name>`` copied from it (``CREATE
+Once (kept as the database ``<name>_base_<people>_<seed>``, rebuilt with ``--rebuild``):
+``renfang synth --extracts`` as scripts/bench_resolve.py makes it, code sets, areas, houses,
+every extract imported, then ``renfang resolve`` without its golden refresh: persons linked,
+their golden records empty. Then, ``--runs`` times: the database ``<name>`` copied from it (``CREATE
 DATABASE … TEMPLATE``), ``golden_records_refresh(None)`` (what ``renfang golden refresh --all``
 runs) twice — the first writes every golden record, the second must write nothing — each
 followed by a digest of what the database holds (persons, golden records, facts, spells,
@@ -232,7 +232,9 @@ def main() -> None:
         "--pg-url", default="postgres://postgres@127.0.0.1:5432/renfang_bench_golden"
     )
     parser.add_argument("--rebuild", action="store_true")
-    parser.add_argument("--base", help="the resolved database to copy (default: <name>_base)")
+    parser.add_argument(
+        "--base", help="the resolved database to copy (default: <name>_base_<people>_<seed>)"
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile (the main thread)")
     parser.add_argument("--spy", action="store_true", help="py-spy, every thread (pip install)")
     args = parser.parse_args()
@@ -245,7 +247,7 @@ def main() -> None:
     from bench_resolve import time_v  # noqa: PLC0415
 
     name = args.pg_url.rsplit("/", 1)[1]
-    base = args.base or f"{name}_base"
+    base = args.base or f"{name}_base_{args.people}_{args.seed}"
     env = {**os.environ, "RENFANG_LOG_LEVEL": "ERROR", "PG_URL": args.pg_url}
     if args.rebuild or not _exists(args.pg_url, base):
         build_base(args.people, args.seed, args.dir, env, base)
