@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
+from django.utils import timezone
 
 from renfang.audit.services import User
 from renfang.core import bulk
@@ -103,9 +104,6 @@ class Context:
     postgresql: bool
     register_id: int | None  # the register source's id
     stamp: object  # context.now as the database takes it
-    # The district's time zone (renfang activates no other): the planner thread asks no
-    # thread-local state for it, once per person.
-    zone: datetime.tzinfo = datetime.UTC
 
 
 def _grouped(model: type, fields: list[str], ids: list[int]) -> dict[int, list[tuple[Any, ...]]]:
@@ -337,7 +335,7 @@ def _plan_people(
             changes += facts.plan_residence(
                 writes.facts,
                 person.pk,
-                _wanted_residence(picks, houses, context),
+                _wanted_residence(picks, houses, context.today),
                 residences.get(person.pk, []),
                 stamp,
             )
@@ -364,10 +362,12 @@ def _plan_people(
 
 
 def _wanted_residence(
-    picks: dict[str, Pick], houses: dict[str, tuple[int, str]], context: Context
+    picks: dict[str, Pick], houses: dict[str, tuple[int, str]], today: datetime.date
 ) -> facts.WantedResidence | None:
     pick = picks.get("residence_division") or picks.get("residence_house_code")
     if pick is None:
         return None
-    received = pick.record.received_at.astimezone(context.zone).date()
-    return facts.wanted_residence(pick.record.values, min(received, context.today), houses)
+    # The day it was received in the district's zone (renfang activates no other; the planner
+    # thread never had one): the default zone is cached, the active one a thread-local lookup.
+    received = pick.record.received_at.astimezone(timezone.get_default_timezone()).date()
+    return facts.wanted_residence(pick.record.values, min(received, today), houses)

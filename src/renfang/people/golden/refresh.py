@@ -94,7 +94,6 @@ def golden_refresh(
         postgresql=bulk.is_postgresql(),
         register_id=next((pk for pk, code in sources.items() if code == REGISTER_SOURCE), None),
         stamp=bulk.db_value(Residence, "recorded_at", now),
-        zone=timezone.get_default_timezone(),
     )
     with (
         _collector_calm(),
