@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime
 import unicodedata
 from dataclasses import dataclass
+from operator import mul
 
 
 class IdNumberError(ValueError):
@@ -40,7 +41,9 @@ _CHECK = "10X98765432"
 
 def check_character(first_17: str) -> str:
     """The ISO 7064 MOD 11-2 check character of 17 digits."""
-    return _CHECK[sum(int(d) * w for d, w in zip(first_17, _WEIGHTS, strict=True)) % 11]
+    if len(first_17) != len(_WEIGHTS):
+        raise ValueError(f"17 digits are needed, not {len(first_17)}")
+    return _CHECK[sum(map(mul, map(int, first_17), _WEIGHTS)) % 11]
 
 
 def upgrade_15(number: str) -> str:

@@ -172,8 +172,8 @@ def _told_of(person_ids: list[int]) -> set[int]:
     with connection.cursor() as cursor:
         if bulk.is_postgresql():
             cursor.execute(
-                f'SELECT DISTINCT person_id FROM "{table}" WHERE person_id = ANY(%s)',  # noqa: S608
-                [person_ids],
+                f'SELECT DISTINCT person_id FROM "{table}" WHERE person_id = ANY(%s::bigint[])',  # noqa: S608
+                [bulk.int_array(person_ids)],
             )
             return {row[0] for row in cursor.fetchall()}
     found = Event.objects.filter(person_id__in=person_ids).values_list("person_id", flat=True)

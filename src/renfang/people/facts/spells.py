@@ -8,6 +8,8 @@ import datetime
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
+from django.db import connection
+
 from renfang.core import bulk
 from renfang.core.writeguard import through_door
 from renfang.people.categories import is_overseas
@@ -76,7 +78,7 @@ def spells_rebuild(overseas: Mapping[int, bool]) -> int:
             for person_id, day in bulk.select_in(Person, ["id", "death_date"], "id", chunk)
             if day is not None
         }
-        PopulationSpell.objects.filter(person_id__in=chunk).delete()
+        _delete_spells(chunk)
         written += bulk.insert(
             PopulationSpell,
             SPELL_COLUMNS,
@@ -93,6 +95,20 @@ def spells_rebuild(overseas: Mapping[int, bool]) -> int:
             ),
         )
     return written
+
+
+def _delete_spells(person_ids: list[int]) -> None:
+    """The persons' spells, deleted (PostgreSQL: the ids as one array, not thousands of
+    parameters)."""
+    if not bulk.is_postgresql():
+        PopulationSpell.objects.filter(person_id__in=person_ids).delete()
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'DELETE FROM "{bulk.table(PopulationSpell)}" '  # noqa: S608 (the model's table)
+            "WHERE person_id = ANY(%s::bigint[])",
+            [bulk.int_array(person_ids)],
+        )
 
 
 @through_door

@@ -278,8 +278,8 @@ def _load_records(
         keys = ", ".join(f"mapped->>'{key}'" for key in (*MAPPED_KEYS, history.SPELLS_KEY))
         # A float of seconds makes a datetime faster than psycopg parses a timestamp.
         received = "extract(epoch FROM received_at)::float8"
-        where = "person_id = ANY(%s)"
-        params: list[Any] = [chunk]
+        where = "person_id = ANY(%s::bigint[])"
+        params: list[Any] = [bulk.int_array(chunk)]
     else:
         keys = ", ".join(
             f"json_extract(mapped, '$.{key}')" for key in (*MAPPED_KEYS, history.SPELLS_KEY)
@@ -459,5 +459,7 @@ def _wanted_residence(
     pick = picks.get("residence_division") or picks.get("residence_house_code")
     if pick is None:
         return None
-    received = timezone.localdate(pick.record.received_at)
+    # The day it was received in the district's zone (renfang activates no other; the planner
+    # thread never had one): the default zone is cached, the active one a thread-local lookup.
+    received = pick.record.received_at.astimezone(timezone.get_default_timezone()).date()
     return facts.wanted_residence(pick.record.values, min(received, today), houses)

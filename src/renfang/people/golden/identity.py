@@ -46,8 +46,8 @@ def load_people(chunk: list[int]) -> list[StoredPerson]:
     with connection.cursor() as cursor:
         if bulk.is_postgresql():
             cursor.execute(
-                f'SELECT {columns}, md5(golden::text) FROM "{table}" WHERE id = ANY(%s)',  # noqa: S608
-                [chunk],
+                f'SELECT {columns}, md5(golden::text) FROM "{table}" WHERE id = ANY(%s::bigint[])',  # noqa: S608
+                [bulk.int_array(chunk)],
             )
         else:
             marks = ", ".join(["%s"] * len(chunk))

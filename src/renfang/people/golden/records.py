@@ -11,7 +11,7 @@ from typing import Any
 
 from renfang.people.golden.policy import ANY_SOURCE, GOLDEN_FIELDS, GoldenPolicy
 from renfang.people.golden.values import compose_name, fold_id_number, parse_day, record_value
-from renfang.people.idnumbers import IdNumberError, parse_resident_id
+from renfang.people.idnumbers import check_character, normalize, upgrade_15
 from renfang.people.models import IdType
 
 _GOLDEN_SET = frozenset(GOLDEN_FIELDS)
@@ -122,11 +122,23 @@ def record_from(pk: int, source: str, received_at: datetime.datetime, mapped: An
 
 @lru_cache(maxsize=65536)  # a person's records mostly carry the same number
 def _valid_resident_id(number: str) -> bool:
-    try:
-        parse_resident_id(number)
-    except IdNumberError:
+    """Whether ``parse_resident_id`` takes the (folded) number, without building what it
+    returns or raising for the numbers it refuses: the same checks, in the same order."""
+    number = normalize(number)
+    if len(number) == 15:  # noqa: PLR2004 (an old resident ID)
+        if not number.isdigit():
+            return False
+        number = upgrade_15(number)
+    if len(number) != 18 or not number[:17].isdigit():  # noqa: PLR2004
         return False
-    return True
+    last = number[17]
+    if not (last.isdigit() or last == "X") or last != check_character(number[:17]):
+        return False
+    try:
+        birth_date = datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return False
+    return birth_date.year >= 1880  # noqa: PLR2004
 
 
 _NUMBER_UNUSABLE = frozenset({"id_type", "id_number"})
@@ -151,6 +163,16 @@ def pick_golden(records: list[Record], policy: GoldenPolicy) -> dict[str, Pick]:
     """Each field's golden value and the record it came from (fields nobody knows: absent):
     of the records with a value, the one whose source stands first for the field, then the
     most recently received. One pass over the values the records hold."""
+    if len(records) == 1:  # the usual person: its one record gives what the policy lets it
+        record = records[0]
+        ranks = policy.ranks_of_source(record.source)
+        unusable = record.unusable
+        picks = {
+            name: Pick(value, record)
+            for name, value in record.values.items()
+            if name in ranks and name not in unusable
+        }
+        return _with_id_type(picks)
     best: dict[str, tuple[int, Record]] = {}
     for record in records:
         ranks = policy.ranks_of_source(record.source)
@@ -165,7 +187,12 @@ def pick_golden(records: list[Record], policy: GoldenPolicy) -> dict[str, Pick]:
                 or (rank == current[0] and record.recency < current[1].recency)
             ):
                 best[name] = (rank, record)
-    picks = {name: Pick(record.values[name], record) for name, (_, record) in best.items()}
+    return _with_id_type(
+        {name: Pick(record.values[name], record) for name, (_, record) in best.items()}
+    )
+
+
+def _with_id_type(picks: dict[str, Pick]) -> dict[str, Pick]:
     # An ID number and its type are one statement: the type comes with the number.
     number = picks.get("id_number")
     if number is not None:
