@@ -45,12 +45,21 @@ WRITES = [
 
 
 def _python_files(*, tests: bool) -> list[Path]:
+    """The code (``tests``: with the tests and the test world, ``renfang.testing``, which
+    production code may not import: an import contract says so)."""
     return [
         path
         for path in SRC.rglob("*.py")
         if "migrations" not in path.parts
         and DOOR not in path.parents
-        and (tests or ("tests" not in path.parts and path.name != "conftest.py"))
+        and (
+            tests
+            or (
+                "tests" not in path.parts
+                and "testing" not in path.parts
+                and path.name != "conftest.py"
+            )
+        )
     ]
 
 
