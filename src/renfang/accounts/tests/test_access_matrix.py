@@ -25,7 +25,6 @@ from renfang.accounts.access import access_for
 from renfang.audit.models import Action, AuditEvent
 from renfang.exchange.tests.feed_world import plant_feed, subscription_id
 from renfang.testing.matrix import Planted, World, add_moved_person, build_world
-from renfang.testing.scopes import kept_for_module
 from renfang.testing.sources import conflict_id, pair_id, plant_sources
 from renfang.testing.users import client_for
 
@@ -639,15 +638,13 @@ def _leaks(text: str, planted: Planted, asked: str = "") -> list[str]:
     return found
 
 
-@pytest.fixture(scope="module")
-def world(django_db_setup: None, django_db_blocker: object) -> Iterator[World]:
-    """Built once: the tests only read it (what a request writes is rolled back after it)."""
-    with kept_for_module(django_db_blocker):
-        built = build_world()
-        add_moved_person(built)
-        plant_sources(built)
-        plant_feed(built)
-        yield built
+@pytest.fixture
+def world(db: None, settings: object) -> World:
+    built = build_world()
+    add_moved_person(built)
+    plant_sources(built)
+    plant_feed(built)
+    return built
 
 
 def _holds(world: World, role: str, power: str) -> bool:
@@ -655,7 +652,7 @@ def _holds(world: World, role: str, power: str) -> bool:
 
 
 @pytest.fixture
-def clients(db: None, world: World) -> dict[str, Client]:
+def clients(world: World) -> dict[str, Client]:
     return {role: client_for(user) for role, user in world.users.items()}
 
 
@@ -844,7 +841,7 @@ def test_masked_numbers_keep_little_of_the_number(number: str, masked: str) -> N
     assert mask_id_number(number) == masked
 
 
-def test_roles_combine_to_the_least_of_their_powers(db: None, world: World) -> None:
+def test_roles_combine_to_the_least_of_their_powers(world: World) -> None:
     """A police officer of A1 who is also a clerk of B1 does not see B1's people unmasked or
     their police tags: a power stays with its role's area."""
     from renfang.accounts.models import Role, RoleGrant  # noqa: PLC0415
