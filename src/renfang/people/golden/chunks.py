@@ -157,9 +157,9 @@ class ChunkRead:
     people: list[StoredPerson]
     rows: list[tuple[Any, ...]]  # their records: (pk, person, source, mapped, received_at)
     # Persons whose residences or hukou a record's history writes (history.py, the policy's
-    # [history]): person → {"residence"/"hukou": the spells (None: the record carries none,
-    # the facts are left as they are)}. The others' facts come from today's golden value.
-    history: dict[int, dict[str, list[history.Spell] | None]]
+    # [history]): person → {"residence"/"hukou": the candidate records (pk, spells text)}.
+    # The others' facts come from today's golden value.
+    history: dict[int, dict[str, list[tuple[int, str | None]]]]
     stored: Stored
     houses: dict[str, tuple[int, str]]  # house code → (id, area) of the houses records name
     codes: dict[int, str]  # house id → code of the houses of the stored residences
@@ -194,7 +194,8 @@ def read_chunk(chunk: list[int], context: Context, report: GoldenReport) -> Chun
             if "residence" not in histories.get(person_id, {})
         }
         for governed in histories.values():
-            wanted_codes.update(history.house_codes(governed.get("residence") or ()))
+            for _pk, text in governed.get("residence", ()):
+                wanted_codes.update(history.codes_in(text) if text else ())
         houses = {
             code: (house_id, area_id)
             for code, house_id, area_id in bulk.select_in(
@@ -231,39 +232,49 @@ def _histories(
     spells: dict[int, str],
     live: set[int],
     context: Context,
-) -> dict[int, dict[str, list[history.Spell] | None]]:
-    """For each live person a history source knows: the spells of the residences and of the
-    hukou (history.py). Of several records of the source, the most recently received, then
-    the first stored."""
+) -> dict[int, dict[str, list[tuple[int, str | None]]]]:
+    """For each live person a history source knows: for the residences and for the hukou,
+    the records of the source whose history writes them (pk, spells text), first stored
+    first; the planner takes one (``_history``)."""
     if not context.policy.history:
         return {}
-    best: dict[tuple[int, str], tuple[tuple[float, int], int]] = {}
-    for pk, person_id, source_id, _mapped, received_at in rows:
-        if person_id not in live:
-            continue
-        code = context.sources[source_id]
-        key = (person_id, code)
-        rank = (-received_at.timestamp(), pk)
-        if key not in best or rank < best[key][0]:
-            best[key] = (rank, pk)
+    of_source: dict[tuple[int, str], list[tuple[int, str | None]]] = defaultdict(list)
+    for pk, person_id, source_id, _mapped, _received_at in rows:
+        if person_id in live:
+            of_source[(person_id, context.sources[source_id])].append((pk, spells.get(pk)))
     codes_of: dict[int, set[str]] = defaultdict(set)
-    for person_id, code in best:
+    for person_id, code in of_source:
         codes_of[person_id].add(code)
-    found: dict[int, dict[str, list[history.Spell] | None]] = {}
+    found: dict[int, dict[str, list[tuple[int, str | None]]]] = {}
     for person_id, codes in codes_of.items():
-        governed: dict[str, list[history.Spell] | None] = {}
+        governed = {}
         for fact in HISTORY_FACTS:
             owner = context.policy.history_source(fact, codes)
-            if owner is None:
-                continue
-            text = spells.get(best[(person_id, owner)][1])
-            try:
-                governed[fact] = history.parse_spells(text) if text else None
-            except ValueError:
-                governed[fact] = None
+            if owner is not None:
+                governed[fact] = sorted(of_source[(person_id, owner)])
         if governed:
             found[person_id] = governed
     return found
+
+
+def _history(
+    candidates: list[tuple[int, str | None]], picks: dict[str, Pick]
+) -> list[history.Spell] | None:
+    """The history a person's facts follow: of the records that carry one, the record that
+    gives the person's golden ID number (two persons of a register file that are one person:
+    the history of the one the person is), else the first stored. None (no record carries
+    one, or what it carries is no history): the facts are left as they are."""
+    number = picks.get("id_number")
+    texts = [(pk, text) for pk, text in candidates if text]
+    chosen = next((text for pk, text in texts if number and pk == number.record.pk), None)
+    if chosen is None and texts:
+        chosen = texts[0][1]
+    if chosen is None:
+        return None
+    try:
+        return history.parse_spells(chosen)
+    except ValueError:
+        return None
 
 
 def _load_records(
@@ -396,7 +407,7 @@ def _plan_people(
         governed = read.history.get(person.pk, {})
         died = identity["death_date"]
         if "residence" in governed:
-            spells = governed["residence"]
+            spells = _history(governed["residence"], picks)
             if spells is not None:
                 changes += history.plan_residences(
                     writes.facts,
@@ -417,7 +428,7 @@ def _plan_people(
                 stamp,
             )
         if "hukou" in governed:
-            spells = governed["hukou"]
+            spells = _history(governed["hukou"], picks)
             if spells is not None:
                 changes += history.plan_hukous(
                     writes.facts,

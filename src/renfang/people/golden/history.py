@@ -65,22 +65,43 @@ def spells_text(spells: Sequence[Spell]) -> str:
 
 
 def parse_spells(text: str) -> list[Spell]:
-    """The spells of ``spells_text``; ValueError when it is not such a text."""
+    """The spells of ``spells_text``, in order of their first day; ValueError when it is not
+    such a text or not a history: a value of the wrong kind, a spell that ends before it
+    begins, two spells on one day."""
     try:
         rows = json.loads(text)
         if not isinstance(rows, list):
             raise TypeError("a list of spells is expected")
-        spells: list[Spell] = [
-            (_parse(start), _parse(end), division, house, hukou, household_type or "")
-            for start, end, division, house, hukou, household_type in rows
-        ]
+        spells: list[Spell] = []
+        for start, end, division, house, hukou, household_type in rows:
+            for value in (division, house, hukou, household_type):
+                if value is not None and not isinstance(value, str):
+                    raise TypeError(f"{value!r} is not a text")
+            spells.append(
+                (_parse(start), _parse(end), division, house, hukou, household_type or "")
+            )
     except (TypeError, ValueError) as exc:
         raise ValueError(f"not a history of spells: {exc}") from exc
-    return sorted(spells, key=lambda spell: spell[0] or datetime.date.min)
+    spells.sort(key=lambda spell: spell[0] or datetime.date.min)
+    for spell in spells:
+        if spell[0] is not None and spell[1] is not None and spell[1] < spell[0]:
+            raise ValueError(f"not a history of spells: {spell[1]} ends before {spell[0]}")
+    for previous, current in zip(spells, spells[1:], strict=False):
+        if previous[1] is None or current[0] is None or previous[1] >= current[0]:
+            raise ValueError(f"not a history of spells: two spells on {current[0]}")
+    return spells
 
 
 def house_codes(spells: Sequence[Spell]) -> set[str]:
     return {spell[3] for spell in spells if spell[3]}
+
+
+def codes_in(text: str) -> set[str]:
+    """The house codes a history text names (none when it is no history)."""
+    try:
+        return house_codes(parse_spells(text))
+    except ValueError:
+        return set()
 
 
 def _contiguous(previous_to: datetime.date | None, start: datetime.date | None) -> bool:
@@ -159,7 +180,10 @@ def plan_residences(
     stamp: object,
 ) -> list[FieldChange]:
     """Plan the person's residences to be the history of ``spells``: what to insert and
-    retract (into ``writes``); returns the change lines (none: nothing changes)."""
+    retract (into ``writes``); returns the change lines (none: nothing changes). A house the
+    history names that renfang does not know leaves the residences as they are."""
+    if any(code not in houses for code in house_codes(spells)):
+        return []
     wanted = until_death(residence_facts(spells), died)
     known: dict[tuple[Any, ...], int] = {}
     for fact_id, start, end, division, house_id in stored:

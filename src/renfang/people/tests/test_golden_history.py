@@ -65,7 +65,20 @@ def test_the_text_a_record_keeps_gives_back_the_same_spells_in_order_of_their_fi
     assert "中" not in text and "H7" in text
 
 
-@pytest.mark.parametrize("text", ["", "{}", "[[1, 2]]", '[["2020-13-01",null,null,null,null,""]]'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "{}",
+        "[[1, 2]]",
+        '[["2020-13-01",null,null,null,null,""]]',
+        '[["2020-01-01",null,["310104"],null,null,""]]',  # a value of the wrong kind
+        '[["2020-01-01","2019-12-31","310104",null,null,""]]',  # ends before it begins
+        # two spells on one day (the file's check refuses them; a stored text must not bring them)
+        '[["2020-01-01",null,"310104",null,null,""],["2021-01-01",null,"310105",null,null,""]]',
+        '[[null,null,null,null,"310104",""],[null,null,null,null,"310104",""]]',
+    ],
+)
 def test_a_text_that_is_no_history_is_refused(text: str) -> None:
     with pytest.raises(ValueError, match="not a history"):
         parse_spells(text)

@@ -299,3 +299,26 @@ def test_a_register_record_from_before_histories_leaves_the_facts_until_the_next
     assert sorted(li.residences.values_list("pk", flat=True)) == facts
     assert AuditEvent.objects.count() == events + 1  # the import's own event
     assert all("spells" in r.mapped for r in SourceRecord.objects.filter(source__code="register"))
+
+
+def test_a_merged_person_keeps_the_history_of_the_record_whose_id_number_they_have(
+    tmp_path: Path,
+) -> None:
+    from renfang.linkage.services import person_merge  # noqa: PLC0415
+
+    register_import(path=write(tmp_path / "a.csv", [row(), *li_rows()]), today=TODAY)
+    zhang, li = Person.objects.get(id_number=ZHANG), Person.objects.get(id_number=LI)
+    person_merge(zhang, li, user=None, reason="one person")
+    golden_refresh([zhang.pk])
+    zhang.refresh_from_db()
+
+    # Two register records are one person now: the golden ID number comes from one of them
+    # (golden.toml), and so do the residences: never one record's number with the other's
+    # history.
+    # Both records came with one file: the later stored, Li's, gives the number.
+    assert zhang.id_number == LI
+    assert sorted(zhang.residences.values_list("valid_from", "division")) == [
+        (datetime.date(2018, 5, 1), "310104003001"),
+        (datetime.date(2021, 1, 1), "310104004001"),
+    ]
+    assert golden_refresh([zhang.pk]).facts_added == 0  # and it stays so
