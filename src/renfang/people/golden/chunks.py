@@ -33,7 +33,7 @@ from renfang.people.golden.identity import (
     person_row,
     plan_identity,
 )
-from renfang.people.golden.policy import HISTORY_FACTS, GoldenPolicy
+from renfang.people.golden.policy import GoldenPolicy
 from renfang.people.golden.records import (
     MAPPED_KEYS,
     Pick,
@@ -107,7 +107,6 @@ class Context:
     gone_note: str
     # Known before planning starts: the planner thread must not touch the database connection.
     postgresql: bool
-    register_id: int | None  # the register source's id
     stamp: object  # context.now as the database takes it
     # What the audit events name as the source of the changes (the refresh, or the import
     # that asked for it: "register import r.csv")
@@ -171,7 +170,7 @@ def read_chunk(chunk: list[int], context: Context, report: GoldenReport) -> Chun
         people = load_people(chunk)
         rows, numbers, house_codes, spells = _load_records(chunk, context)
         live = {person.pk for person in people if person.merged_into is None}
-        histories = _histories(rows, spells, live, context)
+        histories = history.candidates(rows, spells, live, context.sources, context.policy)
         live_ids = sorted(live)
         stored = Stored(
             attributes=_grouped(
@@ -225,56 +224,6 @@ def read_chunk(chunk: list[int], context: Context, report: GoldenReport) -> Chun
             codes=codes,
             held=holders(sorted(numbers)),  # own too: another person of the chunk may want it
         )
-
-
-def _histories(
-    rows: list[tuple[Any, ...]],
-    spells: dict[int, str],
-    live: set[int],
-    context: Context,
-) -> dict[int, dict[str, list[tuple[int, str | None]]]]:
-    """For each live person a history source knows: for the residences and for the hukou,
-    the records of the source whose history writes them (pk, spells text), first stored
-    first; the planner takes one (``_history``)."""
-    if not context.policy.history:
-        return {}
-    of_source: dict[tuple[int, str], list[tuple[int, str | None]]] = defaultdict(list)
-    for pk, person_id, source_id, _mapped, _received_at in rows:
-        if person_id in live:
-            of_source[(person_id, context.sources[source_id])].append((pk, spells.get(pk)))
-    codes_of: dict[int, set[str]] = defaultdict(set)
-    for person_id, code in of_source:
-        codes_of[person_id].add(code)
-    found: dict[int, dict[str, list[tuple[int, str | None]]]] = {}
-    for person_id, codes in codes_of.items():
-        governed = {}
-        for fact in HISTORY_FACTS:
-            owner = context.policy.history_source(fact, codes)
-            if owner is not None:
-                governed[fact] = sorted(of_source[(person_id, owner)])
-        if governed:
-            found[person_id] = governed
-    return found
-
-
-def _history(
-    candidates: list[tuple[int, str | None]], picks: dict[str, Pick]
-) -> list[history.Spell] | None:
-    """The history a person's facts follow: of the records that carry one, the record that
-    gives the person's golden ID number (two persons of a register file that are one person:
-    the history of the one the person is), else the first stored. None (no record carries
-    one, or what it carries is no history): the facts are left as they are."""
-    number = picks.get("id_number")
-    texts = [(pk, text) for pk, text in candidates if text]
-    chosen = next((text for pk, text in texts if number and pk == number.record.pk), None)
-    if chosen is None and texts:
-        chosen = texts[0][1]
-    if chosen is None:
-        return None
-    try:
-        return history.parse_spells(chosen)
-    except ValueError:
-        return None
 
 
 def _load_records(
@@ -407,7 +356,7 @@ def _plan_people(
         governed = read.history.get(person.pk, {})
         died = identity["death_date"]
         if "residence" in governed:
-            spells = _history(governed["residence"], picks)
+            spells = history.followed(governed["residence"], picks)
             if spells is not None:
                 changes += history.plan_residences(
                     writes.facts,
@@ -428,7 +377,7 @@ def _plan_people(
                 stamp,
             )
         if "hukou" in governed:
-            spells = _history(governed["hukou"], picks)
+            spells = history.followed(governed["hukou"], picks)
             if spells is not None:
                 changes += history.plan_hukous(
                     writes.facts,

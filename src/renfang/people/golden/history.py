@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, TypeVar, cast
 
@@ -29,6 +30,8 @@ from renfang.audit.services import field_change
 from renfang.core.changes import FieldChange
 from renfang.people.facts.lines import hukou_value, residence_value
 from renfang.people.golden.facts import StoredFact, Writes
+from renfang.people.golden.policy import HISTORY_FACTS, GoldenPolicy
+from renfang.people.golden.records import Pick
 from renfang.people.models import Hukou, Residence
 
 SPELLS_KEY = "spells"
@@ -90,6 +93,57 @@ def parse_spells(text: str) -> list[Spell]:
         if previous[1] is None or current[0] is None or previous[1] >= current[0]:
             raise ValueError(f"not a history of spells: two spells on {current[0]}")
     return spells
+
+
+def candidates(
+    rows: list[tuple[Any, ...]],
+    spells: dict[int, str],
+    live: set[int],
+    sources: dict[int, str],
+    policy: GoldenPolicy,
+) -> dict[int, dict[str, list[tuple[int, str | None]]]]:
+    """For each live person a history source knows: for the residences and for the hukou,
+    the records of the source whose history writes them (pk, spells text), first stored
+    first; the planner takes one (``followed``)."""
+    if not policy.history:
+        return {}
+    of_source: dict[tuple[int, str], list[tuple[int, str | None]]] = defaultdict(list)
+    for pk, person_id, source_id, _mapped, _received_at in rows:
+        if person_id in live:
+            of_source[(person_id, sources[source_id])].append((pk, spells.get(pk)))
+    codes_of: dict[int, set[str]] = defaultdict(set)
+    for person_id, code in of_source:
+        codes_of[person_id].add(code)
+    found: dict[int, dict[str, list[tuple[int, str | None]]]] = {}
+    for person_id, codes in codes_of.items():
+        governed = {}
+        for fact in HISTORY_FACTS:
+            owner = policy.history_source(fact, codes)
+            if owner is not None:
+                governed[fact] = sorted(of_source[(person_id, owner)])
+        if governed:
+            found[person_id] = governed
+    return found
+
+
+def followed(
+    candidates: list[tuple[int, str | None]], picks: dict[str, Pick]
+) -> list[Spell] | None:
+    """The history a person's facts follow: of the records that carry one, the record that
+    gives the person's golden ID number (two persons of a register file that are one person:
+    the history of the one the person is), else the first stored. None (no record carries
+    one, or what it carries is no history): the facts are left as they are."""
+    number = picks.get("id_number")
+    texts = [(pk, text) for pk, text in candidates if text]
+    chosen = next((text for pk, text in texts if number and pk == number.record.pk), None)
+    if chosen is None and texts:
+        chosen = texts[0][1]
+    if chosen is None:
+        return None
+    try:
+        return parse_spells(chosen)
+    except ValueError:
+        return None
 
 
 def house_codes(spells: Sequence[Spell]) -> set[str]:

@@ -53,7 +53,7 @@ from renfang.people.models import (
     ConflictStatus,
     Residence,
 )
-from renfang.sources.models import REGISTER_SOURCE, Source
+from renfang.sources.models import Source
 
 _CHUNK = 5000
 
@@ -94,7 +94,6 @@ def golden_refresh(
         agreed_note=_("the sources now agree"),
         gone_note=_("the record no longer belongs to this person"),
         postgresql=bulk.is_postgresql(),
-        register_id=next((pk for pk, code in sources.items() if code == REGISTER_SOURCE), None),
         stamp=bulk.db_value(Residence, "recorded_at", now),
         audit_source=reason or AUDIT_SOURCE,
     )
