@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -249,26 +249,69 @@ def _open_divisions(
     model: type[Residence] | type[Hukou], ids: Sequence[int], today: datetime.date
 ) -> dict[int, str]:
     """Each person's division on ``today`` (the latest fact that holds on it)."""
-    found: dict[int, tuple[datetime.date, str]] = {}
+    facts: dict[int, list[tuple[datetime.date | None, datetime.date | None, str]]] = {}
     for person_id, start, end, division in bulk.select_in(
         model, ["person_id", "valid_from", "valid_to", "division"], "person", ids
     ):
+        facts.setdefault(person_id, []).append((start, end, division))
+    found = {person_id: open_division(rows, today) for person_id, rows in facts.items()}
+    return {person_id: division for person_id, division in found.items() if division}
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A person as a write left them, for their events: what the write knows already (a
+    person it inserted), so that the feed need not read it back."""
+
+    sex: str
+    birth_date: datetime.date | None
+    id_type: str
+    nationality: str
+    residence_division: str | None  # of the residence open today
+    hukou_division: str | None  # of the hukou open today
+
+
+def open_division(
+    facts: Iterable[tuple[datetime.date | None, datetime.date | None, str]], today: datetime.date
+) -> str | None:
+    """The division of the latest of these facts (valid_from, valid_to, division) that holds
+    on ``today`` (what ``Snapshot`` wants)."""
+    found: tuple[datetime.date, str] | None = None
+    for start, end, division in facts:
         if not division or (end is not None and end < today):
             continue
         if start is not None and start > today:
             continue
         key = start or datetime.date.min
-        if person_id not in found or key >= found[person_id][0]:
-            found[person_id] = (key, division)
-    return {person_id: division for person_id, (_, division) in found.items()}
+        if found is None or key >= found[0]:
+            found = (key, division)
+    return found[1] if found is not None else None
 
 
-def _snapshots(events: list[PendingFeedEvent], today: datetime.date) -> Iterator[PendingFeedEvent]:
-    """The events with the person's sex, age, category and area as the write left them."""
-    ids = sorted({event.person_id for event in events if event.person_id is not None})
+def _snapshots(
+    events: list[PendingFeedEvent],
+    today: datetime.date,
+    known: Mapping[int, Snapshot] | None = None,
+) -> Iterator[PendingFeedEvent]:
+    """The events with the person's sex, age, category and area as the write left them
+    (``known``: as the write says, the others read)."""
+    known = known or {}
+    ids = sorted(
+        {
+            event.person_id
+            for event in events
+            if event.person_id is not None and event.person_id not in known
+        }
+    )
     people: dict[int, tuple[str, datetime.date | None, str, str]] = {}
     residences: dict[int, str] = {}
     hukous: dict[int, str] = {}
+    for pid, snapshot in known.items():
+        people[pid] = (snapshot.sex, snapshot.birth_date, snapshot.id_type, snapshot.nationality)
+        if snapshot.residence_division:
+            residences[pid] = snapshot.residence_division
+        if snapshot.hukou_division:
+            hukous[pid] = snapshot.hukou_division
     for offset in range(0, len(ids), _CHUNK):
         chunk = ids[offset : offset + _CHUNK]
         for pk, sex, birth, id_type, nationality in bulk.select_in(
@@ -362,15 +405,17 @@ def publish_person_changes(
     *,
     at: datetime.datetime | None = None,
     today: datetime.date | None = None,
+    known: Mapping[int, Snapshot] | None = None,
 ) -> int:
     """The events of these persons' changes, in the caller's transaction (which must be
     open: an event without its change, or a change without its event, must not commit).
-    Returns how many events were written."""
+    ``known``: persons as the write left them, when it knows (not read again). Returns how
+    many events were written."""
     assert transaction.get_connection().in_atomic_block, "publish inside the write's transaction"
     now = at or timezone.now()
     today = today or timezone.localdate(now)
     pending = [event for change in changes if change.changes for event in classify(change, today)]
-    return _write(_snapshots(pending, today), now)
+    return _write(_snapshots(pending, today, known), now)
 
 
 def publish(

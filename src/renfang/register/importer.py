@@ -37,7 +37,7 @@ from renfang.audit.context import os_user
 from renfang.audit.models import Action
 from renfang.audit.services import SYSTEM, PendingEvent, User, audit_record_stream, is_recording
 from renfang.core import bulk
-from renfang.people.facts import persons_blank
+from renfang.people.facts import persons_reserve
 from renfang.people.golden import GoldenReport, golden_refresh
 from renfang.people.models import Hukou, Person, PersonAttribute, Residence
 from renfang.register.known import LOOKUP_CHUNK, PERSON_LOOKUP, existing_people, known
@@ -140,6 +140,7 @@ def register_import(
             path=path,
             actor=actor,
             stored=records,
+            person_of=person_of,
         )
         summary.records_new, summary.records_changed = len(stored.new), len(stored.changed)
         link(
@@ -147,7 +148,7 @@ def register_import(
             [
                 (key, person_of[key])
                 for key in people
-                if key not in records or records[key].person_id is None
+                if key in records and records[key].person_id is None
             ],
         )
         summary.stages["register records"] = time.monotonic() - clock
@@ -163,6 +164,7 @@ def register_import(
                 actor=actor,
                 today=today,
                 reason=f"register import {path.name}",
+                new=new_ids,
             )
             _count(summary, report)
             for name, seconds in report.stages.items():
@@ -190,8 +192,8 @@ def _persons(
     records: dict[tuple[str, str], RegisterRecord],
     summary: ImportSummary,
 ) -> tuple[dict[tuple[str, str], int], list[int]]:
-    """The person of each key of the file (persons renfang knows; new ones inserted blank
-    through the door), and the new persons' ids."""
+    """The person of each key of the file (persons renfang knows; new ones get an id, and the
+    golden refresh inserts them), and the new persons' ids."""
     existing = existing_people(list(people), records)
     summary.identity_before = {known[0]: known[2] for known in existing.values()}
     person_of = {key: known[0] for key, known in existing.items()}
@@ -201,7 +203,7 @@ def _persons(
             summary.people_merged += 1
         claimed.add(person_id)
     new_keys = [key for key in people if key not in existing]
-    new_ids = persons_blank(len(new_keys))
+    new_ids = persons_reserve(len(new_keys))
     person_of.update(zip(new_keys, new_ids, strict=True))
     summary.people_created = len(new_ids)
     return person_of, new_ids

@@ -39,6 +39,8 @@ from renfang.sources.models import (
 from renfang.sources.services import IncomingRecord, StoreResult, records_store, source_add
 
 REGISTER_NAME = "人口登记 (renfang register)"
+# How a register record is linked: rule ``id``, this detail.
+LINK_DETAIL = '{"rule": "register"}'
 # The register format is read by renfang itself (with every check of the register import);
 # this mapping documents the record it keeps of each person, in the mapping language of
 # docs/MAPPINGS.md.
@@ -186,8 +188,10 @@ def incoming_records(
     house_codes: dict[int, str],
     columns: list[str],
     skip: dict[tuple[str, str], RegisterRecord],
+    person_of: dict[tuple[str, str], int],
 ) -> Iterator[IncomingRecord]:
-    """The records of the file's persons, but those ``skip`` holds as they are."""
+    """The records of the file's persons, but those ``skip`` holds as they are; a new one
+    stored already linked to its person (``person_of``)."""
     for key, person in people.items():
         stored = skip.get(key)
         if stored is not None and stored.same:
@@ -195,7 +199,10 @@ def incoming_records(
         row = _row(key, person, house_codes)
         raw = {column: row[column] for column in columns if column in row}
         yield IncomingRecord(
-            record_id=record_id(key), raw=raw, mapped=_mapped(row, person, house_codes)
+            record_id=record_id(key),
+            raw=raw,
+            mapped=_mapped(row, person, house_codes),
+            link=None if stored is not None else (person_of[key], LinkRule.ID_NUMBER, LINK_DETAIL),
         )
 
 
@@ -216,10 +223,12 @@ def store(
     path: Path,
     actor: User | None,
     stored: dict[tuple[str, str], RegisterRecord],
+    person_of: dict[tuple[str, str], int],
 ) -> tuple[SourceImport, StoreResult]:
     """Store every person of the file as a register record, under a SourceImport of the file:
-    new ones and changed ones (a record whose mapped values are the file's is not sent to the
-    bulk store again: a change of the file's raw columns alone makes no new version)."""
+    new ones (linked to their person of ``person_of`` as they are stored) and changed ones (a
+    record whose mapped values are the file's is not sent to the bulk store again: a change of
+    the file's raw columns alone makes no new version)."""
     actor_name = str(actor.get_username()) if actor is not None and actor.is_authenticated else ""
     done = SourceImport.objects.create(
         source=source,
@@ -229,7 +238,9 @@ def store(
         actor=actor_name or os_user() or SYSTEM,
     )
     result = records_store(
-        source, incoming_records(people, house_codes, columns, stored), source_import=done
+        source,
+        incoming_records(people, house_codes, columns, stored, person_of),
+        source_import=done,
     )
     result.unchanged += sum(1 for record in stored.values() if record.same)
     done.status = ImportStatus.DONE
@@ -241,13 +252,14 @@ def store(
 
 
 def link(source: Source, persons: list[tuple[tuple[str, str], int]]) -> int:
-    """Link register records that belong to no person yet to the person the import wrote:
-    ``(key, person_id)`` pairs. A record already linked keeps its link (a reviewer's merge or
-    split is never undone by an import). Returns how many were linked."""
+    """Link stored register records that belong to no person yet (new ones are stored linked)
+    to the person the import wrote: ``(key, person_id)`` pairs. A record already linked keeps
+    its link (a reviewer's merge or split is never undone by an import). Returns how many were
+    linked."""
     if not persons:
         return 0
     now = bulk.db_value(SourceRecord, "linked_at", timezone.now())
-    detail = '{"rule": "register"}'
+    detail = LINK_DETAIL
     table = bulk.table(SourceRecord)
     linked = 0
     with connection.cursor() as cursor:

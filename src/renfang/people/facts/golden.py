@@ -15,12 +15,24 @@ from renfang.audit.services import PendingEvent, User, audit_record_stream, writ
 from renfang.core import bulk
 from renfang.core.changes import FieldChange
 from renfang.core.writeguard import through_door
-from renfang.exchange.events import PersonChange, publish_person_changes
+from renfang.exchange.events import (
+    PersonChange,
+    Snapshot,
+    open_division,
+    publish_person_changes,
+)
 from renfang.exchange.models import Event
 from renfang.people.facts.columns import FACT_INSERT, IDENTITY_FIELDS, PERSON_TYPES, PERSON_UPDATE
-from renfang.people.facts.spells import spells_rebuild
+from renfang.people.facts.spells import spells_of_new, spells_rebuild
 from renfang.people.facts.tables import close_facts, retract_facts, update_rows
-from renfang.people.models import Conflict, ConflictStatus, IdentityRevision, Person
+from renfang.people.models import (
+    Conflict,
+    ConflictStatus,
+    Hukou,
+    IdentityRevision,
+    Person,
+    Residence,
+)
 
 if TYPE_CHECKING:
     from renfang.people.golden.chunks import ChunkWrites, Context, GoldenReport
@@ -50,6 +62,8 @@ _CONFLICT_INSERT = [
     "note",
     "created_at",
 ]
+# A new person's row (persons_reserve): PERSON_UPDATE's, then when it was created.
+_PERSON_NEW = ["id", *PERSON_UPDATE, "created_at"]
 _REVISION_INSERT = ["person_id", "field", "old_value", "new_value", "changed_at", "reason"]
 
 
@@ -70,13 +84,21 @@ def _db_time(rows: list[tuple[Any, ...]], positions: tuple[int, ...]) -> list[tu
 @through_door
 def golden_write(writes: ChunkWrites, context: Context, report: GoldenReport) -> None:
     with report.stage("write persons"):
+        bulk.insert(
+            Person,
+            _PERSON_NEW,
+            _db_time(
+                [(*row, context.now) for row in writes.new_person_rows],
+                (len(PERSON_UPDATE), len(PERSON_UPDATE) + 1),
+            ),
+        )
         update_rows(
             Person,
             PERSON_UPDATE,
             PERSON_TYPES,
             _db_time(writes.person_rows, (len(PERSON_UPDATE),)),
         )
-        report.changed += len(writes.person_rows)
+        report.changed += len(writes.person_rows) + len(writes.new_person_rows)
         bulk.insert(IdentityRevision, _REVISION_INSERT, _db_time(writes.revisions, (4,)))
         report.identity_revisions += len(writes.revisions)
     planned = writes.facts
@@ -94,7 +116,16 @@ def golden_write(writes: ChunkWrites, context: Context, report: GoldenReport) ->
             report.facts_added += added
             _tally(report.added, model, added)
         if planned.spells_for:
-            spells_rebuild({pid: writes.overseas[pid] for pid in planned.spells_for})
+            fresh = context.new
+            spells_rebuild(
+                {pid: writes.overseas[pid] for pid in planned.spells_for if pid not in fresh}
+            )
+            spells_of_new(
+                {pid: writes.overseas[pid] for pid in planned.spells_for if pid in fresh},
+                planned.inserts.get(Residence, ()),
+                planned.inserts.get(Hukou, ()),
+                writes.died,
+            )
     with report.stage("write conflicts"):
         bulk.insert(Conflict, _CONFLICT_INSERT, _db_time(writes.conflicts.new, (9,)))
         report.conflicts_opened += len(writes.conflicts.new)
@@ -114,7 +145,8 @@ def golden_write(writes: ChunkWrites, context: Context, report: GoldenReport) ->
         with report.stage("audit"):
             audit_record_stream(_events(audited, context.actor, context.audit_source))
         with report.stage("feed"):
-            sources = _event_sources(writes.person_rows, audited)
+            sources = _event_sources(writes.person_rows + writes.new_person_rows, audited)
+            # (a new person's lines name every identity field it has: it was blank)
             first = _first_known(writes.person_rows, audited)
             publish_person_changes(
                 (
@@ -127,7 +159,34 @@ def golden_write(writes: ChunkWrites, context: Context, report: GoldenReport) ->
                     for pid, changes in sorted(audited.items())
                 ),
                 today=context.today,
+                known=_snapshots(writes, context),
             )
+
+
+def _snapshots(writes: ChunkWrites, context: Context) -> dict[int, Snapshot]:
+    """The new persons of the chunk as this write leaves them (their events need not read
+    them back): identity from their rows, today's residence and hukou from their facts."""
+    if not writes.new_person_rows:
+        return {}
+    today = context.today
+    facts: dict[type, dict[int, list[tuple[Any, Any, str]]]] = {}
+    for model in (Residence, Hukou):
+        by_person: dict[int, list[tuple[Any, Any, str]]] = {}
+        for row in writes.facts.inserts.get(model, ()):
+            by_person.setdefault(row[0], []).append((row[1], row[2], row[3]))
+        facts[model] = by_person
+    snapshots = {}
+    for row in writes.new_person_rows:
+        identity = dict(zip(IDENTITY_FIELDS, row[1 : 1 + len(IDENTITY_FIELDS)], strict=True))
+        snapshots[row[0]] = Snapshot(
+            sex=identity["sex"] or "",
+            birth_date=identity["birth_date"],
+            id_type=identity["id_type"] or "",
+            nationality=identity["nationality"] or "",
+            residence_division=open_division(facts[Residence].get(row[0], ()), today),
+            hukou_division=open_division(facts[Hukou].get(row[0], ()), today),
+        )
+    return snapshots
 
 
 def _tally(counts: dict[str, int], model: type, count: int) -> None:

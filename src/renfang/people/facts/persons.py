@@ -9,8 +9,6 @@ import datetime
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.utils import timezone
-
 from renfang.core import bulk
 from renfang.core.writeguard import through_door
 from renfang.people.facts.columns import PERSON_INSERT
@@ -28,16 +26,13 @@ def persons_insert(ids: Sequence[int], rows: Iterable[Sequence[Any]]) -> int:
     return written
 
 
-def persons_blank(count: int) -> list[int]:
-    """``count`` new persons known by nothing yet but the records about to be linked to them
-    (a register import's new persons): their ids. The golden refresh that follows writes, and
-    audits, who they are."""
-    if not count:
-        return []
-    ids = bulk.reserve_ids(Person, count)
-    stamp = bulk.db_value(Person, "created_at", timezone.now())
-    persons_insert(ids, ((pid, "", "", "", "", None, "", "", stamp, stamp, "{}") for pid in ids))
-    return ids
+def persons_reserve(count: int) -> list[int]:
+    """Ids for ``count`` new persons known by nothing yet but the records about to be linked
+    to them (a register import's new persons). No row is written: the golden refresh that
+    follows, told they are new (``golden_refresh(new=…)``), inserts each person with who they
+    are, and audits it, in the same transaction (the records' links to them are checked at
+    commit)."""
+    return bulk.reserve_ids(Person, count) if count else []
 
 
 @through_door

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from django.db import connection
 
@@ -95,6 +96,39 @@ def spells_rebuild(overseas: Mapping[int, bool]) -> int:
             ),
         )
     return written
+
+
+def spells_of_new(
+    overseas: Mapping[int, bool],
+    residences: Iterable[Sequence[Any]],
+    hukous: Iterable[Sequence[Any]],
+    died: Mapping[int, datetime.date],
+) -> int:
+    """The population spells of persons who had no facts before this transaction (a refresh
+    that inserts them: ``golden_refresh(new=…)``), from the facts written for them, as rows
+    of ``FACT_INSERT`` (person_id, valid_from, valid_to, division, …): no fact to read back,
+    no spell to delete. Returns how many spells were written."""
+    residence_of: dict[int, list[Interval]] = defaultdict(list)
+    hukou_of: dict[int, list[Interval]] = defaultdict(list)
+    for intervals, rows in ((residence_of, residences), (hukou_of, hukous)):
+        for row in rows:
+            if row[0] in overseas:
+                intervals[row[0]].append(Interval(row[1], row[2], row[3] or None))
+    return bulk.insert(
+        PopulationSpell,
+        SPELL_COLUMNS,
+        (
+            row
+            for person_id in sorted(overseas)
+            for row in spell_rows(
+                person_id,
+                overseas[person_id],
+                residence_of[person_id],
+                hukou_of[person_id],
+                died.get(person_id),
+            )
+        ),
+    )
 
 
 def _delete_spells(person_ids: list[int]) -> None:

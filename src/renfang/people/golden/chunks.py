@@ -25,6 +25,7 @@ from renfang.people.golden import facts, history
 from renfang.people.golden.conflicting import CONFLICT_FIELDS, ConflictWrites, plan_conflicts
 from renfang.people.golden.identity import (
     StoredPerson,
+    blank_person,
     drop_colliding_ids,
     golden_key,
     holders,
@@ -111,6 +112,8 @@ class Context:
     # What the audit events name as the source of the changes (the refresh, or the import
     # that asked for it: "register import r.csv")
     audit_source: str = "golden record"
+    # Persons whose ids were reserved and whose rows the refresh inserts (no facts yet).
+    new: frozenset[int] = frozenset()
 
 
 def _grouped(model: type, fields: list[str], ids: list[int]) -> dict[int, list[tuple[Any, ...]]]:
@@ -128,7 +131,9 @@ class ChunkWrites:
 
     facts: facts.Writes
     conflicts: ConflictWrites
-    person_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    person_rows: list[tuple[Any, ...]] = field(default_factory=list)  # to update
+    # The persons the refresh inserts (Context.new), rows of the same form
+    new_person_rows: list[tuple[Any, ...]] = field(default_factory=list)
     revisions: list[tuple[Any, ...]] = field(default_factory=list)
     # One audit event per person: its changes.
     changes: dict[int, list[FieldChange]] = field(default_factory=lambda: defaultdict(list))
@@ -168,10 +173,14 @@ class ChunkRead:
 def read_chunk(chunk: list[int], context: Context, report: GoldenReport) -> ChunkRead:
     with report.stage("read"):
         people = load_people(chunk)
+        fresh = [pk for pk in chunk if pk in context.new]
+        if fresh:
+            people.extend(blank_person(pk, postgresql=context.postgresql) for pk in fresh)
         rows, numbers, house_codes, spells = _load_records(chunk, context)
         live = {person.pk for person in people if person.merged_into is None}
         histories = history.candidates(rows, spells, live, context.sources, context.policy)
-        live_ids = sorted(live)
+        # (a new person has no facts, nor conflicts, to read)
+        live_ids = sorted(live - context.new) if fresh else sorted(live)
         stored = Stored(
             attributes=_grouped(
                 PersonAttribute, ["id", "valid_from", "valid_to", "kind", "value"], live_ids
@@ -185,7 +194,9 @@ def read_chunk(chunk: list[int], context: Context, report: GoldenReport) -> Chun
             residences=_grouped(
                 Residence, ["id", "valid_from", "valid_to", "division", "house_id"], live_ids
             ),
-            conflicts=_grouped(Conflict, CONFLICT_FIELDS, chunk),
+            conflicts=_grouped(
+                Conflict, CONFLICT_FIELDS, [pk for pk in chunk if pk not in context.new]
+            ),
         )
         wanted_codes = {
             code
@@ -399,7 +410,9 @@ def _plan_people(
             stored=conflicts.get(person.pk, []),
         )
         new_golden = golden_text(picks)
-        if (
+        if person.pk in context.new:
+            writes.new_person_rows.append(person_row(person, identity, new_golden, context.now))
+        elif (
             golden_key(new_golden, postgresql=context.postgresql) != person.golden
             or identity != person.identity
         ):

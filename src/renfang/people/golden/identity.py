@@ -68,6 +68,15 @@ def load_people(chunk: list[int]) -> list[StoredPerson]:
     return people
 
 
+def blank_person(pk: int, *, postgresql: bool) -> StoredPerson:
+    """A person whose id is reserved and whose row the refresh inserts: as a blank person
+    would be stored (no identity, an empty golden record)."""
+    identity: dict[str, Any] = {name: None if name in _DATES else "" for name in IDENTITY_FIELDS}
+    return StoredPerson(
+        pk=pk, merged_into=None, identity=identity, golden=golden_key("{}", postgresql=postgresql)
+    )
+
+
 def new_identity(person: StoredPerson, picks: dict[str, Pick]) -> dict[str, Any]:
     """The person's identity fields as the golden record has them (unknown: as they were)."""
     identity = dict(person.identity)

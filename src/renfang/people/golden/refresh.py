@@ -20,7 +20,7 @@ import datetime
 import gc
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -73,14 +73,17 @@ def golden_refresh(
     policy: GoldenPolicy | None = None,
     today: datetime.date | None = None,
     reason: str | None = None,
+    new: Collection[int] = (),
 ) -> GoldenReport:
     """Compute and write the golden records of these persons (see the module's docstring).
 
     ``actor`` is who caused it (None or a name: the system); ``policy`` replaces the
     district's (tests); ``reason`` is what the audit events name as the source of the changes
-    (default: the golden record). Runs in the caller's transaction, or its own."""
+    (default: the golden record); ``new``: persons whose ids were reserved
+    (``persons_reserve``) and whose rows this refresh inserts (they have no facts yet). Runs in
+    the caller's transaction, or its own."""
     started = time.monotonic()
-    ids = sorted(set(person_ids))
+    ids = sorted(set(person_ids) | set(new))
     report = GoldenReport(persons=len(ids))
     policy = policy or golden_policy()
     sources = dict(Source.objects.values_list("id", "code"))
@@ -96,6 +99,7 @@ def golden_refresh(
         postgresql=bulk.is_postgresql(),
         stamp=bulk.db_value(Residence, "recorded_at", now),
         audit_source=reason or AUDIT_SOURCE,
+        new=frozenset(new),
     )
     with (
         _collector_calm(),

@@ -35,6 +35,8 @@ _RECORD_COLUMNS = (
     "received_at",
     "link_rule",
     "link_detail",
+    "person",
+    "linked_at",
 )
 _VERSION_COLUMNS = (
     "record",
@@ -63,6 +65,10 @@ class IncomingRecord:
     raw: dict[str, Any]
     mapped: dict[str, str]
     problems: list[dict[str, Any]] = field(default_factory=list)
+    # Stored already linked to this person, by this rule and detail (JSON text): an importer
+    # that knows who its records are about (the register: by its own key). A new record only;
+    # a changed one keeps the link it has.
+    link: tuple[int, str, str] | None = None
 
     @property
     def flagged(self) -> bool:
@@ -230,7 +236,7 @@ def _insert_new(
         SourceRecord,
         _RECORD_COLUMNS,
         (
-            (pk, source.pk, r.record_id, 1, mapped, problems, r.flagged, at, "", "{}")
+            (pk, source.pk, r.record_id, 1, mapped, problems, r.flagged, at, *_link(r, at))
             for pk, r, (mapped, problems) in zip(ids, records, dumped, strict=True)
         ),
     )
@@ -243,6 +249,14 @@ def _insert_new(
         ),
     )
     return ids
+
+
+def _link(record: IncomingRecord, at: Any) -> tuple[Any, ...]:
+    """The link columns of a new record: link_rule, link_detail, person, linked_at."""
+    if record.link is None:
+        return ("", "{}", None, None)
+    person_id, rule, detail = record.link
+    return (rule, detail, person_id, at)
 
 
 def _insert_changed(

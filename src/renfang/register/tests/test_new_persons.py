@@ -1,0 +1,107 @@
+"""A register import's new persons are written once, as the golden record has them: their row,
+their facts, their population spells and their events come from what the import wrote, not
+read back (people/facts/golden.py). What a user sees must be exactly what rebuilding them from
+the stored facts gives: the figures (spells) and the feed (each event's sex, age, category)."""
+
+from __future__ import annotations
+
+import datetime
+import io
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+
+from renfang.exchange.models import Event
+from renfang.people.categories import category
+from renfang.people.facts import spells_rebuild_for
+from renfang.people.models import Hukou, Person
+from renfang.register.importer import register_import
+from renfang.sources.models import SourceRecord
+from renfang.stats.models import PopulationSpell
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TODAY = datetime.date(2026, 1, 15)
+
+
+def _spells() -> list[tuple[object, ...]]:
+    return sorted(
+        PopulationSpell.objects.values_list(
+            "person_id",
+            "valid_from",
+            "valid_to",
+            "residence_division",
+            "hukou_division",
+            "overseas",
+        )  # fmt: skip
+    )
+
+
+def _age(birth: datetime.date | None) -> int | None:
+    if birth is None:
+        return None
+    return TODAY.year - birth.year - ((TODAY.month, TODAY.day) < (birth.month, birth.day))
+
+
+def _hukou_today(person_id: int) -> str | None:
+    found = [
+        (h.valid_from or datetime.date.min, h.division)
+        for h in Hukou.objects.filter(person_id=person_id)
+        if h.division
+        and (h.valid_to is None or h.valid_to >= TODAY)
+        and (h.valid_from is None or h.valid_from <= TODAY)
+    ]
+    return max(found)[1] if found else None
+
+
+@pytest.fixture
+def district(tmp_path: Path) -> Path:
+    out = tmp_path / "district"
+    call_command(
+        "synth", "--out", str(out), "--people", "400", "--seed", "7", "--as-of", "2025-12-31",
+        verbosity=0, stdout=io.StringIO(),
+    )  # fmt: skip
+    call_command("codes", "load", verbosity=0, stdout=io.StringIO())
+    call_command("areas", "load-builtin", verbosity=0, stdout=io.StringIO())
+    call_command("areas", "load", str(out / "areas.csv"), verbosity=0, stdout=io.StringIO())
+    call_command("houses", "load", str(out / "houses.csv"), verbosity=0, stdout=io.StringIO())
+    return out / "register.csv"
+
+
+def test_new_persons_spells_and_events_are_what_their_stored_facts_give(district: Path) -> None:
+    summary = register_import(path=district, today=TODAY)
+
+    people = list(Person.objects.all())
+    assert len(people) == summary.people_created == 400
+    # Every person written once, with who they are, and their record linked as it was stored.
+    assert all(person.name and person.id_number and person.golden for person in people)
+    assert not SourceRecord.objects.filter(person=None).exists()
+    assert not SourceRecord.objects.filter(linked_at=None).exists()
+    # The history is varied enough to mean something: moves, overseas people, migrants.
+    written = _spells()
+    assert len(written) > 450
+    assert any(spell[5] for spell in written)
+    assert len({spell[4][:6] for spell in written if spell[4]}) > 1
+
+    # The spells the import wrote from memory are those rebuilt from the stored facts.
+    with transaction.atomic():
+        spells_rebuild_for([person.pk for person in people])
+    assert _spells() == written
+
+    # Each person's event carries the person as stored.
+    events = list(Event.objects.filter(person_id__isnull=False))
+    assert {event.person_id for event in events} == {person.pk for person in people}
+    by_id = {person.pk: person for person in people}
+    for event in events:
+        person = by_id[event.person_id]
+        assert event.sex == person.sex, event.seq
+        assert event.age == _age(person.birth_date), event.seq
+        expected = category(
+            id_type=person.id_type,
+            nationality=person.nationality,
+            hukou_division=_hukou_today(person.pk) or (None if event.type != "died" else ""),
+        )
+        if event.type != "died":  # the dead keep the category they died in
+            assert event.category == expected.value, event.seq
