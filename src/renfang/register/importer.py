@@ -76,6 +76,10 @@ class ImportSummary:
     records_new: int = 0
     records_changed: int = 0
     golden_refreshed: int = 0
+    # Of them, persons whose record in a source of history carries no usable history (no
+    # spells, or spells that are no history): their residences and hukou were left as they
+    # were (GoldenReport.no_history).
+    no_history: int = 0
     # The identity of the persons renfang knew, before the import (by person id)
     identity_before: dict[int, Identity] = field(default_factory=dict, repr=False)
     seconds: float = 0.0
@@ -102,8 +106,9 @@ class ImportSummary:
                 else ""
             )
             + f"; register records +{self.records_new} changed {self.records_changed}, "
-            f"golden records refreshed {self.golden_refreshed} "
-            f"({self.seconds:.1f} s, {rate:,.0f} rows/s)"
+            f"golden records refreshed {self.golden_refreshed}"
+            + (f" ({self.no_history} without a usable history)" if self.no_history else "")
+            + f" ({self.seconds:.1f} s, {rate:,.0f} rows/s)"
         )
 
 
@@ -212,6 +217,7 @@ def _persons(
 def _count(summary: ImportSummary, report: GoldenReport) -> None:
     """The import's figures from what the golden refresh wrote."""
     summary.golden_refreshed = report.persons
+    summary.no_history = len(report.no_history)
     summary.people_changed = sum(
         1 for person_id in report.audited_ids if person_id in summary.identity_before
     )

@@ -36,7 +36,12 @@ from renfang.sources.models import (
     SourceImport,
     SourceRecord,
 )
-from renfang.sources.services import IncomingRecord, StoreResult, records_store, source_add
+from renfang.sources.services import (
+    IncomingRecord,
+    StoreResult,
+    history_source_add,
+    records_store,
+)
 
 REGISTER_NAME = "人口登记 (renfang register)"
 # How a register record is linked: rule ``id``, this detail.
@@ -74,11 +79,12 @@ _CHUNK = 5000
 
 
 def register_source(actor: User | None) -> Source:
-    """The ``register`` source, registered (and audited) the first time it is needed."""
+    """The ``register`` source, registered (and audited) the first time it is needed: by
+    renfang itself, never by hand (``renfang sources add register`` is refused)."""
     found = Source.objects.filter(code=REGISTER_SOURCE).first()
     if found is not None:
         return found
-    return source_add(REGISTER_SOURCE, REGISTER_NAME, REGISTER_MAPPING, actor=actor)
+    return history_source_add(REGISTER_SOURCE, REGISTER_NAME, REGISTER_MAPPING, actor=actor)
 
 
 def record_id(key: tuple[str, str]) -> str:

@@ -9,7 +9,7 @@
 See docs/adr/0015-golden-records.md.
 """
 
-from renfang.people.golden.chunks import GoldenReport
+from renfang.people.golden.chunks import GoldenReport, no_history_note
 from renfang.people.golden.policy import GoldenPolicy, PolicyError, golden_policy, parse_policy
 from renfang.people.golden.provenance import (
     FieldProvenance,
@@ -29,5 +29,6 @@ __all__ = [
     "golden_refresh",
     "parse_policy",
     "names_sources",
+    "no_history_note",
     "person_provenance",
 ]

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from renfang.audit.services import User
 from renfang.core import bulk
@@ -75,6 +76,10 @@ class GoldenReport:
     conflicts_settled: int = 0
     # Persons whose golden ID number another person holds: their ID was left as it was.
     id_collisions: list[int] = field(default_factory=list)
+    # Persons a source of history knows (golden.toml [history]) whose records there carry no
+    # usable history (no spells, or spells that are no history): their residences and hukou
+    # were left as they were (history.followed), the golden values of today aside.
+    no_history: list[int] = field(default_factory=list)
     seconds: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)  # seconds spent, by stage
 
@@ -92,9 +97,28 @@ class GoldenReport:
             f"{self.identity_changes} identity fields set ({self.identity_revisions} corrected), "
             f"facts +{self.facts_added} closed {self.facts_closed}, conflicts "
             f"+{self.conflicts_opened} settled {self.conflicts_settled}, "
-            f"{len(self.id_collisions)} ID numbers held by another person "
-            f"({self.seconds:.1f} s)"
+            f"{len(self.id_collisions)} ID numbers held by another person"
+            + (f", {len(self.no_history)} without a usable history" if self.no_history else "")
+            + f" ({self.seconds:.1f} s)"
         )
+
+
+def no_history_note(persons: int) -> str:
+    """What an operator is told of the persons whose record in a source of history carries no
+    usable history (``GoldenReport.no_history``); empty when there are none."""
+    if not persons:
+        return ""
+    return ngettext(
+        "%(count)s person's record in a source of history (golden.toml, [history]) carries no "
+        "usable history (no spells, or spells that are no history): their residences and hukou "
+        "were left as they were; import the register file that holds them again (renfang "
+        "register import) to restore it",
+        "%(count)s persons' records in a source of history (golden.toml, [history]) carry no "
+        "usable history (no spells, or spells that are no history): their residences and hukou "
+        "were left as they were; import the register file that holds them again (renfang "
+        "register import) to restore it",
+        persons,
+    ) % {"count": f"{persons:,}"}
 
 
 @dataclass
@@ -315,7 +339,7 @@ def plan_chunk(
         picks_of = {person.pk: pick_golden(records[person.pk], context.policy) for person in live}
         report.id_collisions.extend(drop_colliding_ids(live, picks_of, read.held, taken))
     with report.stage("plan"):
-        return _plan_people(read, records, picks_of, context=context)
+        return _plan_people(read, records, picks_of, context=context, no_history=report.no_history)
 
 
 @dataclass
@@ -335,8 +359,10 @@ def _plan_people(
     picks_of: dict[int, dict[str, Pick]],
     *,
     context: Context,
+    no_history: list[int],
 ) -> ChunkWrites:
-    """Each person's golden record against what is stored: what to write."""
+    """Each person's golden record against what is stored: what to write; the persons whose
+    history record carries no usable history are added to ``no_history``."""
     stored, houses = read.stored, read.houses
     attributes, tags, hukous = stored.attributes, stored.tags, stored.hukous
     residences, conflicts = stored.residences, stored.conflicts
@@ -366,8 +392,10 @@ def _plan_people(
         )
         governed = read.history.get(person.pk, {})
         died = identity["death_date"]
+        unusable = False
         if "residence" in governed:
             spells = history.followed(governed["residence"], picks)
+            unusable = spells is None
             if spells is not None:
                 changes += history.plan_residences(
                     writes.facts,
@@ -389,6 +417,7 @@ def _plan_people(
             )
         if "hukou" in governed:
             spells = history.followed(governed["hukou"], picks)
+            unusable = unusable or spells is None
             if spells is not None:
                 changes += history.plan_hukous(
                     writes.facts,
@@ -402,6 +431,8 @@ def _plan_people(
             changes += facts.plan_hukou(
                 writes.facts, person.pk, golden, hukous.get(person.pk, []), stamp
             )
+        if unusable:
+            no_history.append(person.pk)
         changes += plan_conflicts(
             writes.conflicts,
             person.pk,

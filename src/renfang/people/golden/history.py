@@ -69,12 +69,15 @@ def spells_text(spells: Sequence[Spell]) -> str:
 
 def parse_spells(text: str) -> list[Spell]:
     """The spells of ``spells_text``, in order of their first day; ValueError when it is not
-    such a text or not a history: a value of the wrong kind, a spell that ends before it
-    begins, two spells on one day."""
+    such a text or not a history: a value of the wrong kind, no spell at all (a person of the
+    register has at least one: an empty history would retract every fact), a spell that ends
+    before it begins, two spells on one day."""
     try:
         rows = json.loads(text)
         if not isinstance(rows, list):
             raise TypeError("a list of spells is expected")
+        if not rows:
+            raise ValueError("no spell")
         spells: list[Spell] = []
         for start, end, division, house, hukou, household_type in rows:
             for value in (division, house, hukou, household_type):
@@ -132,7 +135,8 @@ def followed(
     """The history a person's facts follow: of the records that carry one, the record that
     gives the person's golden ID number (two persons of a register file that are one person:
     the history of the one the person is), else the first stored. None (no record carries
-    one, or what it carries is no history): the facts are left as they are."""
+    one, or what it carries is no history): the facts are left as they are, and the refresh
+    counts the person (``GoldenReport.no_history``) for the operator to see."""
     number = picks.get("id_number")
     texts = [(pk, text) for pk, text in candidates if text]
     chosen = next((text for pk, text in texts if number and pk == number.record.pk), None)

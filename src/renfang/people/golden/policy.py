@@ -69,6 +69,11 @@ class GoldenPolicy:
         present = set(codes)
         return next((code for code in self.history.get(fact, ()) if code in present), None)
 
+    def history_sources(self) -> frozenset[str]:
+        """Every source named in ``[history]``: their records write people's residences and
+        hukou over time, so only renfang's own import of them may write them (ADR 0033)."""
+        return frozenset(code for order in self.history.values() for code in order)
+
     def rank(self, field: str, source_code: str) -> int | None:
         """Where a source stands for a field (0 first); None: never taken for it."""
         order = self.sources[field]
@@ -235,10 +240,16 @@ def check_golden_policy_sources(
     except (PolicyError, DatabaseError):  # reported by people.E001 / not migrated yet
         return []
     unknown = sorted(policy.named_sources() - known - EXPECTED_SOURCES)
+    history = policy.history_sources()
     return [
         Warning(
             f"{POLICY_FILE}: the policy names source {code!r}, which is not registered",
-            hint="Add it with `renfang sources add`, or correct the code in golden.toml.",
+            hint=(
+                "A source of [history] is registered by renfang's own import of it, not by "
+                "`renfang sources add` (ADR 0033); correct the code in golden.toml."
+                if code in history
+                else "Add it with `renfang sources add`, or correct the code in golden.toml."
+            ),
             id="people.W001",
         )
         for code in unknown

@@ -167,12 +167,14 @@ class _Planned:
     stages: dict[str, float]
     merged_away: int
     id_collisions: list[int]
+    no_history: list[int]
 
     def into(self, report: GoldenReport) -> ChunkWrites:
         for name, seconds in self.stages.items():
             report.stages[name] = report.stages.get(name, 0.0) + seconds
         report.merged_away += self.merged_away
         report.id_collisions.extend(self.id_collisions)
+        report.no_history.extend(self.no_history)
         return self.writes
 
 
@@ -180,7 +182,9 @@ def plan_job(read: ChunkRead, context: Context, taken: set[tuple[str, str]]) -> 
     """Plan one chunk (in the planner thread)."""
     report = GoldenReport()
     writes = plan_chunk(read, context, report, taken)
-    return _Planned(writes, report.stages, report.merged_away, report.id_collisions)
+    return _Planned(
+        writes, report.stages, report.merged_away, report.id_collisions, report.no_history
+    )
 
 
 @contextmanager

@@ -70,6 +70,7 @@ def test_the_text_a_record_keeps_gives_back_the_same_spells_in_order_of_their_fi
     [
         "",
         "{}",
+        "[]",  # no spell: an empty history would retract every fact of the person
         "[[1, 2]]",
         '[["2020-13-01",null,null,null,null,""]]',
         '[["2020-01-01",null,["310104"],null,null,""]]',  # a value of the wrong kind

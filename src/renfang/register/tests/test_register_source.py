@@ -5,9 +5,12 @@ not overwritten; persons other sources know get their golden records refreshed."
 from __future__ import annotations
 
 import datetime
+import io
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
+from django.utils import translation
 
 from renfang.audit.models import AuditEvent
 from renfang.people.facts import (
@@ -15,9 +18,15 @@ from renfang.people.facts import (
 )
 from renfang.people.facts.planting import by_hand
 from renfang.people.golden import golden_refresh
-from renfang.people.models import Conflict, IdentityRevision, Person, PersonAttribute
+from renfang.people.models import (
+    Conflict,
+    IdentityRevision,
+    Person,
+    PersonAttribute,
+    Residence,
+)
 from renfang.register.importer import register_import
-from renfang.register.source import REGISTER_MAPPING
+from renfang.register.source import REGISTER_MAPPING, register_source
 from renfang.register.tests.test_import import (
     LI,
     TODAY,
@@ -322,3 +331,84 @@ def test_a_merged_person_keeps_the_history_of_the_record_whose_id_number_they_ha
         (datetime.date(2021, 1, 1), "310104004001"),
     ]
     assert golden_refresh([zhang.pk]).facts_added == 0  # and it stays so
+
+
+def _residences(person: Person) -> list[tuple[object, ...]]:
+    return sorted(
+        Residence.all_versions.filter(person=person).values_list("pk", "valid_from", "retracted_at")
+    )
+
+
+def test_golden_refresh_says_how_many_persons_history_records_carry_no_history(
+    tmp_path: Path,
+) -> None:
+    """A register record without spells (kept before ADR 0025) or with none (``[]``) leaves
+    the person's residences and hukou as they are; the refresh says how many such persons it
+    met, so that an operator imports their register file again."""
+    register_import(path=write(tmp_path / "a.csv", [row(), *li_rows()]), today=TODAY)
+    zhang, li = Person.objects.get(id_number=ZHANG), Person.objects.get(id_number=LI)
+    before = {person.pk: _residences(person) for person in (zhang, li)}
+    for stored in SourceRecord.objects.filter(source__code="register"):
+        if stored.person_id == li.pk:
+            stored.mapped.pop("spells")
+        else:
+            stored.mapped["spells"] = "[]"
+        stored.save()
+    out = io.StringIO()
+
+    with translation.override("en"):
+        call_command(
+            "golden", "refresh", "--person", str(zhang.pk), str(li.pk), "--no-progress", stdout=out
+        )
+
+    assert "2 without a usable history" in out.getvalue()
+    assert (
+        "2 persons' records in a source of history (golden.toml, [history]) carry no usable "
+        "history (no spells, or spells that are no history): their residences and hukou were "
+        "left as they were"
+    ) in out.getvalue()
+    assert {person.pk: _residences(person) for person in (zhang, li)} == before
+    with translation.override("zh-hans"):
+        out = io.StringIO()
+        call_command("golden", "refresh", "--person", str(li.pk), "--no-progress", stdout=out)
+    assert "1 人在历史来源" in out.getvalue()
+    # A person whose history is usable is not counted.
+    register_import(path=write(tmp_path / "a.csv", [row(), *li_rows()]), today=TODAY)
+    assert golden_refresh([zhang.pk, li.pk]).no_history == []
+
+
+def test_the_register_import_says_how_many_persons_have_no_usable_history(tmp_path: Path) -> None:
+    """Zhang's golden ID number comes from the police, so his history is that of the first
+    register record stored of him: one whose spells are no history (a register record with
+    an empty history). The import leaves his residences alone and says so."""
+    register = register_source(None)
+    zhang = person_placeholder()
+    record(zhang, "police", id_type="resident_id", id_number=ZHANG, name="张伟", sex="1")
+    SourceRecord.objects.create(
+        source=register, record_id="resident_id:OLD", mapped={"spells": "[]"}, person=zhang
+    )
+    golden_refresh([zhang.pk])
+    out = io.StringIO()
+
+    with translation.override("en"):
+        call_command(
+            "register",
+            "import",
+            str(write(tmp_path / "a.csv", [row()])),
+            "--no-progress",
+            stdout=out,
+        )
+
+    assert "golden records refreshed 1 (1 without a usable history)" in out.getvalue()
+    assert (
+        "1 person's record in a source of history (golden.toml, [history]) carries no usable "
+        "history"
+    ) in out.getvalue()
+    assert not Residence.all_versions.filter(person=zhang).exists()
+
+
+def test_a_register_import_of_good_histories_counts_none(tmp_path: Path) -> None:
+    summary = register_import(path=write(tmp_path / "a.csv", [row(), *li_rows()]), today=TODAY)
+
+    assert (summary.golden_refreshed, summary.no_history) == (2, 0)
+    assert "without a usable history" not in summary.as_text()

@@ -35,7 +35,12 @@ from renfang.sources.models import (
     UnmappedCode,
 )
 from renfang.sources.readers import FileError, Table, file_facts, read_table
-from renfang.sources.services.sources import actor_name, audit_write
+from renfang.sources.services.sources import (
+    actor_name,
+    audit_write,
+    history_import_refused,
+    history_sources,
+)
 from renfang.sources.services.store import IncomingRecord, records_store
 from renfang.sources.workbooks import KINDS
 
@@ -185,11 +190,15 @@ def source_import(
 ) -> SourceImport:
     """Import one file of a source with its current mapping, all or nothing. Raises
     ImportRejected (and leaves a ``refused`` SourceImport with the reason) when the file cannot
-    be read as a whole; a value that cannot be read only flags its record."""
+    be read as a whole; a value that cannot be read only flags its record. A source that
+    keeps people's history (``history_sources``) takes no file: it is refused so, before a
+    line is read (only ``renfang register import`` writes such a source; ADR 0033)."""
     started = timezone.now()
     facts = file_facts(path)
     mapping: Mapping | None = None
     try:
+        if source.code in history_sources():
+            raise ImportRejected([FileError(0, "-", history_import_refused(source.code))])
         mapping, spec = _spec(source)
         with read_table(path, spec.file, needed=spec.columns, utf8=facts.utf8) as table:
             header_lines = spec.file.header_row if table.format == "csv" else 0
@@ -215,7 +224,9 @@ def source_import(
                 )
                 stored = records_store(source, reading.incoming(), source_import=done)
                 _unmapped_refresh(source, reading.unmapped)
-                refreshed = _golden_refresh(stored.changed, actor=actor, progress=progress)
+                refreshed, no_history = _golden_refresh(
+                    stored.changed, actor=actor, progress=progress
+                )
                 done.status = ImportStatus.DONE
                 done.finished_at = timezone.now()
                 done.records = reading.records
@@ -223,7 +234,11 @@ def source_import(
                 done.changed = len(stored.changed)
                 done.unchanged = stored.unchanged
                 done.flagged = reading.flagged
-                done.report = {**reading.report(mapping), "golden_refreshed": refreshed}
+                done.report = {
+                    **reading.report(mapping),
+                    "golden_refreshed": refreshed,
+                    "no_history": no_history,
+                }
                 done.save()
                 _audit_import(done, actor)
     except ImportRejected as rejected:
@@ -241,11 +256,13 @@ def source_import(
     return done
 
 
-def _golden_refresh(changed: list[int], *, actor: User | None, progress: bool) -> int:
+def _golden_refresh(changed: list[int], *, actor: User | None, progress: bool) -> tuple[int, int]:
     """The golden records of the persons whose linked records this import changed (a civil
     affairs file now saying married), in the import's transaction, as the register import
-    does; returns how many persons. New records have no person until ``renfang resolve``,
-    which refreshes the persons it links them to."""
+    does; returns how many persons, and how many of them have a record in a source of history
+    that carries no usable history (their residences and hukou left as they were). New
+    records have no person until ``renfang resolve``, which refreshes the persons it links
+    them to."""
     persons: set[int] = set()
     for offset in range(0, len(changed), _LOOKUP_CHUNK):
         persons.update(
@@ -254,8 +271,9 @@ def _golden_refresh(changed: list[int], *, actor: User | None, progress: bool) -
             ).values_list("person_id", flat=True)
         )
     if not persons:
-        return 0
-    return golden_refresh(sorted(persons), actor=actor, progress=progress).persons
+        return 0, 0
+    report = golden_refresh(sorted(persons), actor=actor, progress=progress)
+    return report.persons, len(report.no_history)
 
 
 def _refused(

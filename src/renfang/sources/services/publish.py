@@ -53,7 +53,12 @@ from renfang.people.selectors import people_in_area_q, people_visible_to
 from renfang.sources.mapping import UNMAPPED, MappingError, parse_mapping
 from renfang.sources.models import HeldRecord, LinkRule, Source, SourceRecord, UnmappedCode
 from renfang.sources.readers import cell_text
-from renfang.sources.services.sources import SourceError, audit_write
+from renfang.sources.services.sources import (
+    SourceError,
+    audit_write,
+    history_publish_refused,
+    history_sources,
+)
 from renfang.sources.services.store import IncomingRecord, records_store
 
 _RECORD_ID_LENGTH = 200  # SourceRecord.record_id
@@ -291,6 +296,21 @@ def _refuse_outside_grant(
     raise OutsideGrant(problems)
 
 
+def _refuse_history(actor: User, source: Source) -> None:
+    """A record sent to a source that keeps people's history: refused before it is read, and
+    audited as denied when its sender is one of the source's publishers (a grant left from
+    before the source kept a history, or before golden.toml named it)."""
+    if actor.is_authenticated and source.publishers.filter(pk=actor.pk).exists():
+        audit_record(
+            Action.DENIED,
+            user=actor,
+            record_type="source",
+            record_id=source.code,
+            detail={"reason": "record published to a source that keeps people's history"},
+        )
+    raise NotPublisher([("-", history_publish_refused(source.code))])
+
+
 def _holder(mapped: Mapping[str, Any]) -> int | None:
     """The person holding the record's valid resident ID, if anyone does."""
     key = id_key(str(mapped.get("id_type") or ""), str(mapped.get("id_number") or ""))
@@ -375,7 +395,10 @@ def record_publish(
 ) -> Published:
     """Take one record of ``source`` from ``actor`` (a publisher of the source), see the
     module's docstring. Raises PublishRefused (field, reason) and saves nothing when the
-    record cannot be read or ``actor`` may not publish to the source."""
+    record cannot be read or ``actor`` may not publish to the source (nobody publishes to a
+    source that keeps people's history, whatever grant is left on it: ADR 0033)."""
+    if source.code in history_sources():
+        _refuse_history(actor, source)
     if not actor.is_authenticated or not source.publishers.filter(pk=actor.pk).exists():
         raise NotPublisher(
             [("-", _("you may not publish records of source %(code)s") % {"code": source.code})]
@@ -488,7 +511,8 @@ def held_record_decide(
     today: datetime.date | None = None,
 ) -> Published | None:
     """Apply a held record (as if its publisher had sent it now, read by the source's current
-    mapping; the reviewer must be granted what it sets) or reject it; audited either way.
+    mapping; the reviewer must be granted what it sets) or reject it; audited either way. A
+    held record of a source that keeps people's history is never applied (ADR 0033).
     Raises HeldRecordMissing, PublishRefused."""
     held = held_records_for(actor, source).filter(pk=held_id).first()
     if held is None:
@@ -504,6 +528,8 @@ def held_record_decide(
             held.delete()
             audit_write(actor, "held_record", held_id, {"action": "held record rejected", **detail})
         return None
+    if source.code in history_sources():
+        raise PublishRefused([("-", history_publish_refused(source.code))])
     incoming = _incoming(source, held.raw)
     problems = _grant_problems(access_for(actor), incoming.mapped)
     if problems:
@@ -525,9 +551,20 @@ def source_publishers_set(
     actor: User | None,
 ) -> list[str]:
     """Let these users publish records of the source (``add``) or no longer (``remove``), by
-    username; returns the publishers' usernames. Raises SourceError naming an unknown user."""
+    username; returns the publishers' usernames. Raises SourceError naming an unknown user,
+    or when adding a publisher to a source that keeps people's history (ADR 0033: only
+    ``renfang register import`` writes it; a publisher left on it may still be removed)."""
     users = get_user_model()
     add, remove = list(add), list(remove)
+    if add and source.code in history_sources():
+        raise SourceError(
+            _(
+                "source %(code)s keeps people's residence and hukou history (golden.toml, "
+                "[history]): only renfang register import writes a history source; it has no "
+                "publishers"
+            )
+            % {"code": source.code}
+        )
     found = {
         user.get_username(): user
         for user in users.objects.filter(**{f"{users.USERNAME_FIELD}__in": add + remove})

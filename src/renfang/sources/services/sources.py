@@ -11,8 +11,9 @@ from django.utils.translation import gettext as _
 from renfang.audit.context import os_user
 from renfang.audit.models import Action
 from renfang.audit.services import SYSTEM, User, audit_record
+from renfang.people.golden.policy import golden_policy
 from renfang.sources.mapping import parse_mapping
-from renfang.sources.models import Mapping, Source
+from renfang.sources.models import REGISTER_SOURCE, Mapping, Source
 
 _CODE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
 
@@ -45,9 +46,54 @@ def audit_write(
 RESERVED_CODES = frozenset({"unmapped", "new", "export", "records"})
 
 
+def history_sources() -> frozenset[str]:
+    """The codes of the sources whose records carry people's histories of residence and
+    hukou: ``register`` (renfang's own register) and every source golden.toml's ``[history]``
+    names. Their records write a person's residences and hukou over time, so only renfang's
+    own import writes them (``renfang register import``): no department file, no publisher,
+    and nobody registers such a source by hand (ADR 0033)."""
+    return golden_policy().history_sources() | {REGISTER_SOURCE}
+
+
+def history_import_refused(code: str) -> str:
+    return _(
+        "source %(code)s keeps people's residence and hukou history (golden.toml, [history]): "
+        "only renfang register import writes a history source, never a department's file"
+    ) % {"code": code}
+
+
+def history_publish_refused(code: str) -> str:
+    return _(
+        "source %(code)s keeps people's residence and hukou history (golden.toml, [history]): "
+        "only renfang register import writes a history source; no system publishes to it"
+    ) % {"code": code}
+
+
 def source_add(code: str, name: str, mapping_text: str, *, actor: User | None) -> Source:
     """Register a department system with its first mapping. Raises MappingError for a mapping
-    that cannot be used, SourceError for a code that is taken or malformed."""
+    that cannot be used, SourceError for a code that is taken or malformed, or that of a
+    source keeping people's history (``history_sources``: renfang registers it itself)."""
+    if code.strip() in history_sources():
+        raise SourceError(
+            _(
+                "source %(code)s keeps people's residence and hukou history (golden.toml, "
+                "[history]): only renfang register import writes a history source, and it "
+                "registers the source itself; it cannot be added by hand"
+            )
+            % {"code": code.strip()}
+        )
+    return _source_add(code, name, mapping_text, actor=actor)
+
+
+def history_source_add(code: str, name: str, mapping_text: str, *, actor: User | None) -> Source:
+    """Register a source that keeps people's history, as renfang's own import of it does the
+    first time it is needed (``register_source``): the one way to add such a code."""
+    if code not in history_sources():
+        raise SourceError(f"{code!r} is not a source of people's history (golden.toml [history])")
+    return _source_add(code, name, mapping_text, actor=actor)
+
+
+def _source_add(code: str, name: str, mapping_text: str, *, actor: User | None) -> Source:
     code, name = code.strip(), name.strip()
     if not _CODE.fullmatch(code):
         raise SourceError(

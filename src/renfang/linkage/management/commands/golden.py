@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from renfang.core.commands import action_parser
 from renfang.linkage.services import LinkageError, golden_records_refresh
+from renfang.people.golden import no_history_note
 from renfang.people.models import Person
 
 
@@ -60,3 +61,6 @@ class Command(BaseCommand):
         except LinkageError as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(_("golden records refreshed: %(report)s") % {"report": report.as_text()})
+        note = no_history_note(len(report.no_history))
+        if note:
+            self.stdout.write(self.style.WARNING(note))

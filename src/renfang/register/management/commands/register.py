@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from renfang.core.commands import action_parser
 from renfang.core.csvimport import ImportRejected
+from renfang.people.golden import no_history_note
 from renfang.register.exporter import register_export
 from renfang.register.importer import register_import
 
@@ -44,6 +45,9 @@ class Command(BaseCommand):
             except ImportRejected as rejected:
                 raise rejected.as_command_error() from rejected
             self.stdout.write(f"imported {path}: {summary.as_text()}")
+            note = no_history_note(summary.no_history)
+            if note:
+                self.stdout.write(self.style.WARNING(note))
             if options["verbosity"] >= 2:
                 for stage, seconds in summary.stages.items():
                     self.stdout.write(f"  {stage}: {seconds:.1f} s")

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from renfang.core.csvimport import ImportRejected
+from renfang.people.golden import no_history_note
 from renfang.sources.management.commands.sources import source_or_error, table_text
 from renfang.sources.models import SourceImport
 from renfang.sources.services import source_import
@@ -69,6 +70,9 @@ class Command(BaseCommand):
             }
         )
         report = done.report
+        note = no_history_note(int(report.get("no_history") or 0))
+        if note:
+            self.stdout.write(self.style.WARNING(note))
         by_field: dict[str, int] = report.get("problems_by_field") or {}
         if by_field:
             self.stdout.write(_("Values that could not be read, by field:"))
