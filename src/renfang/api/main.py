@@ -33,8 +33,8 @@ from renfang.linkage.api import people_router as linkage_people_router
 from renfang.linkage.api import router as review_router
 from renfang.people.api import router as people_router
 from renfang.people.conflicts_api import router as conflicts_router
-from renfang.sources.api import router as sources_router
-from renfang.sources.api import unmapped_router
+from renfang.sources.api.endpoints import router as sources_router
+from renfang.sources.api.endpoints import unmapped_router
 from renfang.stats.api import router as stats_router
 
 API_VERSION = "1.0.0"

@@ -34,7 +34,8 @@ from renfang.areas.models import in_city
 from renfang.people.models import Person
 from renfang.register.importer import register_import
 from renfang.sources.models import Source, SourceRecord, SourceRecordVersion
-from renfang.sources.services.publish import record_publish, source_publishers_set
+from renfang.sources.services.publish.publishers import source_publishers_set
+from renfang.sources.services.publish.record import record_publish
 from renfang.synth.extracts.department import Places, chinese_date, split_name
 from renfang.synth.feeds import FAMILY_PLANNING, POLICE_BUREAU, RELIEF_OFFICE
 from renfang.synth.ids import IdentityMaker

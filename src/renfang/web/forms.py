@@ -6,8 +6,13 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from renfang.accounts.models import PersonField, Role
+from renfang.exchange.models import EventType
+from renfang.exchange.subscriptions import FIELDS
+from renfang.people.categories import Category
 from renfang.people.selectors import is_real_purpose
 
 
@@ -150,3 +155,74 @@ class SplitForm(forms.Form):
         field = self.fields["records"]
         assert isinstance(field, forms.TypedMultipleChoiceField)
         field.choices = record_choices
+
+
+CATEGORY_LABELS = {
+    Category.REGISTERED: _("registered residents"),
+    Category.DOMESTIC_MIGRANT: _("domestic migrants"),
+    Category.OVERSEAS: _("overseas people"),
+}
+SEX_CHOICES = [("", _("both")), ("1", _("men")), ("2", _("women"))]
+
+
+class SubscriptionForm(forms.Form):
+    """What the administrator types; the service checks it against the subscriber's grant."""
+
+    subscriber = forms.ModelChoiceField(
+        label=_("Subscriber"),
+        queryset=get_user_model().objects.none(),
+        empty_label=None,
+    )
+    name = forms.CharField(label=_("Name"), max_length=100)
+    event_types = forms.MultipleChoiceField(
+        label=_("Event types"),
+        choices=EventType.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every type."),
+    )
+    areas = forms.CharField(
+        label=_("Areas"),
+        required=False,
+        max_length=500,
+        help_text=_("Division codes separated by spaces; empty: the subscriber's whole grant."),
+    )
+    # "fields" would hide the form's own field list: the form calls it person_fields.
+    person_fields = forms.MultipleChoiceField(
+        label=_("Fields"),
+        choices=PersonField.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: every field the subscriber is granted."),
+    )
+    sex = forms.ChoiceField(label=_("Sex"), choices=SEX_CHOICES, required=False)
+    age_min = forms.IntegerField(label=_("From age"), required=False)
+    age_max = forms.IntegerField(label=_("To age"), required=False)
+    categories = forms.MultipleChoiceField(
+        label=_("Categories"),
+        choices=list(CATEGORY_LABELS.items()),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: everyone."),
+    )
+    active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        readers = (
+            get_user_model()
+            .objects.filter(is_active=True, role_grants__role=Role.DEPARTMENT_READER)
+            .distinct()
+            .order_by("username")
+        )
+        self.fields["subscriber"].queryset = readers  # type: ignore[attr-defined]
+
+    @staticmethod
+    def form_field(name: str) -> str:
+        """The form's name for a subscription's field (the service names its errors so)."""
+        return "person_fields" if name == "fields" else name
+
+    def values(self) -> dict[str, Any]:
+        data = dict(self.cleaned_data)
+        data["areas"] = str(data.get("areas") or "").replace(",", " ").split()
+        return {name: data.get(self.form_field(name)) for name in FIELDS}

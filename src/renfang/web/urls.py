@@ -3,12 +3,14 @@ from django.urls import path
 from renfang.web.views import (
     areas,
     conflicts,
-    exchange,
+    feeds,
     houses,
     identities,
     people,
     search,
     sources,
+    subscriptions,
+    webhooks,
 )
 
 app_name = "web"
@@ -50,37 +52,37 @@ urlpatterns = [
         name="conflict_settle",
     ),
     # Subscriptions to the change feed (administers_users); a department's own feeds.
-    path("subscriptions/", exchange.subscriptions_list, name="subscriptions_list"),
+    path("subscriptions/", subscriptions.subscriptions_list, name="subscriptions_list"),
     path(
         "subscriptions/subscriptions.xlsx",
-        exchange.subscriptions_export,
+        subscriptions.subscriptions_export,
         name="subscriptions_export",
     ),
-    path("subscriptions/new/", exchange.subscription_create_page, name="subscription_create"),
+    path("subscriptions/new/", subscriptions.subscription_create_page, name="subscription_create"),
     path(
         "subscriptions/<int:subscription_id>/",
-        exchange.subscription_detail,
+        subscriptions.subscription_detail,
         name="subscription_detail",
     ),
     path(
         "subscriptions/<int:subscription_id>/edit/",
-        exchange.subscription_edit,
+        subscriptions.subscription_edit,
         name="subscription_edit",
     ),
     path(
         "subscriptions/<int:subscription_id>/delete/",
-        exchange.subscription_delete_view,
+        subscriptions.subscription_delete_view,
         name="subscription_delete",
     ),
     path(
         "subscriptions/<int:subscription_id>/webhook/",
-        exchange.subscription_webhook,
+        webhooks.subscription_webhook,
         name="subscription_webhook",
     ),
     path(
         "subscriptions/<int:subscription_id>/dead-letters/<int:delivery_id>/resend/",
-        exchange.dead_letter_resend,
+        webhooks.dead_letter_resend,
         name="dead_letter_resend",
     ),
-    path("feeds/", exchange.my_feeds, name="my_feeds"),
+    path("feeds/", feeds.my_feeds, name="my_feeds"),
 ]

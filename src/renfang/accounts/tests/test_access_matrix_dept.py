@@ -25,7 +25,7 @@ from renfang.accounts.tests import test_access_matrix as matrix
 from renfang.exchange.subscriptions import SubscriptionInvalid, subscription_create
 from renfang.people.models import AttributeKind, PersonAttribute
 from renfang.sources.models import HeldRecord, Source
-from renfang.sources.services.publish import source_publishers_set
+from renfang.sources.services.publish.publishers import source_publishers_set
 from renfang.testing.matrix import World
 from renfang.testing.users import client_for
 

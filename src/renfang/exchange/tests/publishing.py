@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from renfang.accounts.models import PersonField, Role, RoleGrant
 from renfang.sources.models import Source
 from renfang.sources.services import source_add
-from renfang.sources.services.publish import source_publishers_set
+from renfang.sources.services.publish.publishers import source_publishers_set
 
 # 卫健: births and deaths, the hospital's own codes.
 HEALTH_MAPPING = """\

@@ -24,7 +24,7 @@ from renfang.people.golden import golden_refresh
 from renfang.people.idnumbers import with_check_digit
 from renfang.people.models import Person, Residence
 from renfang.sources.models import SourceRecord
-from renfang.sources.services.publish import record_publish
+from renfang.sources.services.publish.record import record_publish
 
 pytestmark = pytest.mark.django_db
 

@@ -42,7 +42,7 @@ from renfang.register.tests.test_import import (
 )
 from renfang.sources.models import SourceRecord
 from renfang.sources.services import source_import
-from renfang.sources.services.publish import record_publish
+from renfang.sources.services.publish.record import record_publish
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("reference")]
 

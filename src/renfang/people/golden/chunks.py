@@ -363,9 +363,8 @@ def _plan_people(
 ) -> ChunkWrites:
     """Each person's golden record against what is stored: what to write; the persons whose
     history record carries no usable history are added to ``no_history``."""
-    stored, houses = read.stored, read.houses
-    attributes, tags, hukous = stored.attributes, stored.tags, stored.hukous
-    residences, conflicts = stored.residences, stored.conflicts
+    stored = read.stored
+    attributes, tags, conflicts = stored.attributes, stored.tags, stored.conflicts
     writes = ChunkWrites.start(context)
     stamp = context.stamp
     for person in read.people:
@@ -390,48 +389,11 @@ def _plan_people(
             stored=tags.get(person.pk, []),
             stamp=stamp,
         )
-        governed = read.history.get(person.pk, {})
-        died = identity["death_date"]
-        unusable = False
-        if "residence" in governed:
-            spells = history.followed(governed["residence"], picks)
-            unusable = spells is None
-            if spells is not None:
-                changes += history.plan_residences(
-                    writes.facts,
-                    person.pk,
-                    spells,
-                    stored=residences.get(person.pk, []),
-                    died=died,
-                    houses=houses,
-                    codes=read.codes,
-                    stamp=stamp,
-                )
-        else:
-            changes += facts.plan_residence(
-                writes.facts,
-                person.pk,
-                _wanted_residence(picks, houses, context.today),
-                residences.get(person.pk, []),
-                stamp,
-            )
-        if "hukou" in governed:
-            spells = history.followed(governed["hukou"], picks)
-            unusable = unusable or spells is None
-            if spells is not None:
-                changes += history.plan_hukous(
-                    writes.facts,
-                    person.pk,
-                    spells,
-                    stored=hukous.get(person.pk, []),
-                    died=died,
-                    stamp=stamp,
-                )
-        else:
-            changes += facts.plan_hukou(
-                writes.facts, person.pk, golden, hukous.get(person.pk, []), stamp
-            )
-        if unusable:
+        place, usable = _plan_places(
+            writes, read, person.pk, picks=picks, golden=golden, identity=identity, context=context
+        )
+        changes += place
+        if not usable:
             no_history.append(person.pk)
         changes += plan_conflicts(
             writes.conflicts,
@@ -455,6 +417,65 @@ def _plan_people(
         ):
             writes.facts.spells_for.add(person.pk)
     return writes
+
+
+def _plan_places(
+    writes: ChunkWrites,
+    read: ChunkRead,
+    person_id: int,
+    *,
+    picks: dict[str, Pick],
+    golden: dict[str, str],
+    identity: dict[str, Any],
+    context: Context,
+) -> tuple[list[FieldChange], bool]:
+    """A person's residences and hukou: their history record's (history.py), or today's
+    golden values; the change lines, and whether the history record (if any) was usable."""
+    houses, residences, hukous = read.houses, read.stored.residences, read.stored.hukous
+    stamp = context.stamp
+    changes: list[FieldChange] = []
+    governed = read.history.get(person_id, {})
+    died = identity["death_date"]
+    unusable = False
+    if "residence" in governed:
+        spells = history.followed(governed["residence"], picks)
+        unusable = spells is None
+        if spells is not None:
+            changes += history.plan_residences(
+                writes.facts,
+                person_id,
+                spells,
+                stored=residences.get(person_id, []),
+                died=died,
+                houses=houses,
+                codes=read.codes,
+                stamp=stamp,
+            )
+    else:
+        changes += facts.plan_residence(
+            writes.facts,
+            person_id,
+            _wanted_residence(picks, houses, context.today),
+            residences.get(person_id, []),
+            stamp,
+        )
+    if "hukou" in governed:
+        spells = history.followed(governed["hukou"], picks)
+        unusable = unusable or spells is None
+        if spells is not None:
+            changes += history.plan_hukous(
+                writes.facts,
+                person_id,
+                spells,
+                stored=hukous.get(person_id, []),
+                died=died,
+                stamp=stamp,
+            )
+    else:
+        changes += facts.plan_hukou(
+            writes.facts, person_id, golden, hukous.get(person_id, []), stamp
+        )
+    return changes, not unusable
 
 
 def _wanted_residence(

@@ -28,7 +28,7 @@ from renfang.people.idnumbers import with_check_digit
 from renfang.people.models import Hukou, Person, Residence
 from renfang.register.importer import register_import
 from renfang.register.tests.test_import import reference, row, write
-from renfang.sources.services.publish import record_publish
+from renfang.sources.services.publish.record import record_publish
 from renfang.stats.models import PopulationSpell
 from renfang.stats.selectors import area_figures
 from renfang.stats.spells import Interval, Spell, build_spells

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime
 import io
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 TODAY = datetime.date(2026, 1, 15)
 
 
-def _spells() -> list[tuple[object, ...]]:
+def _spells() -> list[tuple[Any, ...]]:
     return sorted(
         PopulationSpell.objects.values_list(
             "person_id",
@@ -91,10 +92,11 @@ def test_new_persons_spells_and_events_are_what_their_stored_facts_give(district
     assert _spells() == written
 
     # Each person's event carries the person as stored.
-    events = list(Event.objects.filter(person_id__isnull=False))
+    events = [event for event in Event.objects.all() if event.person_id is not None]
     assert {event.person_id for event in events} == {person.pk for person in people}
     by_id = {person.pk: person for person in people}
     for event in events:
+        assert event.person_id is not None
         person = by_id[event.person_id]
         assert event.sex == person.sex, event.seq
         assert event.age == _age(person.birth_date), event.seq

@@ -26,7 +26,7 @@ from renfang.audit.models import Action, AuditEvent
 from renfang.people.models import AttributeKind, Person, PersonAttribute, PersonTag
 from renfang.sources.models import HeldRecord, Source, SourceRecord
 from renfang.sources.services import source_add
-from renfang.sources.services.publish import source_publishers_set
+from renfang.sources.services.publish.publishers import source_publishers_set
 from renfang.testing.matrix import World, build_world
 from renfang.testing.users import client_for
 

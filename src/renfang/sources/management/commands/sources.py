@@ -22,7 +22,7 @@ from renfang.sources.selectors import (
     unmapped_codes_list,
 )
 from renfang.sources.services import SourceError, mapping_update, source_add
-from renfang.sources.services.publish import source_publishers_set
+from renfang.sources.services.publish.publishers import source_publishers_set
 
 if TYPE_CHECKING:
     from renfang.sources.selectors import ListedSource

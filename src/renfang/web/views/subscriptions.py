@@ -1,33 +1,30 @@
 """Subscriptions to the change feed (订阅) for the district administrator: the list (with an
 Excel export), the form to create or change one, and a subscription's page showing its feed as
-the department receives it, its webhook endpoint and its dead letters (re-sendable).
+the department receives it, its webhook endpoint and its dead letters (the actions on those:
+``webhooks``).
 
 Only a role that administers users sees these pages (``administers_users``); to anyone else
 they are "not found", audited as denied. A department reader sees its own subscriptions' feeds
-on "My feeds", read-only.
+on "My feeds" (``feeds``), read-only.
 """
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass
 from typing import Any
 
-from django import forms
 from django.contrib import messages
-from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from renfang.accounts.models import PersonField, Role
+from renfang.accounts.models import PersonField
 from renfang.accounts.powers import access_with_power
 from renfang.audit.models import Action
-from renfang.audit.services import PERSON_IDS, audit_record
+from renfang.audit.services import audit_record
 from renfang.exchange.models import (
     Delivery,
     DeliveryStatus,
@@ -35,7 +32,7 @@ from renfang.exchange.models import (
     Subscription,
     WebhookEndpoint,
 )
-from renfang.exchange.selectors import latest_feed_events, suspension_of, view_of
+from renfang.exchange.selectors import suspension_of
 from renfang.exchange.subscriptions import (
     FIELDS,
     SubscriptionInvalid,
@@ -43,96 +40,17 @@ from renfang.exchange.subscriptions import (
     subscription_delete,
     subscription_update,
 )
-from renfang.exchange.webhooks import WebhookError
-from renfang.exchange.webhooks.services import (
-    delivery_resend,
-    endpoint_create,
-    endpoint_disable,
-    endpoint_enable,
-)
 from renfang.people.categories import Category
 from renfang.web.exports import xlsx_response
-from renfang.web.sourcefields import field_label
+from renfang.web.forms import CATEGORY_LABELS, SEX_CHOICES, SubscriptionForm
+from renfang.web.views.feeds import FEED_SHOWN, _feed_of
 
 POWER = "administers_users"
-FEED_SHOWN = 50  # the latest events a subscription's page shows
 DEAD_SHOWN = 200
-
-CATEGORY_LABELS = {
-    Category.REGISTERED: gettext_lazy("registered residents"),
-    Category.DOMESTIC_MIGRANT: gettext_lazy("domestic migrants"),
-    Category.OVERSEAS: gettext_lazy("overseas people"),
-}
-SEX_CHOICES = [("", gettext_lazy("both")), ("1", gettext_lazy("men")), ("2", gettext_lazy("women"))]
 
 
 def _admin(request: HttpRequest) -> None:
     access_with_power(request.user, POWER, path=request.path)
-
-
-class SubscriptionForm(forms.Form):
-    """What the administrator types; the service checks it against the subscriber's grant."""
-
-    subscriber = forms.ModelChoiceField(
-        label=gettext_lazy("Subscriber"),
-        queryset=get_user_model().objects.none(),
-        empty_label=None,
-    )
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
-    event_types = forms.MultipleChoiceField(
-        label=gettext_lazy("Event types"),
-        choices=EventType.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=gettext_lazy("None ticked: every type."),
-    )
-    areas = forms.CharField(
-        label=gettext_lazy("Areas"),
-        required=False,
-        max_length=500,
-        help_text=gettext_lazy(
-            "Division codes separated by spaces; empty: the subscriber's whole grant."
-        ),
-    )
-    # "fields" would hide the form's own field list: the form calls it person_fields.
-    person_fields = forms.MultipleChoiceField(
-        label=gettext_lazy("Fields"),
-        choices=PersonField.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=gettext_lazy("None ticked: every field the subscriber is granted."),
-    )
-    sex = forms.ChoiceField(label=gettext_lazy("Sex"), choices=SEX_CHOICES, required=False)
-    age_min = forms.IntegerField(label=gettext_lazy("From age"), required=False)
-    age_max = forms.IntegerField(label=gettext_lazy("To age"), required=False)
-    categories = forms.MultipleChoiceField(
-        label=gettext_lazy("Categories"),
-        choices=list(CATEGORY_LABELS.items()),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=gettext_lazy("None ticked: everyone."),
-    )
-    active = forms.BooleanField(label=gettext_lazy("Active"), required=False, initial=True)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        readers = (
-            get_user_model()
-            .objects.filter(is_active=True, role_grants__role=Role.DEPARTMENT_READER)
-            .distinct()
-            .order_by("username")
-        )
-        self.fields["subscriber"].queryset = readers  # type: ignore[attr-defined]
-
-    @staticmethod
-    def form_field(name: str) -> str:
-        """The form's name for a subscription's field (the service names its errors so)."""
-        return "person_fields" if name == "fields" else name
-
-    def values(self) -> dict[str, Any]:
-        data = dict(self.cleaned_data)
-        data["areas"] = str(data.get("areas") or "").replace(",", " ").split()
-        return {name: data.get(self.form_field(name)) for name in FIELDS}
 
 
 def _initial(subscription: Subscription) -> dict[str, Any]:
@@ -326,81 +244,6 @@ def subscription_delete_view(request: HttpRequest, subscription_id: int) -> Http
     return redirect("web:subscriptions_list")
 
 
-@dataclass(frozen=True)
-class ChangeLine:
-    field: str
-    old: str
-    new: str
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, dict):
-        if value.get("outside"):
-            return _("outside the area")
-        return " ".join(str(value.get(k) or "") for k in ("division", "house")).strip() or "—"
-    return str(value)
-
-
-# Fields of events that are not a source's mapped fields.
-_EVENT_FIELD_LABELS = {
-    "residence": PersonField.RESIDENCES.label,
-    "hukou": PersonField.HUKOU.label,
-    "tag": PersonField.TAGS.label,
-    "death_date": gettext_lazy("death date"),
-    "merged_from": gettext_lazy("merged from"),
-    "split_from": gettext_lazy("split from"),
-    "house_use": gettext_lazy("house use"),
-}
-
-
-def _field_label(name: str) -> str:
-    label = _EVENT_FIELD_LABELS.get(name)
-    return str(label) if label is not None else field_label(name)
-
-
-def _labelled(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Events as the page shows them: type and field labels, values as text."""
-    types = dict(EventType.choices)
-    return [
-        {
-            **event,
-            "at_local": timezone.localtime(datetime.datetime.fromisoformat(event["at"])),
-            "type_label": types.get(event["type"], event["type"]),
-            "lines": [
-                ChangeLine(
-                    field=_field_label(str(line["field"])),
-                    old=_text(line.get("old")),
-                    new=_text(line.get("new")),
-                )
-                for line in event["changes"]
-            ],
-        }
-        for event in events
-    ]
-
-
-def _feed_of(request: HttpRequest, subscription: Subscription) -> list[dict[str, Any]]:
-    events = latest_feed_events(view_of(subscription), FEED_SHOWN)
-    audit_record(
-        Action.READ,
-        user=request.user,
-        record_type="feed",
-        record_id=subscription.pk,
-        detail={
-            "subscription": subscription.pk,
-            "latest": FEED_SHOWN,
-            "count": len(events),
-            # The people the events name (issue 11): "who has read this person" finds them.
-            PERSON_IDS: list(
-                dict.fromkeys(e["person"] for e in events if e.get("person") is not None)
-            ),
-        },
-    )
-    return _labelled(events)
-
-
 @login_required
 def subscription_detail(request: HttpRequest, subscription_id: int) -> HttpResponse:
     _admin(request)
@@ -436,72 +279,3 @@ def _detail_page(
             "new_secret": new_secret,
         },
     )
-
-
-@login_required
-@require_POST
-def dead_letter_resend(
-    request: HttpRequest, subscription_id: int, delivery_id: int
-) -> HttpResponse:
-    _admin(request)
-    subscription = _subscription(subscription_id)
-    delivery = Delivery.objects.filter(
-        pk=delivery_id, endpoint__subscription=subscription, status=DeliveryStatus.DEAD
-    ).first()
-    if delivery is None:
-        raise Http404
-    try:
-        delivery_resend(delivery, user=request.user)
-    except WebhookError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(
-            request, _("Event %(seq)s will be sent again.") % {"seq": delivery.event_id}
-        )
-    return redirect("web:subscription_detail", subscription_id=subscription.pk)
-
-
-@login_required
-@require_POST
-def subscription_webhook(request: HttpRequest, subscription_id: int) -> HttpResponse:
-    """Give the subscription a webhook endpoint, or enable or disable it (the services check
-    the address and audit); a refusal comes back as a message."""
-    _admin(request)
-    subscription = _subscription(subscription_id)
-    endpoint = WebhookEndpoint.objects.filter(subscription=subscription).first()
-    action = request.POST.get("action", "")
-    try:
-        if action == "create" and endpoint is None:
-            created = endpoint_create(
-                subscription,
-                request.POST.get("url", ""),
-                allow_private=request.POST.get("allow_private") == "on",
-                user=request.user,
-            )
-            # The secret is shown on this answer only: not in a message (messages may travel
-            # in a cookie, signed but readable), not in the session, not after a redirect.
-            return _detail_page(request, subscription, new_secret=created.secret)
-        elif action == "enable" and endpoint is not None:
-            endpoint_enable(endpoint, user=request.user)
-            messages.success(request, _("Webhook enabled."))
-        elif action == "disable" and endpoint is not None:
-            reason = request.POST.get("reason", "").strip()[:300] or _(
-                "disabled by the administrator"
-            )
-            endpoint_disable(endpoint, reason=reason, user=request.user)
-            messages.success(request, _("Webhook disabled."))
-        else:
-            messages.error(request, _("Nothing to do."))
-    except WebhookError as exc:
-        messages.error(request, str(exc))
-    return redirect("web:subscription_detail", subscription_id=subscription.pk)
-
-
-@login_required
-def my_feeds(request: HttpRequest) -> HttpResponse:
-    """A department reader's own subscriptions and the latest events of each, read-only."""
-    subscriptions = list(
-        Subscription.objects.filter(subscriber_id=request.user.pk, active=True).order_by("name")
-    )
-    feeds = [(s, _feed_of(request, s)) for s in subscriptions]
-    return render(request, "web/my_feeds.html", {"feeds": feeds, "feed_shown": FEED_SHOWN})
