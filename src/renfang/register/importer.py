@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +38,7 @@ from renfang.audit.context import os_user
 from renfang.audit.models import Action
 from renfang.audit.services import SYSTEM, PendingEvent, User, audit_record_stream, is_recording
 from renfang.core import bulk
-from renfang.people.facts import persons_reserve
+from renfang.people.facts import persons_loading, persons_reserve
 from renfang.people.golden import GoldenReport, golden_refresh
 from renfang.people.models import Hukou, Person, PersonAttribute, Residence
 from renfang.register.known import LOOKUP_CHUNK, PERSON_LOOKUP, existing_people, known
@@ -48,7 +49,7 @@ from renfang.register.rows import (
 )
 from renfang.register.source import RegisterRecord, link, register_source, stored_records
 from renfang.register.source import store as store_records
-from renfang.sources.models import SourceRecord
+from renfang.sources.models import SourceRecord, SourceRecordVersion
 from renfang.stats.models import PopulationSpell
 
 
@@ -131,10 +132,21 @@ def register_import(
     # Registered (and audited) before the import's transaction: an audit event there would
     # hold the chain's head for the whole import.
     source = register_source(actor)
-    with transaction.atomic():
+    with transaction.atomic(), ExitStack() as loading:
         clock = time.monotonic()
         records = stored_records(source, people, house_codes)
         person_of, new_ids = _persons(people, records, summary)
+        # A district's first import: foreign keys checked once after the load, not by row.
+        refresh = sorted(
+            set(new_ids)
+            | {person_of[key] for key in people if key not in records or not records[key].same}
+        )
+        loading.enter_context(persons_loading(len(new_ids), others=len(refresh) - len(new_ids)))
+        loading.enter_context(
+            bulk.foreign_keys_checked_after(
+                [SourceRecord, SourceRecordVersion], new_rows=len(people) - len(records)
+            )
+        )
         summary.stages["persons"] = time.monotonic() - clock
         clock = time.monotonic()
         _source_import, stored = store_records(
@@ -158,10 +170,6 @@ def register_import(
         )
         summary.stages["register records"] = time.monotonic() - clock
         clock = time.monotonic()
-        refresh = sorted(
-            set(new_ids)
-            | {person_of[key] for key in people if key not in records or not records[key].same}
-        )
         if refresh:
             report = golden_refresh(
                 refresh,
@@ -182,6 +190,9 @@ def register_import(
         clock = time.monotonic()
         _audit_import(summary, file=path.name, actor=actor)
         summary.stages["audit"] = time.monotonic() - clock
+        clock = time.monotonic()
+        loading.close()  # the keys checked, the indexes built
+        summary.stages["keys and indexes"] = time.monotonic() - clock
         clock = time.monotonic()
     summary.stages["commit"] = time.monotonic() - clock
     if bulk.is_postgresql() and summary.changed_anything and rows > 10000:

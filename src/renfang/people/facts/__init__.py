@@ -21,7 +21,12 @@ a write from anywhere else raises ``DoorClosed``, and the test suite runs with t
 from renfang.core import writeguard
 from renfang.people.facts.golden import AUDIT_SOURCE, golden_write
 from renfang.people.facts.moves import Merged, persons_merge
-from renfang.people.facts.persons import person_placeholder, persons_insert, persons_reserve
+from renfang.people.facts.persons import (
+    person_placeholder,
+    persons_insert,
+    persons_loading,
+    persons_reserve,
+)
 from renfang.people.facts.record import (
     attribute_record,
     hukou_record,
@@ -63,6 +68,7 @@ __all__ = [
     "hukou_record",
     "person_create",
     "person_placeholder",
+    "persons_loading",
     "persons_reserve",
     "persons_insert",
     "persons_merge",

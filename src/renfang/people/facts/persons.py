@@ -6,13 +6,25 @@ write (and to audit): the refresh that follows each of these writes."""
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from typing import Any
+
+from django.db import models
 
 from renfang.core import bulk
 from renfang.core.writeguard import through_door
 from renfang.people.facts.columns import PERSON_INSERT
-from renfang.people.models import IdType, Person
+from renfang.people.models import (
+    Hukou,
+    IdentityRevision,
+    IdType,
+    Person,
+    PersonAttribute,
+    PersonTag,
+    Residence,
+)
+from renfang.stats.models import PopulationSpell
 
 
 @through_door
@@ -24,6 +36,33 @@ def persons_insert(ids: Sequence[int], rows: Iterable[Sequence[Any]]) -> int:
     if bulk.is_postgresql() and len(ids) >= 100_000:
         bulk.analyze(Person)
     return written
+
+
+@contextmanager
+def persons_loading(new_persons: int, *, others: int) -> Iterator[None]:
+    """A load of ``new_persons`` new persons, with ``others`` known persons refreshed beside
+    them (a district's first register import: none). The foreign keys of the door's tables
+    are checked once after the load, not row by row (``bulk.foreign_keys_checked_after``);
+    when no known person's facts are read during the load, the fact tables' secondary
+    indexes are built after it too (``bulk.indexes_deferred``): new persons' facts are never
+    read back, and a known person's would be looked up by an index that is not there."""
+    facts: list[type[models.Model]] = [
+        Residence,
+        Hukou,
+        PersonAttribute,
+        PersonTag,
+        PopulationSpell,
+    ]
+    with ExitStack() as stack:
+        stack.enter_context(
+            bulk.foreign_keys_checked_after(
+                [Person, IdentityRevision, *facts], new_rows=new_persons
+            )
+        )
+        if not others:
+            for model in facts:
+                stack.enter_context(bulk.indexes_deferred(model, new_rows=new_persons))
+        yield
 
 
 def persons_reserve(count: int) -> list[int]:

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 
+from renfang.core import bulk
 from renfang.exchange.models import Event
 from renfang.people.categories import category
 from renfang.people.facts import spells_rebuild_for
@@ -71,9 +72,32 @@ def district(tmp_path: Path) -> Path:
     return out / "register.csv"
 
 
-def test_new_persons_spells_and_events_are_what_their_stored_facts_give(district: Path) -> None:
+def _schema() -> list[tuple[str, ...]]:
+    """The indexes and foreign keys of every table (PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = 'public' "
+            "UNION ALL SELECT conrelid::regclass::text, pg_get_constraintdef(oid) "
+            "FROM pg_constraint WHERE contype = 'f' ORDER BY 1, 2"
+        )
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["small load", "first load of a district"])
+def test_new_persons_spells_and_events_are_what_their_stored_facts_give(
+    district: Path, large: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Also as a district's first import (a large load into empty tables, PostgreSQL): its
+    keys checked and indexes built after the load, and there as before."""
+    if large:
+        monkeypatch.setattr(bulk, "LARGE_LOAD", 1)
+    schema = _schema()
+
     summary = register_import(path=district, today=TODAY)
 
+    assert _schema() == schema
     people = list(Person.objects.all())
     assert len(people) == summary.people_created == 400
     # Every person written once, with who they are, and their record linked as it was stored.
