@@ -185,9 +185,9 @@ class ChunkRead:
     people: list[StoredPerson]
     rows: list[tuple[Any, ...]]  # their records: (pk, person, source, mapped, received_at)
     # Persons whose residences or hukou a record's history writes (history.py, the policy's
-    # [history]): person → {"residence"/"hukou": the candidate records (pk, spells text)}.
+    # [history]): person → {"residence"/"hukou": the candidate records, their spells parsed}.
     # The others' facts come from today's golden value.
-    history: dict[int, dict[str, list[tuple[int, str | None]]]]
+    history: dict[int, dict[str, list[history.Carried]]]
     stored: Stored
     houses: dict[str, tuple[int, str]]  # house code → (id, area) of the houses records name
     codes: dict[int, str]  # house id → code of the houses of the stored residences
@@ -228,8 +228,9 @@ def read_chunk(chunk: list[int], context: Context, report: GoldenReport) -> Chun
             if "residence" not in histories.get(person_id, {})
         }
         for governed in histories.values():
-            for _pk, text in governed.get("residence", ()):
-                wanted_codes.update(history.codes_in(text) if text else ())
+            for candidate in governed.get("residence", ()):
+                if candidate.spells is not None:
+                    wanted_codes.update(history.house_codes(candidate.spells))
         houses = {
             code: (house_id, area_id)
             for code, house_id, area_id in bulk.select_in(

@@ -24,6 +24,7 @@ import datetime
 import json
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from renfang.audit.services import field_change
@@ -47,6 +48,9 @@ ResidenceFact = tuple[datetime.date | None, datetime.date | None, str | None, st
 HukouFact = tuple[datetime.date | None, datetime.date | None, str, str]
 
 
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _day_text(day: datetime.date | None) -> str | None:
     return day.isoformat() if day is not None else None
 
@@ -57,13 +61,11 @@ def _parse(day: str | None) -> datetime.date | None:
 
 def spells_text(spells: Sequence[Spell]) -> str:
     """The spells as a record keeps them: compact JSON, one array per spell."""
-    return json.dumps(
+    return _encode(
         [
             [_day_text(start), _day_text(end), division, house, hukou, household_type]
             for start, end, division, house, hukou, household_type in spells
-        ],
-        ensure_ascii=False,
-        separators=(",", ":"),
+        ]
     )
 
 
@@ -98,68 +100,82 @@ def parse_spells(text: str) -> list[Spell]:
     return spells
 
 
+@dataclass(frozen=True, slots=True)
+class Carried:
+    """A history record of a person, as the refresh reads it: whether it carries a history
+    text at all, and the spells of it (None: none, or what it carries is no history),
+    parsed once for the chunk."""
+
+    pk: int
+    carries: bool
+    spells: tuple[Spell, ...] | None
+
+
+def carried(pk: int, text: str | None) -> Carried:
+    if not text:
+        return Carried(pk, carries=False, spells=None)
+    try:
+        return Carried(pk, carries=True, spells=tuple(parse_spells(text)))
+    except ValueError:
+        return Carried(pk, carries=True, spells=None)
+
+
 def candidates(
     rows: list[tuple[Any, ...]],
     spells: dict[int, str],
     live: set[int],
     sources: dict[int, str],
     policy: GoldenPolicy,
-) -> dict[int, dict[str, list[tuple[int, str | None]]]]:
+) -> dict[int, dict[str, list[Carried]]]:
     """For each live person a history source knows: for the residences and for the hukou,
-    the records of the source whose history writes them (pk, spells text), first stored
-    first; the planner takes one (``followed``)."""
+    the records of the source whose history writes them, first stored first; the planner
+    takes one (``followed``)."""
     if not policy.history:
         return {}
-    of_source: dict[tuple[int, str], list[tuple[int, str | None]]] = defaultdict(list)
+    of_source: dict[tuple[int, str], list[int]] = defaultdict(list)
     for pk, person_id, source_id, _mapped, _received_at in rows:
         if person_id in live:
-            of_source[(person_id, sources[source_id])].append((pk, spells.get(pk)))
+            of_source[(person_id, sources[source_id])].append(pk)
     codes_of: dict[int, set[str]] = defaultdict(set)
     for person_id, code in of_source:
         codes_of[person_id].add(code)
-    found: dict[int, dict[str, list[tuple[int, str | None]]]] = {}
+    parsed: dict[int, Carried] = {}
+    found: dict[int, dict[str, list[Carried]]] = {}
     for person_id, codes in codes_of.items():
         governed = {}
         for fact in HISTORY_FACTS:
             owner = policy.history_source(fact, codes)
             if owner is not None:
-                governed[fact] = sorted(of_source[(person_id, owner)])
+                governed[fact] = [
+                    parsed[pk]
+                    if pk in parsed
+                    else parsed.setdefault(pk, carried(pk, spells.get(pk)))
+                    for pk in sorted(of_source[(person_id, owner)])
+                ]
         if governed:
             found[person_id] = governed
     return found
 
 
-def followed(
-    candidates: list[tuple[int, str | None]], picks: dict[str, Pick]
-) -> list[Spell] | None:
+def followed(candidates: list[Carried], picks: dict[str, Pick]) -> list[Spell] | None:
     """The history a person's facts follow: of the records that carry one, the record that
     gives the person's golden ID number (two persons of a register file that are one person:
     the history of the one the person is), else the first stored. None (no record carries
     one, or what it carries is no history): the facts are left as they are, and the refresh
     counts the person (``GoldenReport.no_history``) for the operator to see."""
     number = picks.get("id_number")
-    texts = [(pk, text) for pk, text in candidates if text]
-    chosen = next((text for pk, text in texts if number and pk == number.record.pk), None)
-    if chosen is None and texts:
-        chosen = texts[0][1]
-    if chosen is None:
+    carrying = [candidate for candidate in candidates if candidate.carries]
+    chosen = next(
+        (c for c in carrying if number is not None and c.pk == number.record.pk),
+        carrying[0] if carrying else None,
+    )
+    if chosen is None or chosen.spells is None:
         return None
-    try:
-        return parse_spells(chosen)
-    except ValueError:
-        return None
+    return list(chosen.spells)
 
 
 def house_codes(spells: Sequence[Spell]) -> set[str]:
     return {spell[3] for spell in spells if spell[3]}
-
-
-def codes_in(text: str) -> set[str]:
-    """The house codes a history text names (none when it is no history)."""
-    try:
-        return house_codes(parse_spells(text))
-    except ValueError:
-        return set()
 
 
 def _contiguous(previous_to: datetime.date | None, start: datetime.date | None) -> bool:
