@@ -117,7 +117,8 @@ def indexes_deferred(model: type[models.Model], *, new_rows: int) -> Iterator[No
     """On PostgreSQL, when a load at least doubles a table, drop its secondary indexes for the
     load and build them again afterwards, inside the same transaction: one sort per index is
     much cheaper than millions of random insertions into it. Indexes that back a constraint
-    (primary key, unique) stay."""
+    (primary key, unique) or are unique themselves stay: they say no while the load runs,
+    and the load may look rows up by them."""
     if not is_postgresql() or new_rows < LARGE_LOAD:
         yield
         return
@@ -131,8 +132,8 @@ def indexes_deferred(model: type[models.Model], *, new_rows: int) -> Iterator[No
             cursor.execute(
                 """
                 SELECT i.indexname, i.indexdef FROM pg_indexes i
-                WHERE i.tablename = %s AND NOT EXISTS (
-                    SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)
+                WHERE i.tablename = %s AND i.indexdef NOT LIKE 'CREATE UNIQUE %%'
+                AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)
                 """,
                 [name],
             )

@@ -147,6 +147,10 @@ def register_import(
                 [SourceRecord, SourceRecordVersion], new_rows=len(people) - len(records)
             )
         )
+        # (the records' person index stays: the golden refresh reads them by it)
+        loading.enter_context(
+            bulk.indexes_deferred(SourceRecordVersion, new_rows=len(people) - len(records))
+        )
         summary.stages["persons"] = time.monotonic() - clock
         clock = time.monotonic()
         _source_import, stored = store_records(

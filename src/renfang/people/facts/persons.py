@@ -59,6 +59,8 @@ def persons_loading(new_persons: int, *, others: int) -> Iterator[None]:
                 [Person, IdentityRevision, *facts], new_rows=new_persons
             )
         )
+        # (the person's name indexes too; their unique identity is looked up and kept)
+        stack.enter_context(bulk.indexes_deferred(Person, new_rows=new_persons))
         if not others:
             for model in facts:
                 stack.enter_context(bulk.indexes_deferred(model, new_rows=new_persons))
