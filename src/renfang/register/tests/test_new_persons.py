@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import json
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from renfang.people.categories import category
 from renfang.people.facts import spells_rebuild_for
 from renfang.people.models import Hukou, Person
 from renfang.register.importer import register_import
+from renfang.register.source import _jsonb_text
 from renfang.sources.models import SourceRecord
 from renfang.stats.models import PopulationSpell
 
@@ -131,3 +133,22 @@ def test_new_persons_spells_and_events_are_what_their_stored_facts_give(
         )
         if event.type != "died":  # the dead keep the category they died in
             assert event.category == expected.value, event.seq
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="jsonb's text is PostgreSQL's")
+@pytest.mark.parametrize(
+    "mapped",
+    [
+        {"name": "张伟", "id_number": "310104198001011234", "sex": "1"},
+        {"name": 'O\'Brien "Jr" \\ tab\tnew\nline \x01 \u2028 é', "a": "", "bb": "x"},
+        {"spells": '[["2015-03-01",null,"310104003001","H1","310104003","family"]]', "é": "1"},
+    ],
+)
+def test_a_stored_record_is_recognised_by_the_text_postgresql_gives_back(
+    mapped: dict[str, str],
+) -> None:
+    """A re-import finds a record unchanged by the MD5 of the text jsonb gives back
+    (register/source.py): that text, written in Python, must be PostgreSQL's own."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT (%s::jsonb)::text", [json.dumps(mapped, ensure_ascii=False)])
+        assert _jsonb_text(mapped) == cursor.fetchone()[0]
