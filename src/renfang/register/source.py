@@ -26,6 +26,7 @@ from django.utils import timezone
 from renfang.audit.context import os_user
 from renfang.audit.services import SYSTEM, User
 from renfang.core import bulk
+from renfang.core.jsontext import compact
 from renfang.people.golden.history import SPELLS_KEY, spells_text
 from renfang.register.rows import PersonRows
 from renfang.sources.models import (
@@ -46,7 +47,7 @@ from renfang.sources.services import (
 REGISTER_NAME = "人口登记 (renfang register)"
 # JSON as the bulk store writes it (compact, Chinese as it is) and a string as PostgreSQL's
 # jsonb writes it back (the same escapes as json.dumps with ensure_ascii=False)
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_dumps = compact
 _json_text = json.encoder.encode_basestring
 # How a register record is linked: rule ``id``, this detail.
 LINK_DETAIL = '{"rule": "register"}'

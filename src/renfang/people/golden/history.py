@@ -29,6 +29,7 @@ from typing import Any, TypeVar, cast
 
 from renfang.audit.services import field_change
 from renfang.core.changes import FieldChange
+from renfang.core.jsontext import compact
 from renfang.people.facts.lines import hukou_value, residence_value
 from renfang.people.golden.facts import StoredFact, Writes
 from renfang.people.golden.policy import HISTORY_FACTS, GoldenPolicy
@@ -48,9 +49,6 @@ ResidenceFact = tuple[datetime.date | None, datetime.date | None, str | None, st
 HukouFact = tuple[datetime.date | None, datetime.date | None, str, str]
 
 
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
 def _day_text(day: datetime.date | None) -> str | None:
     return day.isoformat() if day is not None else None
 
@@ -61,7 +59,7 @@ def _parse(day: str | None) -> datetime.date | None:
 
 def spells_text(spells: Sequence[Spell]) -> str:
     """The spells as a record keeps them: compact JSON, one array per spell."""
-    return _encode(
+    return compact(
         [
             [_day_text(start), _day_text(end), division, house, hukou, household_type]
             for start, end, division, house, hukou, household_type in spells

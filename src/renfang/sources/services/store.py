@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from renfang.core import bulk
+from renfang.core.jsontext import compact
 from renfang.sources.mapping import UNMAPPED
 from renfang.sources.models import Source, SourceImport, SourceRecord, SourceRecordVersion
 
@@ -47,12 +48,11 @@ _VERSION_COLUMNS = (
     "problems",
     "received_at",
 )
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _dumps(value: Any) -> str:
     """JSON as stored: compact, Chinese as it is; no encoder call for the usual empty list."""
-    return _encode(value) if value else ("[]" if isinstance(value, list) else _encode(value))
+    return compact(value) if value else ("[]" if isinstance(value, list) else compact(value))
 
 
 @dataclass(frozen=True)
