@@ -153,7 +153,7 @@ def _add_row(
             spells=[spell],
         )
         return []
-    if identity != person.identity:
+    if identity is not person.identity and identity != person.identity:
         for name in ("name", "sex", "birth_date", "nationality"):
             mine, theirs = getattr(identity, name), getattr(person.identity, name)
             if mine != theirs:

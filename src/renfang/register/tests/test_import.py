@@ -317,6 +317,41 @@ def test_a_bad_field_is_named_with_its_line_and_nothing_is_saved(
     assert counts() == (0, 0, 0, 0, 0)
 
 
+def test_a_bad_value_repeated_on_several_rows_is_named_on_each(
+    reference: None, tmp_path: Path
+) -> None:
+    """The checks remember what they have seen (a person's rows repeat their ID number, dates,
+    divisions and phone); a remembered value never hides an error of a later row."""
+    bad_id = ZHANG[:-1] + ("0" if ZHANG[-1] != "0" else "1")
+    bad = {
+        "hukou_division": "999999",
+        "residence_to": "2099-01-01",
+        "phone": "12345",
+        "nationality": "USA",
+    }
+    errors = rejected(
+        tmp_path,
+        [
+            row(id_number=bad_id),
+            row(id_number=bad_id, residence_from="2016-01-01"),
+            row(**bad),
+            row(**bad),
+            row(**bad, id_number=LI, name="李娜", sex="2", birth_date="1990-02-15"),
+        ],
+    )
+
+    for line in (2, 3):
+        assert any(e.startswith(f"line {line}, column id_number: check digit") for e in errors)
+    for line in (4, 5, 6):
+        for expected in (
+            "column nationality: this ID number belongs to CHN, not USA",
+            "column hukou_division: 999999 is not a county",
+            "column residence_to: 2099-01-01 is in the future",
+            "column phone: '12345' is not a phone number",
+        ):
+            assert any(e.startswith(f"line {line}, {expected}") for e in errors), (line, errors)
+
+
 def test_rows_of_one_person_must_agree_and_not_overlap(reference: None, tmp_path: Path) -> None:
     errors = rejected(
         tmp_path,
