@@ -103,23 +103,34 @@ def read_register(
 def _read_rows(
     reader: csv.DictReader[str], checker: RowChecker, bar: tqdm[Never]
 ) -> tuple[dict[tuple[str, str], PersonRows], int, list[RowError], int]:
+    """The rows after the header, read by the DictReader's own csv.reader (a dict is made only
+    for a row of the header's width, blank lines skipped) and numbered as DictReader.line_num
+    numbers them: a row by its last line, a CSV error by the first of the blank lines before
+    it, if any, else by the row before it."""
     people: dict[tuple[str, str], PersonRows] = {}
     errors: list[RowError] = []
     error_count = rows = 0
-    width = len(reader.fieldnames or [])
+    header = reader.fieldnames or []
+    width = len(header)
+    source = reader.reader
+    at = reader.line_num  # what DictReader.line_num would say
     line = 1
+    blank = False
     try:
-        for row in reader:
-            line = reader.line_num
+        for values in source:
+            if not values:
+                if not blank:
+                    at, blank = source.line_num, True
+                continue
+            line = at = source.line_num
+            blank = False
             rows += 1
             if rows % 10000 == 0:
                 bar.update(10000)
-            if None in row or None in row.values():
-                extra = len(row.get(None) or [])
-                found = width + extra if extra else sum(v is not None for v in row.values())
-                new_errors = [RowError(line, "-", f"{found} fields, the header has {width}")]
+            if len(values) != width:
+                new_errors = [RowError(line, "-", f"{len(values)} fields, the header has {width}")]
             else:
-                new_errors = _add_row(people, checker, row, line)
+                new_errors = _add_row(people, checker, dict(zip(header, values, strict=True)), line)
             if new_errors:
                 error_count += len(new_errors)
                 if len(errors) < MAX_ERRORS_KEPT:
@@ -127,7 +138,7 @@ def _read_rows(
     except UnicodeDecodeError as exc:
         raise ImportRejected([RowError(line + 1, "-", "the line is not UTF-8")]) from exc
     except csv.Error as exc:
-        raise ImportRejected([RowError(reader.line_num, "-", f"bad CSV: {exc}")]) from exc
+        raise ImportRejected([RowError(at, "-", f"bad CSV: {exc}")]) from exc
     bar.update(rows % 10000)
     return people, rows, errors, error_count
 

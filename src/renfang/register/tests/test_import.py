@@ -409,6 +409,24 @@ def test_a_malformed_file_is_explained(
     assert expected in [str(error) for error in caught.value.errors]
 
 
+def test_rows_are_numbered_as_before_around_blank_lines(reference: None, tmp_path: Path) -> None:
+    """Blank lines are skipped and a row after them is named by its own line; a short row is
+    counted as before."""
+    header = ",".join(COLUMNS)
+    good = ",".join(row()[column] for column in COLUMNS)
+    bad = ",".join(row(sex="3", residence_from="2020-01-01")[column] for column in COLUMNS)
+    path = tmp_path / "blank.csv"
+    path.write_text(f"{header}\n{good}\n\n\n{bad}\nresident_id,1\n", encoding="utf-8")
+
+    with pytest.raises(ImportRejected) as caught:
+        register_import(path=path, today=TODAY)
+
+    assert [str(error) for error in caught.value.errors] == [
+        "line 5, column sex: '3' is not a GB/T 2261.1 sex code",
+        "line 6, column -: 2 fields, the header has 13",
+    ]
+
+
 def test_a_file_that_is_not_utf8_is_refused(reference: None, tmp_path: Path) -> None:
     path = tmp_path / "gbk.csv"
     path.write_bytes((",".join(COLUMNS) + "\n").encode() + "张伟".encode("gbk") + b"\n")
