@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import gc
 from pathlib import Path
 
 import pytest
@@ -315,6 +316,7 @@ def test_a_bad_field_is_named_with_its_line_and_nothing_is_saved(
 
     assert any(error.startswith(expected) for error in errors), errors
     assert counts() == (0, 0, 0, 0, 0)
+    assert gc.isenabled()  # off for the check (renfang.core.collector), on again after
 
 
 def test_a_bad_value_repeated_on_several_rows_is_named_on_each(
