@@ -92,7 +92,10 @@ def _read_register(
         check_header(list(header) if header else None, REQUIRED_COLUMNS, OPTIONAL_COLUMNS)
         assert header is not None
         checker = RowChecker(_reference(today, with_houses="residence_house_code" in header))
-        people, rows, errors, error_count = _read_rows(reader, checker, bar)
+        try:
+            people, rows, errors, error_count = _read_rows(reader, checker, bar)
+        finally:
+            checker.forget()
     for person in people.values():
         overlap_errors = _check_overlaps(person)
         error_count += len(overlap_errors)

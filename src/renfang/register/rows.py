@@ -130,6 +130,13 @@ class RowChecker:
         self._division = functools.lru_cache(maxsize=_REMEMBERED)(self._division_of)
         self._phone = functools.lru_cache(maxsize=_REMEMBERED)(self._phone_of)
 
+    def forget(self) -> None:
+        """Drop what the checks remember: the caches refer to the checker, a cycle that would
+        keep them alive until the cyclic collector next runs."""
+        for cache in (self._person, self._hukou, self._division, self._phone):
+            cache.cache_clear()
+        self._dates.clear()
+
     def date(self, raw: str, column: str, line: int, errors: list[RowError]) -> datetime.date:
         cached = self._dates.get(raw)
         if cached is not None:
@@ -238,7 +245,7 @@ class RowChecker:
             row = {key: unguard(value) if value else value for key, value in row.items()}
         # Each part is checked once for the values it reads (remembered, with its errors on
         # line 0), and its errors are put on this row's line.
-        id_type, id_number, identity, differing, found = self._person(
+        key, identity, differing, found = self._person(
             (
                 row["id_type"],
                 row["id_number"],
@@ -272,11 +279,11 @@ class RowChecker:
             hukou_division=hukou_division,
             hukou_type=hukou_type,
         )
-        return (id_type, id_number), identity, spell, phone, errors
+        return key, identity, spell, phone, errors
 
     def _person_of(
         self, raw: tuple[str, str, str, str, str, str]
-    ) -> tuple[str, str, Identity, bool, _Found]:
+    ) -> tuple[tuple[str, str], Identity, bool, _Found]:
         """The person key, the identity, whether the birth date differs from the ID number's,
         and the errors (on line 0), from id_type, id_number, name, sex, birth_date and
         nationality as the file gives them."""
@@ -294,7 +301,7 @@ class RowChecker:
             id_birth=id_birth,
             id_sex=id_sex,
         )
-        return id_type, id_number, identity, differing, tuple(errors)
+        return (id_type, id_number), identity, differing, tuple(errors)
 
     def _identity(
         self,
