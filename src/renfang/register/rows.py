@@ -12,6 +12,7 @@ renfang's own export writes it so, to keep spreadsheets from evaluating it.
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -58,9 +59,16 @@ _DOCUMENT_PATTERNS = {
 }
 _PHONE_PREFIX = re.compile(r"^(\+86|0086|86(?=1\d{10}$))")
 _DIVISION = re.compile(r"\d{6}(\d{3}(\d{3}(\d{1,8})?)?)?")
+_PHONE_NOISE = re.compile(r"[\s\-()]")
+# What the checks remember, per RowChecker: a person's rows (2.5 on average) repeat their
+# identity, hukou and phone, and many rows share divisions. Bounded, so that a file whose
+# persons' rows lie far apart costs lookups, not memory.
+_REMEMBERED = 16384
+# A check's result, with its errors on line 0: the row's own line is put in when it is used.
+_Found = tuple[RowError, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Identity:
     name: str
     sex: str
@@ -68,7 +76,7 @@ class Identity:
     nationality: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SpellRow:
     line: int
     valid_from: datetime.date | None  # None: whereabouts unknown since a day nobody knows
@@ -79,7 +87,7 @@ class SpellRow:
     hukou_type: str
 
 
-@dataclass
+@dataclass(slots=True)
 class PersonRows:
     """Every row of one person, in file order, with the line where the person first appears."""
 
@@ -117,6 +125,17 @@ class RowChecker:
         # Rows whose birth date differs from the one inside the ID number: kept as given (a
         # corrected birth date, 出生日期更正, keeps the number it was issued with), counted.
         self.birth_dates_differing = 0
+        self._person = functools.lru_cache(maxsize=_REMEMBERED)(self._person_of)
+        self._hukou = functools.lru_cache(maxsize=_REMEMBERED)(self._hukou_of)
+        self._division = functools.lru_cache(maxsize=_REMEMBERED)(self._division_of)
+        self._phone = functools.lru_cache(maxsize=_REMEMBERED)(self._phone_of)
+
+    def forget(self) -> None:
+        """Drop what the checks remember: the caches refer to the checker, a cycle that would
+        keep them alive until the cyclic collector next runs."""
+        for cache in (self._person, self._hukou, self._division, self._phone):
+            cache.cache_clear()
+        self._dates.clear()
 
     def date(self, raw: str, column: str, line: int, errors: list[RowError]) -> datetime.date:
         cached = self._dates.get(raw)
@@ -131,7 +150,8 @@ class RowChecker:
             return datetime.date.min
         if value > self.ref.today:
             errors.append(RowError(line, column, f"{raw} is in the future"))
-        self._dates[raw] = value
+        else:  # only a right date is remembered: a wrong one is named on every row
+            self._dates[raw] = value
         return value
 
     def division(self, raw: str, column: str, line: int, errors: list[RowError]) -> str | None:
@@ -178,11 +198,10 @@ class RowChecker:
         return code
 
     def identity_key(
-        self, row: dict[str, str], line: int, errors: list[RowError]
+        self, raw_type: str, raw_number: str, line: int, errors: list[RowError]
     ) -> tuple[str, str, datetime.date | None, str | None]:
         """(id_type, normalised id_number, birth date in the ID, sex in the ID)."""
-        id_type = row["id_type"].strip()
-        raw_number = row["id_number"]
+        id_type = raw_type.strip()
         if id_type not in ID_TYPES:
             errors.append(
                 RowError(
@@ -205,7 +224,7 @@ class RowChecker:
         return id_type, number, None, None
 
     def phone(self, raw: str, line: int, errors: list[RowError]) -> str | None:
-        digits = re.sub(r"[\s\-()]", "", raw)
+        digits = _PHONE_NOISE.sub("", raw)
         if not digits:
             return None
         digits = _PHONE_PREFIX.sub("", digits)
@@ -220,26 +239,37 @@ class RowChecker:
     def check(
         self, row: dict[str, str], line: int
     ) -> tuple[tuple[str, str], Identity, SpellRow, str | None, list[RowError]]:
-        errors: list[RowError] = []
-        if any(value and value[0] == GUARD for value in row.values()):
+        values = row.values()
+        if GUARD in "".join(values) and any(value and value[0] == GUARD for value in values):
             # renfang's own export guards text against formulas (renfang.core.spreadsheets).
             row = {key: unguard(value) if value else value for key, value in row.items()}
-        id_type, id_number, id_birth, id_sex = self.identity_key(row, line, errors)
-        identity = self._identity(
-            row,
-            line,
-            errors,
-            id_type=id_type,
-            id_number=id_number,
-            id_birth=id_birth,
-            id_sex=id_sex,
+        # Each part is checked once for the values it reads (remembered, with its errors on
+        # line 0), and its errors are put on this row's line.
+        key, identity, differing, found = self._person(
+            (
+                row["id_type"],
+                row["id_number"],
+                row["name"],
+                row["sex"],
+                row["birth_date"],
+                row["nationality"],
+            )
         )
-        hukou_division, hukou_type = self._hukou(row, line, errors, identity.nationality)
+        errors = _on_line(found, line) if found else []
+        if differing:
+            self.birth_dates_differing += 1
+        hukou_division, hukou_type, found = self._hukou(
+            row["hukou_division"], row["hukou_type"], identity.nationality
+        )
+        if found:
+            errors += _on_line(found, line)
         residence_division, house_id = self._residence_place(row, line, errors)
         valid_from, valid_to = self._residence_dates(
             row, line, errors, identity.birth_date, unknown_whereabouts=residence_division is None
         )
-        phone = self.phone(row.get("phone") or "", line, errors)
+        phone, found = self._phone(row.get("phone") or "")
+        if found:
+            errors += _on_line(found, line)
         spell = SpellRow(
             line=line,
             valid_from=valid_from,
@@ -249,36 +279,60 @@ class RowChecker:
             hukou_division=hukou_division,
             hukou_type=hukou_type,
         )
-        return (id_type, id_number), identity, spell, phone, errors
+        return key, identity, spell, phone, errors
+
+    def _person_of(
+        self, raw: tuple[str, str, str, str, str, str]
+    ) -> tuple[tuple[str, str], Identity, bool, _Found]:
+        """The person key, the identity, whether the birth date differs from the ID number's,
+        and the errors (on line 0), from id_type, id_number, name, sex, birth_date and
+        nationality as the file gives them."""
+        raw_type, raw_number, name, sex, birth, nationality = raw
+        errors: list[RowError] = []
+        id_type, id_number, id_birth, id_sex = self.identity_key(raw_type, raw_number, 0, errors)
+        identity, differing = self._identity(
+            name,
+            sex,
+            birth,
+            nationality,
+            errors,
+            id_type=id_type,
+            id_number=id_number,
+            id_birth=id_birth,
+            id_sex=id_sex,
+        )
+        return (id_type, id_number), identity, differing, tuple(errors)
 
     def _identity(
         self,
-        row: dict[str, str],
-        line: int,
+        raw_name: str,
+        raw_sex: str,
+        raw_birth: str,
+        raw_nationality: str,
         errors: list[RowError],
         *,
         id_type: str,
         id_number: str,
         id_birth: datetime.date | None,
         id_sex: str | None,
-    ) -> Identity:
-        name = row["name"].strip()
+    ) -> tuple[Identity, bool]:
+        line = 0  # the caller puts in the row's line
+        name = raw_name.strip()
         if not name:
             errors.append(RowError(line, "name", "a name is required"))
         elif len(name) > 100:
             errors.append(RowError(line, "name", "a name has at most 100 characters"))
-        sex = row["sex"].strip()
+        sex = raw_sex.strip()
         if sex not in self.ref.sexes:
             errors.append(RowError(line, "sex", f"{sex!r} is not a GB/T 2261.1 sex code"))
         elif id_sex is not None and sex in {"1", "2"} and sex != id_sex:
             errors.append(
                 RowError(line, "sex", f"sex {sex} differs from {id_sex} in the ID number")
             )
-        raw_birth = row["birth_date"].strip()
+        raw_birth = raw_birth.strip()
         birth_date = self.date(raw_birth, "birth_date", line, errors) if raw_birth else None
-        if id_birth is not None and birth_date is not None and birth_date != id_birth:
-            self.birth_dates_differing += 1
-        nationality = row["nationality"].strip().upper()
+        differing = id_birth is not None and birth_date is not None and birth_date != id_birth
+        nationality = raw_nationality.strip().upper()
         if nationality not in self.ref.nationalities:
             errors.append(
                 RowError(line, "nationality", f"{nationality!r} is not a GB/T 2659 country code")
@@ -293,40 +347,52 @@ class RowChecker:
                         f"this ID number belongs to {expected}, not {nationality}",
                     )
                 )
-        return Identity(
+        identity = Identity(
             name=name, sex=sex, birth_date=birth_date or id_birth, nationality=nationality
         )
+        return identity, differing
 
-    def _hukou(
-        self, row: dict[str, str], line: int, errors: list[RowError], nationality: str
-    ) -> tuple[str | None, str]:
-        hukou_division = self.division(row["hukou_division"], "hukou_division", line, errors)
-        hukou_type = row["hukou_type"].strip()
+    def _hukou_of(
+        self, raw_division: str, raw_type: str, nationality: str
+    ) -> tuple[str | None, str, _Found]:
+        line = 0  # the caller puts in the row's line
+        errors: list[RowError] = []
+        hukou_division = self.division(raw_division, "hukou_division", line, errors)
+        hukou_type = raw_type.strip()
         if hukou_type and hukou_type not in HOUSEHOLD_TYPES:
             errors.append(
                 RowError(line, "hukou_type", f"{hukou_type!r} is not family or collective")
             )
-        if hukou_type and not row["hukou_division"].strip():
+        if hukou_type and not raw_division.strip():
             errors.append(RowError(line, "hukou_type", "a hukou type needs a hukou_division"))
         if hukou_division and nationality != "CHN" and nationality in self.ref.nationalities:
             errors.append(
                 RowError(line, "hukou_division", f"a {nationality} national has no hukou")
             )
-        return hukou_division, hukou_type
+        return hukou_division, hukou_type, tuple(errors)
+
+    def _division_of(self, raw: str, column: str) -> tuple[str | None, _Found]:
+        errors: list[RowError] = []
+        return self.division(raw, column, 0, errors), tuple(errors)
+
+    def _phone_of(self, raw: str) -> tuple[str | None, _Found]:
+        errors: list[RowError] = []
+        return self.phone(raw, 0, errors), tuple(errors)
 
     def _residence_place(
         self, row: dict[str, str], line: int, errors: list[RowError]
     ) -> tuple[str | None, int | None]:
-        residence_division = self.division(
-            row["residence_division"], "residence_division", line, errors
-        )
+        raw_division = row["residence_division"]
+        residence_division, found = self._division(raw_division, "residence_division")
+        if found:
+            errors += _on_line(found, line)
         house_code = (row.get("residence_house_code") or "").strip()
         if not house_code:
             return residence_division, None
         house = self.ref.houses.get(house_code)
         if house is None:
             errors.append(RowError(line, "residence_house_code", f"no house {house_code}"))
-        elif not row["residence_division"].strip():
+        elif not raw_division.strip():
             errors.append(
                 RowError(line, "residence_division", "required when a house code is given")
             )
@@ -380,3 +446,7 @@ class RowChecker:
                 )
             )
         return valid_from, valid_to
+
+
+def _on_line(found: _Found, line: int) -> list[RowError]:
+    return [RowError(line, error.column, error.reason) for error in found]

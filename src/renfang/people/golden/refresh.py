@@ -17,8 +17,6 @@ call on the same records writes nothing.
 from __future__ import annotations
 
 import datetime
-import gc
-import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -33,6 +31,7 @@ from tqdm import tqdm
 
 from renfang.audit.services import User
 from renfang.core import bulk
+from renfang.core.collector import collector_calm
 from renfang.people.facts import AUDIT_SOURCE, golden_write
 from renfang.people.golden.chunks import (
     ChunkRead,
@@ -102,7 +101,7 @@ def golden_refresh(
         new=frozenset(new),
     )
     with (
-        _collector_calm(),
+        collector_calm(),
         transaction.atomic(),
         tqdm(total=len(ids), unit=" persons", desc="golden", disable=not progress) as bar,
         _planner(context) as (planner, plan),
@@ -125,35 +124,6 @@ def golden_refresh(
             bar.update(pending[1])
     report.seconds = time.monotonic() - started
     return report
-
-
-# ---------------------------------------------------------------- the garbage collector
-
-# A refresh makes millions of small objects (records, picks, rows, change lines) that die by
-# reference counting, chunk by chunk, and almost no cycles; Python's cyclic collector, run
-# every 700 allocations and scanning the whole heap every so often, took a sixth of a
-# refresh's time. It is off for the refresh (the peak memory stays what it was) and on again
-# after, whichever thread started a refresh first or ended last.
-_calm_lock = threading.Lock()
-_calm_depth = 0
-_calm_was_on = True
-
-
-@contextmanager
-def _collector_calm() -> Iterator[None]:
-    global _calm_depth, _calm_was_on  # noqa: PLW0603 (one collector per process)
-    with _calm_lock:
-        if _calm_depth == 0:
-            _calm_was_on = gc.isenabled()
-            gc.disable()
-        _calm_depth += 1
-    try:
-        yield
-    finally:
-        with _calm_lock:
-            _calm_depth -= 1
-            if _calm_depth == 0 and _calm_was_on:
-                gc.enable()
 
 
 # ---------------------------------------------------------------- the planner

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import gc
 from pathlib import Path
 
 import pytest
@@ -315,6 +316,42 @@ def test_a_bad_field_is_named_with_its_line_and_nothing_is_saved(
 
     assert any(error.startswith(expected) for error in errors), errors
     assert counts() == (0, 0, 0, 0, 0)
+    assert gc.isenabled()  # off for the check (renfang.core.collector), on again after
+
+
+def test_a_bad_value_repeated_on_several_rows_is_named_on_each(
+    reference: None, tmp_path: Path
+) -> None:
+    """The checks remember what they have seen (a person's rows repeat their ID number, dates,
+    divisions and phone); a remembered value never hides an error of a later row."""
+    bad_id = ZHANG[:-1] + ("0" if ZHANG[-1] != "0" else "1")
+    bad = {
+        "hukou_division": "999999",
+        "residence_to": "2099-01-01",
+        "phone": "12345",
+        "nationality": "USA",
+    }
+    errors = rejected(
+        tmp_path,
+        [
+            row(id_number=bad_id),
+            row(id_number=bad_id, residence_from="2016-01-01"),
+            row(**bad),
+            row(**bad),
+            row(**bad, id_number=LI, name="李娜", sex="2", birth_date="1990-02-15"),
+        ],
+    )
+
+    for line in (2, 3):
+        assert any(e.startswith(f"line {line}, column id_number: check digit") for e in errors)
+    for line in (4, 5, 6):
+        for expected in (
+            "column nationality: this ID number belongs to CHN, not USA",
+            "column hukou_division: 999999 is not a county",
+            "column residence_to: 2099-01-01 is in the future",
+            "column phone: '12345' is not a phone number",
+        ):
+            assert any(e.startswith(f"line {line}, {expected}") for e in errors), (line, errors)
 
 
 def test_rows_of_one_person_must_agree_and_not_overlap(reference: None, tmp_path: Path) -> None:
@@ -372,6 +409,24 @@ def test_a_malformed_file_is_explained(
         register_import(path=path, today=TODAY)
 
     assert expected in [str(error) for error in caught.value.errors]
+
+
+def test_rows_are_numbered_as_before_around_blank_lines(reference: None, tmp_path: Path) -> None:
+    """Blank lines are skipped and a row after them is named by its own line; a short row is
+    counted as before."""
+    header = ",".join(COLUMNS)
+    good = ",".join(row()[column] for column in COLUMNS)
+    bad = ",".join(row(sex="3", residence_from="2020-01-01")[column] for column in COLUMNS)
+    path = tmp_path / "blank.csv"
+    path.write_text(f"{header}\n{good}\n\n\n{bad}\nresident_id,1\n", encoding="utf-8")
+
+    with pytest.raises(ImportRejected) as caught:
+        register_import(path=path, today=TODAY)
+
+    assert [str(error) for error in caught.value.errors] == [
+        "line 5, column sex: '3' is not a GB/T 2261.1 sex code",
+        "line 6, column -: 2 fields, the header has 13",
+    ]
 
 
 def test_a_file_that_is_not_utf8_is_refused(reference: None, tmp_path: Path) -> None:
