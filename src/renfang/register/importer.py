@@ -38,6 +38,7 @@ from renfang.audit.context import os_user
 from renfang.audit.models import Action
 from renfang.audit.services import SYSTEM, PendingEvent, User, audit_record_stream, is_recording
 from renfang.core import bulk
+from renfang.core.collector import collector_calm
 from renfang.people.facts import persons_loading, persons_reserve
 from renfang.people.golden import GoldenReport, golden_refresh
 from renfang.people.models import Hukou, Person, PersonAttribute, Residence
@@ -122,6 +123,19 @@ def register_import(
 ) -> ImportSummary:
     """Import a register-format file. Raises ImportRejected (and saves nothing) on any error.
     ``actor`` is the user who imports (None: the system, from a command)."""
+    # The file's people are held from the check to the end: with the cyclic collector on,
+    # every write stage would scan them again and again (renfang.core.collector).
+    with collector_calm():
+        return _import(path=path, progress=progress, today=today, actor=actor)
+
+
+def _import(
+    *,
+    path: Path,
+    progress: bool,
+    today: datetime.date | None,
+    actor: User | None,
+) -> ImportSummary:
     started = time.monotonic()
     today = today or timezone.localdate()
     people, rows, house_codes, columns, differing = read_register(
