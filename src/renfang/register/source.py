@@ -180,10 +180,19 @@ def _jsonb_text(mapped: dict[str, str]) -> str:
     """The text PostgreSQL gives back of these values stored as jsonb: keys shortest first,
     then in byte order; ``": "`` and ``", "``; strings escaped as json.dumps does with
     ensure_ascii=False (the same escapes)."""
-    items = sorted(mapped.items(), key=lambda item: (len(item[0].encode()), item[0].encode()))
-    return (
-        "{" + ", ".join(f"{_json_text(name)}: {_json_text(value)}" for name, value in items) + "}"
-    )
+    keys = tuple(mapped)
+    order = _JSONB_ORDER.get(keys)
+    if order is None:
+        order = _JSONB_ORDER[keys] = [
+            (name, f"{_json_text(name)}: ")
+            for name in sorted(keys, key=lambda name: (len(name.encode()), name.encode()))
+        ]
+    return "{" + ", ".join([key + _json_text(mapped[name]) for name, key in order]) + "}"
+
+
+# The order of jsonb's keys for each set of keys a record has (a handful: the empty fields
+# are left out), with each key's text
+_JSONB_ORDER: dict[tuple[str, ...], list[tuple[str, str]]] = {}
 
 
 def _stored_chunk(source: Source, record_ids: list[str]) -> list[tuple[Any, ...]]:
