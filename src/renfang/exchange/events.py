@@ -57,6 +57,10 @@ class PersonChange:
     changes: Sequence[FieldChange]
     source: str
     new: bool = False  # the person was first recorded by this write
+    # ``changes`` already written as JSON (``audit.services.changes_json``: its audit event's
+    # lines), by a writer that rendered them for the audit: an event that carries all the
+    # lines, as they are, is written with it instead of encoding them again.
+    changes_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,8 +75,10 @@ class PendingFeedEvent:
     division: str = ""
     division_before: str = ""
     new: bool = False  # the person's first event
-    # Filled from the person as the write left them (``_snapshots``).
+    # For an event without a person (or one not found): its sex, age and category, if any (a
+    # person's are taken from the person as the write left them, ``_snapshots``).
     facts: dict[str, Any] = field(default_factory=dict)
+    changes_text: str = ""  # ``changes`` as a JSON array already (any key order), or ""
 
 
 # ---------------------------------------------------------------- classifying
@@ -86,11 +92,12 @@ def _division(value: dict[str, Any] | None) -> str:
     return str(value.get("division") or "") if value else ""
 
 
-def _is_open(value: dict[str, Any] | None, today: datetime.date) -> bool:
+def _is_open(value: dict[str, Any] | None, today: str) -> bool:
+    """Whether a place (a line's old or new value) is open on ``today`` (ISO text)."""
     if value is None:
         return False
     end = value.get("to")
-    return not end or str(end) >= today.isoformat()
+    return not end or str(end) >= today
 
 
 def _movement(
@@ -102,14 +109,15 @@ def _movement(
     arrived: str | None = None
     left: str | None = None
     moved: tuple[str, str] | None = None
+    on = today.isoformat()
     for line in residence:
         old, new = _place(line.get("old")), _place(line.get("new"))
-        if old is None and _is_open(new, today):
+        if old is None and _is_open(new, on):
             arrived = _division(new)
-        elif old is not None and new is not None and _is_open(new, today):
+        elif old is not None and new is not None and _is_open(new, on):
             if (_division(old), old.get("house")) != (_division(new), new.get("house")):
                 moved = (_division(new), _division(old))
-        elif _is_open(old, today) or (old is not None and new is None):
+        elif _is_open(old, on) or (old is not None and new is None):
             left = _division(old) or _division(new)
     if moved is not None:
         return (EventType.MOVED, *moved)
@@ -124,24 +132,27 @@ def _movement(
 
 def classify(change: PersonChange, today: datetime.date) -> list[PendingFeedEvent]:
     """The events one person's change makes (see the module's docstring)."""
-    residence = [line for line in change.changes if line.get("field") == "residence"]
-    died = [line for line in change.changes if line.get("field") == "death_date" and line["new"]]
+    lines = change.changes
+    residence: list[FieldChange] = []
+    died: list[FieldChange] = []
+    for line in lines:  # (one pass: an import classifies millions of new persons)
+        name = line.get("field")
+        if name == "residence":
+            residence.append(line)
+        elif name == "death_date" and line["new"]:
+            died.append(line)
     # The residence and the hukou a death ends go out with the death, not as a departure.
     ended = (
         [
             line
-            for line in change.changes
+            for line in lines
             if line.get("field") in _ENDED_BY_DEATH and _ended_by_death(line, died)
         ]
         if died
         else []
     )
-    residence = [line for line in residence if line not in ended]
-    rest = [
-        line
-        for line in change.changes
-        if line not in residence and line not in died and line not in ended
-    ]
+    if ended:
+        residence = [line for line in residence if line not in ended]
     base = {"person_id": change.person_id, "source": change.source}
     events: list[PendingFeedEvent] = []
     movement = _movement(residence, today)
@@ -151,13 +162,21 @@ def classify(change: PersonChange, today: datetime.date) -> list[PendingFeedEven
         events.append(
             PendingFeedEvent(
                 type=kind or EventType.CHANGED,
-                changes=list(change.changes),
+                changes=list(lines),
                 division=movement[1] if movement else "",
                 new=True,
+                changes_text=change.changes_text,
                 **base,  # type: ignore[arg-type]
             )
         )
     else:
+        rest = [
+            line
+            for line in lines
+            if line not in residence and line not in died and line not in ended
+        ]
+        # No residence and no death: the change event carries every line, as they are.
+        whole = change.changes_text if not residence and not died else ""
         if movement is not None:
             events.append(
                 PendingFeedEvent(
@@ -171,7 +190,14 @@ def classify(change: PersonChange, today: datetime.date) -> list[PendingFeedEven
         elif residence:
             rest = residence + rest  # a residence corrected in place: a change like any other
         if rest:
-            events.append(PendingFeedEvent(type=EventType.CHANGED, changes=rest, **base))  # type: ignore[arg-type]
+            events.append(
+                PendingFeedEvent(
+                    type=EventType.CHANGED,
+                    changes=rest,
+                    changes_text=whole,
+                    **base,  # type: ignore[arg-type]
+                )
+            )
     if died:
         where = next(
             (
@@ -288,13 +314,17 @@ def open_division(
     return found[1] if found is not None else None
 
 
+# An event as it is written: the event; its type, house, division, sex, age and category.
+_Stamped = tuple[PendingFeedEvent, str, str, str, str, int | None, str]
+
+
 def _snapshots(
     events: list[PendingFeedEvent],
     today: datetime.date,
     known: Mapping[int, Snapshot] | None = None,
-) -> Iterator[PendingFeedEvent]:
+) -> Iterator[_Stamped]:
     """The events with the person's sex, age, category and area as the write left them
-    (``known``: as the write says, the others read)."""
+    (``known``: as the write says, the others read); an event without a person as it is."""
     known = known or {}
     ids = sorted(
         {
@@ -320,12 +350,23 @@ def _snapshots(
             people[pk] = (sex, birth, id_type, nationality)
         residences.update(_open_divisions(Residence, chunk, today))
         hukous.update(_open_divisions(Hukou, chunk, today))
+    categories: dict[tuple[str, str, str | None], str] = {}
     for event in events:
-        if event.person_id is None or event.person_id not in people:
-            yield event
+        person_id = event.person_id
+        if person_id is None or person_id not in people:
+            facts = event.facts
+            yield (
+                event,
+                event.type,
+                event.house_code,
+                event.division,
+                facts.get("sex", ""),
+                facts.get("age"),
+                facts.get("category", ""),
+            )
             continue
-        sex, birth, id_type, nationality = people[event.person_id]
-        hukou = hukous.get(event.person_id)
+        sex, birth, id_type, nationality = people[person_id]
+        hukou = hukous.get(person_id)
         kind = event.type
         if hukou is None and kind == EventType.DIED:
             # The hukou the death deregistered: the dead keep the category they died in.
@@ -340,22 +381,14 @@ def _snapshots(
         division = event.division
         if not division and kind != EventType.LEFT:
             # A death that ended no residence: where the person lived or was registered.
-            division = residences.get(event.person_id) or hukou or ""
-        yield PendingFeedEvent(
-            type=kind,
-            changes=event.changes,
-            source=event.source,
-            person_id=event.person_id,
-            division=division,
-            division_before=event.division_before,
-            facts={
-                "sex": sex or "",
-                "age": _age(birth, today),
-                "category": category(
-                    id_type=id_type, nationality=nationality, hukou_division=hukou
-                ).value,
-            },
-        )
+            division = residences.get(person_id) or hukou or ""
+        key = (id_type, nationality, hukou)
+        group = categories.get(key)
+        if group is None:
+            group = categories[key] = category(
+                id_type=id_type, nationality=nationality, hukou_division=hukou
+            ).value
+        yield (event, kind, "", division, sex or "", _age(birth, today), group)
 
 
 # ---------------------------------------------------------------- writing
@@ -373,7 +406,7 @@ def _reserve(count: int) -> int:
     return first
 
 
-def _write(events: Iterable[PendingFeedEvent], at: datetime.datetime) -> int:
+def _write(events: Iterable[_Stamped], at: datetime.datetime) -> int:
     pending = list(events)
     if not pending:
         return 0
@@ -381,19 +414,19 @@ def _write(events: Iterable[PendingFeedEvent], at: datetime.datetime) -> int:
     stamp = bulk.db_value(Event, "at", at)
 
     def rows() -> Iterator[tuple[Any, ...]]:
-        for offset, event in enumerate(pending):
+        for seq, (event, kind, house, division, sex, age, group) in enumerate(pending, first):
             yield (
-                first + offset,
+                seq,
                 stamp,
-                event.type,
+                kind,
                 event.person_id,
-                event.house_code,
-                event.division,
+                house,
+                division,
                 event.division_before,
-                event.facts.get("sex", ""),
-                event.facts.get("age"),
-                event.facts.get("category", ""),
-                _JSON(list(event.changes)),
+                sex,
+                age,
+                group,
+                event.changes_text or _JSON(list(event.changes)),
                 event.source[:60],
             )
 

@@ -47,7 +47,7 @@ from renfang.audit.services.chain import (
 )
 from renfang.audit.services.purge import PurgeRefused, audit_purge, audit_tail, retention_days
 from renfang.audit.services.verify import Problem, VerifyResult, audit_head, audit_verify
-from renfang.audit.services.writes import audit_write, field_change, write_event
+from renfang.audit.services.writes import audit_write, changes_json, field_change, write_event
 
 __all__ = [
     "GENESIS",
@@ -74,6 +74,7 @@ __all__ = [
     "audit_verify",
     "audit_write",
     "canonical_detail",
+    "changes_json",
     "event_hash",
     "field_change",
     "head_mac",

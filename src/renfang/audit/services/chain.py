@@ -232,11 +232,14 @@ _COLUMNS = [
 Row = tuple[Any, ...]
 
 
-def _row(
-    pending: PendingEvent, prev_hash: str, at: Any, at_text: str, context: AuditContext
-) -> Row:
-    """An event ready to store, chained to ``prev_hash``: its columns with the detail as
-    canonical text (``at`` as given, ``at_text`` the same time as hashed)."""
+# What every event of one kind in a stream has alike (no user; the same name, action, record
+# type and purpose: an import's thousands of events), worked out once: its columns as stored,
+# and its fields as hashed, before and after the record id (``_fields_array``).
+_Kind = tuple[int | None, str, str, str, str, str, str, str, str]
+Kinds = dict[tuple[str, str, str, str], _Kind]
+
+
+def _kind(pending: PendingEvent, at_text: str, context: AuditContext) -> _Kind:
     user = pending.user
     if user is not None and user.is_authenticated:
         user_id: int | None = int(str(user.pk))
@@ -245,13 +248,49 @@ def _row(
         user_id, username = None, _text(pending.username, 150)
     ip, channel = _text(context.ip, 45), context.channel
     action, record_type = _text(pending.action, 20), _text(pending.record_type, 20)
-    record_id, purpose = _text(pending.record_id, 64), _text(pending.purpose, 300)
+    purpose = _text(pending.purpose, 300)
+    # _fields_array's text, in two: a record id goes in between
+    user_text = "null" if user_id is None else str(user_id)
+    texts = ",".join(map(_json_text, (username, ip, channel, action, record_type)))
+    head, tail = f"[{_json_text(at_text)},{user_text},{texts},", f",{_json_text(purpose)}]"
+    return (user_id, username, ip, channel, action, record_type, purpose, head, tail)
+
+
+def _row(
+    pending: PendingEvent,
+    prev_hash: str,
+    at: Any,
+    at_text: str,
+    context: AuditContext,
+    *,
+    kinds: Kinds | None = None,
+) -> Row:
+    """An event ready to store, chained to ``prev_hash``: its columns with the detail as
+    canonical text (``at`` as given, ``at_text`` the same time as hashed). ``kinds``: what
+    the stream's events without a user have alike, kept from one event to the next."""
+    name, action, record_type, purpose = key = (
+        pending.username,
+        pending.action,
+        pending.record_type,
+        pending.purpose,
+    )
+    if (
+        kinds is not None
+        and pending.user is None
+        and type(name) is type(action) is type(record_type) is type(purpose) is str
+    ):
+        kind = kinds.get(key)
+        if kind is None:
+            kind = kinds[key] = _kind(pending, at_text, context)
+    else:
+        kind = _kind(pending, at_text, context)
+    user_id, username, ip, channel, action, record_type, purpose, head, tail = kind
+    record_id = _text(pending.record_id, 64)
     if pending.detail_text:
         detail_text, detail_data = _given_detail(pending.detail_text)
     else:
         detail_text, detail_data = _canonical(pending.detail)
-    fields = (at_text, user_id, username, ip, channel, action, record_type, record_id, purpose)
-    digest = _digest(prev_hash, _fields_array(fields), detail_data)
+    digest = _digest(prev_hash, f"{head}{_json_text(record_id)}{tail}", detail_data)
     return (
         at,
         user_id,
@@ -285,8 +324,9 @@ def audit_record_many(events: Sequence[PendingEvent]) -> list[AuditEvent]:
         at_text, context = _iso(at), current_context()
         built: list[AuditEvent] = []
         prev_hash = head.last_hash
+        kinds: Kinds = {}
         for pending in events:
-            row = _row(pending, prev_hash, at, at_text, context)
+            row = _row(pending, prev_hash, at, at_text, context, kinds=kinds)
             built.append(_model(row))
             prev_hash = row[-1]
         if len(built) == 1:
@@ -335,11 +375,12 @@ def audit_record_stream(events: Iterable[PendingEvent]) -> int:
         at_text = _iso(at)
         context = current_context()
         last_hash = head.last_hash
+        kinds: Kinds = {}
 
         def rows() -> Iterator[Row]:
             nonlocal last_hash
             for pending in events:
-                row = _row(pending, last_hash, stored_at, at_text, context)
+                row = _row(pending, last_hash, stored_at, at_text, context, kinds=kinds)
                 last_hash = row[-1]
                 yield row
 

@@ -4,10 +4,13 @@ without gaps, and typed by what happened (arrived, moved, left, changed)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import transaction
 
+from renfang.audit.services import changes_json
+from renfang.core.changes import FieldChange
 from renfang.exchange.events import PersonChange, publish_person_changes
 from renfang.exchange.models import Event, EventHead, EventType
 from renfang.people.models import Person
@@ -110,3 +113,60 @@ def test_a_rolled_back_change_leaves_no_event_and_no_gap(tmp_path: Path) -> None
         publish_person_changes([change], today=TODAY)
     assert [e.seq for e in events()] == [1, 2]
     assert events()[-1].changes == [{"field": "name", "old": "张伟", "new": "张玮"}]
+
+
+def test_lines_given_as_json_text_publish_the_events_the_lines_publish(tmp_path: Path) -> None:
+    # A writer that rendered its lines for the audit hands them to the feed as text: an
+    # event that carries them all is written with it, one that carries some (a move, a death
+    # beside other changes) encodes its own; either way the same events.
+    register_import(path=write(tmp_path / "r.csv", [row()]), today=TODAY)
+    pid = Person.objects.get(id_number=ZHANG).pk
+    home = {"from": "2015-03-01", "to": None, "division": "310104003001", "house": "H1"}
+    away = {"from": "2026-05-01", "to": None, "division": "310104004001", "house": "H2"}
+    phone: FieldChange = {"field": "phone", "old": "138", "new": '139 "引号" \\', "source": "公安"}
+    cases: list[tuple[list[FieldChange], bool]] = [
+        (
+            [
+                {"field": "name", "old": None, "new": "张伟", "source": "register"},
+                {"field": "residence", "old": None, "new": home},
+                {"field": "hukou", "old": None, "new": {"from": "2015-03-01", "to": None}},
+            ],
+            True,
+        ),
+        ([phone, {"field": "rooms", "old": None, "new": 3}], False),
+        ([{"field": "residence", "old": home, "new": away}, phone], False),
+        (
+            [
+                {"field": "death_date", "old": None, "new": "2026-06-01"},
+                {"field": "residence", "old": home, "new": {**home, "to": "2026-06-01"}},
+                phone,
+            ],
+            False,
+        ),
+    ]
+
+    def publish(text: bool) -> list[Event]:
+        before = Event.objects.count()
+        with transaction.atomic():
+            publish_person_changes(
+                [
+                    PersonChange(
+                        person_id=pid,
+                        changes=lines,
+                        source="t",
+                        new=new,
+                        changes_text=(changes_json(lines) or "") if text else "",
+                    )
+                    for lines, new in cases
+                ],
+                today=TODAY,
+            )
+        return events()[before:]
+
+    def written(event: Event) -> tuple[Any, ...]:
+        return (event.type, event.person_id, event.division, event.division_before, event.sex,
+                event.age, event.category, event.changes, event.source)  # fmt: skip
+
+    general, fast = publish(text=False), publish(text=True)
+    assert len(general) == 6
+    assert [written(event) for event in fast] == [written(event) for event in general]

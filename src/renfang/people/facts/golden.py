@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import connection
 
-from renfang.audit.services import PendingEvent, User, audit_record_stream, write_event
+from renfang.audit.services import (
+    PendingEvent,
+    User,
+    audit_record_stream,
+    changes_json,
+    write_event,
+)
 from renfang.core import bulk
 from renfang.core.changes import FieldChange
 from renfang.core.writeguard import through_door
@@ -142,8 +148,9 @@ def golden_write(writes: ChunkWrites, context: Context, report: GoldenReport) ->
     report.audited += len(audited)
     report.audited_ids.update(audited)
     if audited:
+        rendered: dict[int, str] = {}  # the lines as JSON, for the feed too
         with report.stage("audit"):
-            audit_record_stream(_events(audited, context.actor, context.audit_source))
+            audit_record_stream(_events(audited, context.actor, context.audit_source, rendered))
         with report.stage("feed"):
             sources = _event_sources(writes.person_rows + writes.new_person_rows, audited)
             # (a new person's lines name every identity field it has: it was blank)
@@ -155,6 +162,7 @@ def golden_write(writes: ChunkWrites, context: Context, report: GoldenReport) ->
                         changes=first.get(pid, []) + changes,
                         source=sources.get(pid) or AUDIT_SOURCE,
                         new=all(line.get("old") is None for line in changes),
+                        changes_text="" if pid in first else rendered.get(pid, ""),
                     )
                     for pid, changes in sorted(audited.items())
                 ),
@@ -281,13 +289,23 @@ def _provenance_source(text: str, name: str) -> str:
 
 
 def _events(
-    changes: dict[int, list[FieldChange]], actor: User | None, source: str
+    changes: dict[int, list[FieldChange]],
+    actor: User | None,
+    source: str,
+    rendered: dict[int, str],
 ) -> Iterator[PendingEvent]:
+    """The persons' audit events, their lines rendered as JSON once (kept in ``rendered``:
+    their feed events carry the same lines)."""
     for person_id in sorted(changes):
+        lines = changes[person_id]
+        text = changes_json(lines)
+        if text is not None:
+            rendered[person_id] = text
         yield write_event(
             actor=actor,
             record_type="person",
             record_id=person_id,
-            changes=changes[person_id],
+            changes=lines,
             source=source,
+            changes_text=text or "",
         )
