@@ -13,6 +13,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from renfang.accounts.access import forget_access
+from renfang.accounts.masks import mask_id_number, mask_phone
+from renfang.accounts.models import PersonField, RoleGrant
 from renfang.audit.models import Action, AuditEvent
 from renfang.exchange.models import (
     Delivery,
@@ -132,6 +135,31 @@ def test_the_admin_creates_a_subscription_and_sees_its_feed_masked(
     assert 'id="event-2"' not in page  # another street: not the department's
     assert ID_NUMBER not in page and ID_NUMBER[-4:] not in page  # not granted
     assert AuditEvent.objects.filter(action=Action.READ, record_type="feed").exists()
+
+
+def test_a_department_granted_whole_numbers_does_not_show_them_to_the_admin(
+    world: World, admin: Client
+) -> None:
+    """The department receives whole ID and phone numbers (they match its records); the
+    administrator looking at its feed sees them masked, as on every other page."""
+    reader = world.users["department_reader"]
+    grant = RoleGrant.objects.get(user=reader)
+    grant.fields = [*grant.fields, PersonField.ID_NUMBER, PersonField.PHONE]
+    grant.save(update_fields=["fields"])
+    forget_access(reader)
+    event = arrival(1, A1)
+    event.changes = [*event.changes, {"field": "phone", "old": None, "new": "13912345678"}]
+    event.save(update_fields=["changes"])
+    subscription = subscribe(world, areas=[A1], fields=["name", "id_number", "phone"])
+
+    page = admin.get(reverse("web:subscription_detail", args=[subscription.pk])).content.decode()
+
+    assert 'id="event-1"' in page and "新住户1" in page
+    assert ID_NUMBER not in page and "13912345678" not in page
+    assert mask_id_number(ID_NUMBER) in page and mask_phone("13912345678") in page
+    # The department itself receives them whole.
+    own = client_for(reader).get(reverse("web:my_feeds")).content.decode()
+    assert ID_NUMBER in own and "13912345678" in own
 
 
 def test_a_bad_form_shows_each_problem_at_its_field_and_saves_nothing(

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from renfang.accounts.access import Access, access_for, shown_id_number, shown_phone
 from renfang.accounts.models import PersonField
 from renfang.audit.models import Action
 from renfang.audit.services import PERSON_IDS, audit_record
@@ -80,8 +81,41 @@ def _labelled(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def _shown_to(access: Access, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The events as the department receives them, their ID and phone numbers masked as the
+    reader of the page sees numbers (an administrator looking at a department's feed, whose
+    grant gives it whole numbers to match its records, sees them masked as everywhere else)."""
+    if access.full_identifiers:
+        return events
+    shown = {
+        "id_number": lambda value: shown_id_number(access, value),
+        "phone": lambda value: shown_phone(access, value),
+    }
+    return [
+        {
+            **event,
+            "changes": [
+                {
+                    **line,
+                    **{
+                        side: shown[str(line["field"])](line[side])
+                        for side in ("old", "new")
+                        if isinstance(line.get(side), str) and line.get(side)
+                    },
+                }
+                if str(line.get("field")) in shown
+                else line
+                for line in event["changes"]
+            ],
+        }
+        for event in events
+    ]
+
+
 def _feed_of(request: HttpRequest, subscription: Subscription) -> list[dict[str, Any]]:
-    events = latest_feed_events(view_of(subscription), FEED_SHOWN)
+    events = _shown_to(
+        access_for(request.user), latest_feed_events(view_of(subscription), FEED_SHOWN)
+    )
     audit_record(
         Action.READ,
         user=request.user,
