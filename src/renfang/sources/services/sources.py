@@ -12,7 +12,7 @@ from renfang.audit.context import os_user
 from renfang.audit.models import Action
 from renfang.audit.services import SYSTEM, User, audit_record
 from renfang.people.golden.policy import golden_policy
-from renfang.sources.mapping import parse_mapping
+from renfang.sources.mapping import MappingError, MappingProblem, parse_mapping
 from renfang.sources.models import REGISTER_SOURCE, Mapping, Source
 
 _CODE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
@@ -126,7 +126,24 @@ def _source_add(code: str, name: str, mapping_text: str, *, actor: User | None) 
 
 def mapping_update(source: Source, text: str, *, actor: User | None) -> Mapping:
     """A new version of the source's mapping; the current one when the text is unchanged.
-    Raises MappingError for a mapping that cannot be used (nothing is saved)."""
+    Raises MappingError for a mapping that cannot be used (nothing is saved), and for a source
+    that keeps people's history: renfang reads its files itself, and its mapping only
+    documents the record it keeps (ADR 0033)."""
+    if source.code in history_sources():
+        raise MappingError(
+            [
+                MappingProblem(
+                    0,
+                    "",
+                    _(
+                        "source %(code)s keeps people's residence and hukou history: renfang "
+                        "reads its files itself (renfang register import), and its mapping "
+                        "only documents the record it keeps; it has no other version"
+                    )
+                    % {"code": source.code},
+                )
+            ]
+        )
     parse_mapping(text)
     with transaction.atomic():
         Source.objects.select_for_update().filter(pk=source.pk).first()

@@ -318,3 +318,20 @@ def test_a_department_import_says_how_many_persons_have_no_usable_history(
         "history"
     ) in output
     assert SourceImport.objects.get(source__code="police").report["no_history"] == 1
+
+
+def test_the_registers_mapping_gets_no_new_version(register: Source, tmp_path: Path) -> None:
+    """The register's mapping documents the record renfang keeps; renfang reads the files
+    itself, so a version typed by hand would say something untrue ("from the next import")."""
+    broken = REGISTER_MAPPING.replace('name: "{name}"', 'name: "{xingming}"')
+    message = fails("sources", "mapping", "register", str(mapping_file(tmp_path, broken)))
+    assert "keeps people's residence and hukou history" in message
+    assert fails("sources", "mapping", "register", str(mapping_file(tmp_path, REGISTER_MAPPING)))
+    assert [m.version for m in register.mappings.all()] == [1]
+
+    admin = client_for(build_world().users["district_admin"])
+    admin.cookies["django_language"] = "en"
+    page = admin.post("/sources/register/mapping/", {"text": broken})
+    assert page.status_code == 400
+    assert "renfang reads its files itself" in page.content.decode()
+    assert [m.version for m in register.mappings.all()] == [1]
