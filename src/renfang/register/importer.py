@@ -186,6 +186,10 @@ def _import(
                 if key in records and records[key].person_id is None
             ],
         )
+        if bulk.is_postgresql() and len(stored.new) >= bulk.LARGE_LOAD:
+            # The golden refresh reads them by person: with no statistics of the records just
+            # stored, PostgreSQL would scan them all for each chunk of persons.
+            bulk.analyze(SourceRecord)
         summary.stages["register records"] = time.monotonic() - clock
         clock = time.monotonic()
         if refresh:

@@ -23,6 +23,7 @@ from renfang.people.facts.golden import AUDIT_SOURCE, golden_write
 from renfang.people.facts.moves import Merged, persons_merge
 from renfang.people.facts.persons import (
     person_placeholder,
+    persons_analysed,
     persons_insert,
     persons_loading,
     persons_reserve,
@@ -70,6 +71,7 @@ __all__ = [
     "person_placeholder",
     "persons_loading",
     "persons_reserve",
+    "persons_analysed",
     "persons_insert",
     "persons_merge",
     "residence_record",

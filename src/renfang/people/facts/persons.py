@@ -67,6 +67,12 @@ def persons_loading(new_persons: int, *, others: int) -> Iterator[None]:
         yield
 
 
+def persons_analysed() -> None:
+    """The statistics of the door's tables taken again (PostgreSQL), while a load grows them
+    (``golden_refresh`` of new persons); ANALYZE sees the transaction's own rows."""
+    bulk.analyze(Person, Residence, Hukou, PersonAttribute, PersonTag, PopulationSpell)
+
+
 def persons_reserve(count: int) -> list[int]:
     """Ids for ``count`` new persons known by nothing yet but the records about to be linked
     to them (a register import's new persons). No row is written: the golden refresh that

@@ -82,6 +82,10 @@ class GoldenReport:
     no_history: list[int] = field(default_factory=list)
     seconds: float = 0.0
     stages: dict[str, float] = field(default_factory=dict)  # seconds spent, by stage
+    # New persons inserted (``golden_refresh(new=…)``), and how many there were when their
+    # tables' statistics were last taken (refresh._statistics_kept)
+    inserted: int = 0
+    analysed_at: int = 0
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
