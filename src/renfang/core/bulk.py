@@ -206,19 +206,30 @@ def _all_ints(values: Sequence[Any]) -> bool:
 
 
 def select_in(
-    model: type[models.Model], fields: Sequence[str], key: str, values: Sequence[Any]
+    model: type[models.Model],
+    fields: Sequence[str],
+    key: str,
+    values: Sequence[Any],
+    *,
+    where: dict[str, Any] | None = None,
 ) -> list[tuple[Any, ...]]:
-    """``fields`` of the rows (of the default manager) whose ``key`` is one of ``values``.
-    On PostgreSQL the values go as one array (``= ANY(%s)``): a list of thousands of
-    parameters costs more to parse than to run (integers: as the array's text)."""
+    """``fields`` of the rows (of the default manager) whose ``key`` is one of ``values``
+    (and that match ``where``: what lets PostgreSQL use a partial index, whose condition the
+    query must state). On PostgreSQL the values go as one array (``= ANY(%s)``): a list of
+    thousands of parameters costs more to parse than to run (integers: as the array's text)."""
     if not values:
         return []
     manager = model._default_manager
+    where = where or {}
     if connection.vendor != "postgresql":
-        return list(manager.filter(**{f"{key}__in": values}).order_by().values_list(*fields))
+        return list(
+            manager.filter(**where, **{f"{key}__in": values}).order_by().values_list(*fields)
+        )
     # The manager's own filter (current facts only) compiled by Django, then the key. No
     # ordering: a model's default order may join another table.
-    query = manager.filter(**{f"{key}__isnull": False}).order_by().values_list(*fields).query
+    query = (
+        manager.filter(**where, **{f"{key}__isnull": False}).order_by().values_list(*fields).query
+    )
     sql, params = query.sql_with_params()
     quote = connection.ops.quote_name
     column = f"{quote(model._meta.db_table)}.{quote(_field(model, key).column)}"

@@ -6,6 +6,7 @@ import datetime
 from typing import Any
 
 from renfang.core import bulk
+from renfang.people.golden.identity import HELD
 from renfang.people.models import Person
 from renfang.register.rows import Identity
 from renfang.register.source import RegisterRecord
@@ -67,7 +68,7 @@ def existing_people(
     for id_type, numbers in numbers_by_type.items():
         for offset in range(0, len(numbers), LOOKUP_CHUNK):
             chunk = numbers[offset : offset + LOOKUP_CHUNK]
-            for row in bulk.select_in(Person, PERSON_LOOKUP, "id_number", chunk):
+            for row in bulk.select_in(Person, PERSON_LOOKUP, "id_number", chunk, where=HELD):
                 if row[1] == id_type and row[7] is None:
                     found[(id_type, row[2])] = known(row)
     return found

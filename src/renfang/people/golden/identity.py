@@ -95,11 +95,21 @@ def new_identity(person: StoredPerson, picks: dict[str, Pick]) -> dict[str, Any]
     return identity
 
 
+# The condition of the unique index of persons' ID numbers (people_person_identity_unique):
+# a lookup by ID number that states it is one index lookup per number, not a scan of every
+# person (a district's first import read 1.5 M persons' chunks by such scans).
+HELD: dict[str, Any] = {"merged_into__isnull": True, "id_number__gt": ""}
+
+
 def holders(numbers: list[str]) -> dict[tuple[str, str], int]:
     """Who holds these ID numbers: (id_type, id_number) → person (merged-away ones hold none)."""
     held: dict[tuple[str, str], int] = {}
     for pk, id_type, number, merged_into in bulk.select_in(
-        Person, ["id", "id_type", "id_number", "merged_into_id"], "id_number", numbers
+        Person,
+        ["id", "id_type", "id_number", "merged_into_id"],
+        "id_number",
+        numbers,
+        where=HELD,
     ):
         if merged_into is None:
             held[(id_type, number)] = pk
