@@ -80,22 +80,33 @@ def spells_rebuild(overseas: Mapping[int, bool]) -> int:
             if day is not None
         }
         _delete_spells(chunk)
-        written += bulk.insert(
-            PopulationSpell,
-            SPELL_COLUMNS,
-            (
-                row
-                for person_id in chunk
-                for row in spell_rows(
-                    person_id,
-                    overseas[person_id],
-                    residences[person_id],
-                    hukous[person_id],
-                    died.get(person_id),
-                )
-            ),
-        )
+        written += _insert_spells(chunk, overseas, residences, hukous, died)
     return written
+
+
+def _insert_spells(
+    person_ids: Iterable[int],
+    overseas: Mapping[int, bool],
+    residences: Mapping[int, list[Interval]],
+    hukous: Mapping[int, list[Interval]],
+    died: Mapping[int, datetime.date],
+) -> int:
+    """The persons' spells cut from their facts (``spell_rows``), inserted."""
+    return bulk.insert(
+        PopulationSpell,
+        SPELL_COLUMNS,
+        (
+            row
+            for person_id in person_ids
+            for row in spell_rows(
+                person_id,
+                overseas[person_id],
+                residences.get(person_id, []),
+                hukous.get(person_id, []),
+                died.get(person_id),
+            )
+        ),
+    )
 
 
 def spells_of_new(
@@ -114,21 +125,7 @@ def spells_of_new(
         for row in rows:
             if row[0] in overseas:
                 intervals[row[0]].append(Interval(row[1], row[2], row[3] or None))
-    return bulk.insert(
-        PopulationSpell,
-        SPELL_COLUMNS,
-        (
-            row
-            for person_id in sorted(overseas)
-            for row in spell_rows(
-                person_id,
-                overseas[person_id],
-                residence_of[person_id],
-                hukou_of[person_id],
-                died.get(person_id),
-            )
-        ),
-    )
+    return _insert_spells(sorted(overseas), overseas, residence_of, hukou_of, died)
 
 
 def _delete_spells(person_ids: list[int]) -> None:
